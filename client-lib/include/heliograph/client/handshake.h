@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <heliograph/client/expected.h>
+#include <heliograph/client/hubprotocol.h>
+
+#include <QtCore/QByteArray>
+#include <QtCore/QByteArrayView>
+#include <QtCore/QList>
+
+namespace Heliograph {
+
+/// `{"protocol":"json","version":1}` + RS: the first thing a client sends.
+struct HandshakeRequest {
+    QByteArray protocol;
+    int version = 1;
+    friend bool operator==(const HandshakeRequest &, const HandshakeRequest &) = default;
+};
+
+/// `{}` + RS on success, `{"error":"..."}` + RS on failure.
+struct HandshakeResponse {
+    QByteArray error; ///< empty on success (UTF-8)
+    bool isSuccess() const noexcept { return error.isEmpty(); }
+    friend bool operator==(const HandshakeResponse &, const HandshakeResponse &) = default;
+};
+
+namespace Handshake {
+
+HELIOGRAPH_CLIENT_EXPORT QByteArray writeRequest(const HandshakeRequest &request);
+HELIOGRAPH_CLIENT_EXPORT QByteArray writeResponse(const HandshakeResponse &response);
+
+/// Parses a handshake request at the start of `data`. Returns the number of bytes consumed
+/// (including the record separator), 0 if the request is not complete yet, or an error.
+/// Bytes after the separator are hub messages and belong to the caller.
+/// `maxSize` (0 = unlimited) bounds how long an unterminated request may grow.
+HELIOGRAPH_CLIENT_EXPORT Expected<qsizetype> parseRequest(QByteArrayView data, HandshakeRequest &out,
+                                                          qsizetype maxSize = 0);
+
+/// Same for the server's response, as a client reads it.
+HELIOGRAPH_CLIENT_EXPORT Expected<qsizetype> parseResponse(QByteArrayView data,
+                                                           HandshakeResponse &out,
+                                                           qsizetype maxSize = 0);
+
+/// Server side: picks the protocol for a parsed request, with the exact error texts of
+/// ASP.NET Core (unknown protocol, unsupported version, transfer format not supported by the
+/// transport). `enabled` empty means json + messagepack.
+HELIOGRAPH_CLIENT_EXPORT Expected<const HubProtocol *>
+resolve(const HandshakeRequest &request, TransferFormat transportFormats,
+        const QList<const HubProtocol *> &enabled = {});
+
+} // namespace Handshake
+
+/// Lets a TransferFormat be used as a set of formats ("Text | Binary").
+constexpr TransferFormat operator|(TransferFormat a, TransferFormat b) noexcept
+{
+    return static_cast<TransferFormat>(static_cast<quint8>(a) | static_cast<quint8>(b));
+}
+constexpr bool supports(TransferFormat set, TransferFormat f) noexcept
+{
+    return (static_cast<quint8>(set) & static_cast<quint8>(f)) != 0;
+}
+
+} // namespace Heliograph

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <heliograph/client/expected.h>
+#include <heliograph/client/hubmessage.h>
+
+#include <QtCore/QByteArray>
+#include <QtCore/QByteArrayView>
+
+#include <optional>
+
+namespace Heliograph {
+
+enum class TransferFormat : quint8 { Text = 1, Binary = 2 };
+
+/// Where the next frame in a buffer ends.
+struct FrameInfo {
+    enum class Status : quint8 { Complete, Incomplete, Invalid };
+    Status status = Status::Incomplete;
+    qsizetype frameSize = 0; ///< total bytes of the frame including its framing
+    qsizetype payloadOffset = 0; ///< where the message body starts inside the frame
+    qsizetype payloadSize = 0; ///< body bytes (JSON: without the record separator)
+    ProtocolError error; ///< for Status::Invalid
+};
+
+/// A SignalR hub protocol: message framing and encoding. Implementations are stateless and
+/// thread-safe; get them from json(), messagePack() or find().
+class HELIOGRAPH_CLIENT_EXPORT HubProtocol {
+public:
+    virtual ~HubProtocol();
+
+    /// "json" or "messagepack", as in the handshake.
+    virtual QByteArrayView name() const noexcept = 0;
+    /// Highest protocol version spoken (2: stateful reconnect).
+    virtual int version() const noexcept = 0;
+    virtual TransferFormat transferFormat() const noexcept = 0;
+
+    /// Appends the framed encoding of `message` to `out`.
+    virtual void write(const HubMessage &message, QByteArray &out) const = 0;
+    QByteArray serialize(const HubMessage &message) const;
+
+    /// Finds the frame at the start of `data`. `maxMessageSize` (0 = unlimited) applies to the
+    /// framed size; a frame that is or will be larger is Invalid with MessageTooLarge.
+    /// `scanFrom` lets a caller skip bytes it already searched for a terminator.
+    virtual FrameInfo scanFrame(QByteArrayView data, qsizetype maxMessageSize = 0,
+                                qsizetype scanFrom = 0) const = 0;
+
+    /// Decodes one message body (FrameInfo payload). std::nullopt means a message of an
+    /// unknown type, which the official implementations skip; the caller should skip it too.
+    virtual Expected<std::optional<HubMessage>> parsePayload(QByteArrayView payload) const = 0;
+
+    /// Convenience for whole buffers: decodes every complete frame, in order.
+    Expected<QList<HubMessage>> parseAll(QByteArrayView data) const;
+
+    static const HubProtocol &json() noexcept;
+    static const HubProtocol &messagePack() noexcept;
+    /// Case-insensitive lookup by handshake name; nullptr if unknown.
+    static const HubProtocol *find(QByteArrayView name) noexcept;
+
+    /// Maximum nesting of arrays/maps accepted by the decoders (as .NET's default of 64).
+    static constexpr int MaxDepth = 64;
+
+protected:
+    HubProtocol() = default;
+    Q_DISABLE_COPY_MOVE(HubProtocol)
+};
+
+/// Incremental reader: feed it transport payloads as they arrive (split or batched anyhow)
+/// and take complete messages out. Unknown message types are skipped and counted.
+class HELIOGRAPH_CLIENT_EXPORT MessageReader {
+public:
+    enum class Status : quint8 { Message, NeedMoreData, Error };
+    struct Result {
+        Status status = Status::NeedMoreData;
+        std::optional<HubMessage> message;
+        ProtocolError error;
+    };
+
+    explicit MessageReader(const HubProtocol &protocol, qsizetype maxMessageSize = 0);
+
+    /// Adds bytes. Passing a QByteArray into an empty reader takes it without copying.
+    void append(QByteArrayView data);
+    void append(const QByteArray &data);
+
+    /// The next message, NeedMoreData, or Error (the stream is then unusable: close it).
+    Result read();
+
+    qsizetype bufferedBytes() const noexcept { return m_buffer.size() - m_offset; }
+    quint64 skippedMessages() const noexcept { return m_skipped; }
+    const HubProtocol &protocol() const noexcept { return *m_protocol; }
+    void clear();
+
+private:
+    void compact();
+
+    const HubProtocol *m_protocol;
+    qsizetype m_maxMessageSize;
+    QByteArray m_buffer;
+    qsizetype m_offset = 0;
+    qsizetype m_scanned = 0; ///< bytes after m_offset already searched for a terminator
+    quint64 m_skipped = 0;
+    bool m_failed = false;
+    ProtocolError m_error;
+};
+
+} // namespace Heliograph

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <heliograph/client/expected.h>
+#include <heliograph/client/hubprotocol.h>
+
+#include <QtCore/QByteArray>
+#include <QtCore/QList>
+#include <QtCore/QString>
+
+#include <optional>
+
+namespace Heliograph {
+
+/// One entry of `availableTransports`.
+struct AvailableTransport {
+    QByteArray transport; ///< "WebSockets", "ServerSentEvents", "LongPolling"
+    QList<QByteArray> transferFormats; ///< "Text", "Binary"
+    bool supports(TransferFormat f) const;
+    friend bool operator==(const AvailableTransport &, const AvailableTransport &) = default;
+};
+
+/// The body of `POST [endpoint]/negotiate`.
+struct NegotiateResponse {
+    int negotiateVersion = 0;
+    QByteArray connectionId;
+    QByteArray connectionToken; ///< v1 only; for v0 the id is the token
+    QList<AvailableTransport> availableTransports;
+    QByteArray url; ///< redirect (Azure SignalR style)
+    QByteArray accessToken; ///< with url
+    std::optional<QString> error; ///< present: the negotiate failed with this text
+    bool useStatefulReconnect = false;
+
+    /// The token to put into `id=` of transport requests.
+    QByteArray effectiveToken() const
+    {
+        return negotiateVersion > 0 ? connectionToken : connectionId;
+    }
+    bool isRedirect() const noexcept { return !url.isEmpty(); }
+
+    /// Compact JSON with the properties in the order ASP.NET Core writes them.
+    QByteArray toJson() const;
+    /// Client-side parsing with the official clients' rules (unknown properties skipped,
+    /// required properties checked, classic ASP.NET SignalR detected).
+    static Expected<NegotiateResponse> fromJson(QByteArrayView json);
+
+    static NegotiateResponse failure(QString message)
+    {
+        NegotiateResponse r;
+        r.error = std::move(message);
+        return r;
+    }
+    friend bool operator==(const NegotiateResponse &, const NegotiateResponse &) = default;
+};
+
+namespace Negotiate {
+
+/// The highest negotiate version we speak.
+inline constexpr int MaxVersion = 1;
+
+/// Server side: the version to answer for the `negotiateVersion` query value (absent ->
+/// version 0) with ASP.NET Core's error texts.
+HELIOGRAPH_CLIENT_EXPORT Expected<int> selectVersion(std::optional<QByteArrayView> requested,
+                                                     int minimumVersion = 0);
+
+/// A new 16-byte random id as 22 characters of unpadded base64url (connection ids, tokens).
+HELIOGRAPH_CLIENT_EXPORT QByteArray newConnectionId();
+
+} // namespace Negotiate
+
+} // namespace Heliograph
