@@ -27,6 +27,24 @@ struct Sink {
 };
 using Packer = msgpack::packer<Sink>;
 
+void packFloat32(Packer &pk, float f)
+{
+    quint32 bits;
+    std::memcpy(&bits, &f, 4);
+    char buf[5] = { char(0xca) };
+    qToBigEndian(bits, buf + 1);
+    pk.pack_str_body(buf, 5); // raw bytes
+}
+
+void packFloat64(Packer &pk, double d)
+{
+    quint64 bits;
+    std::memcpy(&bits, &d, 8);
+    char buf[9] = { char(0xcb) };
+    qToBigEndian(bits, buf + 1);
+    pk.pack_str_body(buf, 9); // raw bytes
+}
+
 void packValue(Packer &pk, const Value &v)
 {
     switch (v.type()) {
@@ -46,10 +64,12 @@ void packValue(Packer &pk, const Value &v)
         pk.pack_uint64(v.toUnsignedInteger());
         return;
     case Value::Type::Double:
+        // Written by hand: msgpack-cxx's pack_double/pack_float turn integral values into
+        // integers, which would make 39.0 read back as the integer 39.
         if (v.isSinglePrecision())
-            pk.pack_float(static_cast<float>(v.toDouble()));
+            packFloat32(pk, static_cast<float>(v.toDouble()));
         else
-            pk.pack_double(v.toDouble());
+            packFloat64(pk, v.toDouble());
         return;
     case Value::Type::String:
         pk.pack_str(quint32(v.bytes().size()));
