@@ -6,9 +6,9 @@
 // (Nested values are bound as `object` graphs, which MessagePack-CSharp re-encodes with
 // fixed-width integers — `cc 27` for 39 — so only their meaning can be compared; JSON escaping
 // may legitimately differ too.)
-#include <heliograph/client/hubprotocol.h>
-
 #include "messagegenerator.h"
+
+#include <heliograph/client/hubprotocol.h>
 
 #include <QtCore/QProcess>
 #include <QtCore/QTemporaryDir>
@@ -36,7 +36,7 @@ private Q_SLOTS:
         QTest::addColumn<quint32>("seed");
         QTest::addColumn<int>("depth");
         const quint32 seed = QRandomGenerator::global()->generate();
-        for (const char *proto : { "json", "messagepack" }) {
+        for (const char *proto : {"json", "messagepack"}) {
             QTest::addRow("%s flat fixed", proto) << QByteArray(proto) << quint32(20261128) << 1;
             QTest::addRow("%s nested fixed", proto) << QByteArray(proto) << quint32(20261128) << 4;
             QTest::addRow("%s flat random %u", proto, seed) << QByteArray(proto) << seed << 1;
@@ -52,7 +52,7 @@ private Q_SLOTS:
         const HubProtocol *proto = HubProtocol::find(protocol);
         QVERIFY(proto);
 
-        Testing::MessageGenerator gen(seed, { depth, true });
+        Testing::MessageGenerator gen(seed, {depth, true});
         QList<HubMessage> messages;
         QList<qsizetype> offsets;
         QByteArray input;
@@ -72,11 +72,13 @@ private Q_SLOTS:
         QProcess oracle;
         oracle.setProcessChannelMode(QProcess::MergedChannels);
         QSignalSpy finished(&oracle, &QProcess::finished);
-        oracle.start(QStringLiteral(HELIOGRAPH_DOTNET),
-                     { QStringLiteral(HELIOGRAPH_CODEC_ORACLE), QString::fromLatin1(protocol), in, out });
+        oracle.start(
+            QStringLiteral(HELIOGRAPH_DOTNET),
+            {QStringLiteral(HELIOGRAPH_CODEC_ORACLE), QString::fromLatin1(protocol), in, out});
         QVERIFY2(finished.wait(120000), "the codec oracle did not finish");
         const QByteArray log = oracle.readAll();
-        QVERIFY2(oracle.exitStatus() == QProcess::NormalExit && oracle.exitCode() == 0, log.constData());
+        QVERIFY2(oracle.exitStatus() == QProcess::NormalExit && oracle.exitCode() == 0,
+                 log.constData());
 
         QFile o(out);
         QVERIFY(o.open(QIODevice::ReadOnly));
@@ -89,9 +91,9 @@ private Q_SLOTS:
         QVERIFY(expected);
         for (qsizetype i = 0; i < messages.size(); ++i) {
             if (decoded->at(i) != expected->at(i)) {
-                qWarning().noquote() << "seed" << seed << "message" << i << "\n ours:  "
-                                     << describe(expected->at(i)) << "\n .NET:  "
-                                     << describe(decoded->at(i));
+                qWarning().noquote()
+                    << "seed" << seed << "message" << i << "\n ours:  " << describe(expected->at(i))
+                    << "\n .NET:  " << describe(decoded->at(i));
                 QFAIL("Microsoft's codec read our message differently");
             }
         }
@@ -102,9 +104,9 @@ private Q_SLOTS:
                 const QByteArray ours = proto->serialize(messages[i]);
                 const QByteArray theirs = output.mid(reencoded.size(), ours.size());
                 if (ours != theirs) {
-                    qWarning().noquote() << "seed" << seed << "message" << i << describe(messages[i])
-                                         << "\n ours:  " << ours.toHex(' ')
-                                         << "\n .NET:  " << theirs.toHex(' ');
+                    qWarning().noquote()
+                        << "seed" << seed << "message" << i << describe(messages[i])
+                        << "\n ours:  " << ours.toHex(' ') << "\n .NET:  " << theirs.toHex(' ');
                     break;
                 }
                 reencoded += ours;

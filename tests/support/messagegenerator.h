@@ -21,18 +21,18 @@ struct GeneratorOptions {
 class MessageGenerator {
 public:
     explicit MessageGenerator(quint32 seed, GeneratorOptions options = {})
-        : m_rng(seed), m_options(options)
-    {
-    }
+        : m_rng(seed)
+        , m_options(options)
+    { }
 
     int bounded(int n) { return int(m_rng.bounded(quint32(n))); }
     bool chance(int percent) { return bounded(100) < percent; }
 
     QByteArray string(int maxLen = 12, bool allowEmpty = true)
     {
-        static const char32_t alphabet[] = { U'a', U'Z', U'0', U' ', U'"', U'\\', U'\n', U'\t',
-                                             U'\x01', U'\x1f', U'/', U'<', U'é', U'ß', U'€',
-                                             U'中', U'\xFFFD', U'😀', U'\x10FFFF', U'\x7f' };
+        static const char32_t alphabet[]
+            = {U'a', U'Z', U'0', U' ', U'"', U'\\', U'\n',     U'\t', U'\x01',     U'\x1f',
+               U'/', U'<', U'é', U'ß', U'€', U'中', U'\xFFFD', U'😀',  U'\x10FFFF', U'\x7f'};
         const int len = bounded(maxLen + 1) + (allowEmpty ? 0 : 1);
         QString s;
         for (int i = 0; i < len; ++i)
@@ -108,7 +108,8 @@ public:
         case 2:
             return Value::fromTimestamp(-qint64(m_rng.bounded(quint64(1) << 40)), ns);
         default:
-            return Value::fromTimestamp(qint64(m_rng.generate64() >> 1) * (chance(50) ? 1 : -1), ns);
+            return Value::fromTimestamp(qint64(m_rng.generate64() >> 1) * (chance(50) ? 1 : -1),
+                                        ns);
         }
     }
 
@@ -123,7 +124,8 @@ public:
         case 2:
             return Value(integer());
         case 3:
-            return Value(quint64(std::numeric_limits<qint64>::max()) + 1 + m_rng.bounded(quint64(1) << 62));
+            return Value(quint64(std::numeric_limits<qint64>::max()) + 1
+                         + m_rng.bounded(quint64(1) << 62));
         case 4:
             return Value(real());
         case 5:
@@ -159,9 +161,10 @@ public:
                     key = Value(qint64(i) * 1000 + bounded(1000));
                 else
                     key = value(depth + 1);
-                if (std::any_of(m.cbegin(), m.cend(), [&](const MapEntry &e) { return e.key == key; }))
+                if (std::any_of(m.cbegin(), m.cend(),
+                                [&](const MapEntry &e) { return e.key == key; }))
                     continue;
-                m.append({ std::move(key), value(depth + 1) });
+                m.append({std::move(key), value(depth + 1)});
             }
             return Value(std::move(m));
         }
@@ -175,7 +178,7 @@ public:
             return h;
         const int n = bounded(4) + 1;
         for (int i = 0; i < n; ++i)
-            h.append({ string(8, false) + QByteArray::number(i), string(8, false) });
+            h.append({string(8, false) + QByteArray::number(i), string(8, false)});
         return h;
     }
 
@@ -200,34 +203,36 @@ public:
     {
         switch (bounded(9)) {
         case 0: {
-            InvocationMessage m { headers(), chance(50) ? identifier() : QByteArray(), {}, arguments(), {} };
+            InvocationMessage m {
+                headers(), chance(50) ? identifier() : QByteArray(), {}, arguments(), {}};
             m.target = target(m.arguments.size());
             if (chance(20))
-                m.streamIds = { identifier(), identifier() };
+                m.streamIds = {identifier(), identifier()};
             return m;
         }
         case 1:
-            return StreamItemMessage { headers(), identifier(), value(1) };
+            return StreamItemMessage {headers(), identifier(), value(1)};
         case 2:
             switch (bounded(3)) {
             case 0:
-                return CompletionMessage { headers(), identifier(), CompletionMessage::Kind::Void, {}, {} };
+                return CompletionMessage {
+                    headers(), identifier(), CompletionMessage::Kind::Void, {}, {}};
             case 1:
-                return CompletionMessage { headers(), identifier(), CompletionMessage::Kind::Result,
-                                           value(1), {} };
+                return CompletionMessage {
+                    headers(), identifier(), CompletionMessage::Kind::Result, value(1), {}};
             default:
-                return CompletionMessage { headers(), identifier(), CompletionMessage::Kind::Error,
-                                           {}, string(30, false) };
+                return CompletionMessage {
+                    headers(), identifier(), CompletionMessage::Kind::Error, {}, string(30, false)};
             }
         case 3: {
-            StreamInvocationMessage m { headers(), identifier(), {}, arguments(), {} };
+            StreamInvocationMessage m {headers(), identifier(), {}, arguments(), {}};
             m.target = target(m.arguments.size());
             if (chance(20))
-                m.streamIds = { identifier() };
+                m.streamIds = {identifier()};
             return m;
         }
         case 4:
-            return CancelInvocationMessage { headers(), identifier() };
+            return CancelInvocationMessage {headers(), identifier()};
         case 5:
             return PingMessage {};
         case 6: {
@@ -238,9 +243,9 @@ public:
             return c;
         }
         case 7:
-            return AckMessage { integer() };
+            return AckMessage {integer()};
         default:
-            return SequenceMessage { integer() };
+            return SequenceMessage {integer()};
         }
     }
 

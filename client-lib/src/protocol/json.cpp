@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "json_p.h"
 
+#include <heliograph/client/json.h>
+
 #include "text_p.h"
 
 #include <charconv>
@@ -27,15 +29,19 @@ const char *Reader::tokenTypeName() noexcept
     case '"':
         return "String";
     case 't':
-        return "True";
+        return m_end - m_p >= 4 && std::memcmp(m_p, "true", 4) == 0 ? "True" : "Invalid";
     case 'f':
-        return "False";
+        return m_end - m_p >= 5 && std::memcmp(m_p, "false", 5) == 0 ? "False" : "Invalid";
     case 'n':
-        return "Null";
+        return m_end - m_p >= 4 && std::memcmp(m_p, "null", 4) == 0 ? "Null" : "Invalid";
     case '\0':
         return "None";
-    default:
+    case '-':
+    case '0': case '1': case '2': case '3': case '4':
+    case '5': case '6': case '7': case '8': case '9':
         return "Number";
+    default:
+        return "Invalid";
     }
 }
 
@@ -425,6 +431,39 @@ void writeString(QByteArrayView utf8, QByteArray &out)
 }
 
 namespace {
+/// The text of a non-string map key: its JSON, except that the keys of maps nested in it are
+/// written as plain JSON too instead of as escaped strings. Escaping a key whose text holds an
+/// escaped key doubles the backslashes at each level: exponential output in the nesting depth
+/// (a 200-byte MessagePack map-in-key chain would never finish converting to JSON).
+void writeKeyText(const Value &v, QByteArray &out)
+{
+    if (v.isArray()) {
+        out.append('[');
+        bool first = true;
+        for (const Value &e : v.array()) {
+            if (!first)
+                out.append(',');
+            first = false;
+            writeKeyText(e, out);
+        }
+        out.append(']');
+    } else if (v.isMap()) {
+        out.append('{');
+        bool first = true;
+        for (const MapEntry &e : v.map()) {
+            if (!first)
+                out.append(',');
+            first = false;
+            writeKeyText(e.key, out);
+            out.append(':');
+            writeKeyText(e.value, out);
+        }
+        out.append('}');
+    } else {
+        writeValue(v, out);
+    }
+}
+
 void writeKey(const Value &k, QByteArray &out)
 {
     switch (k.type()) {
@@ -444,7 +483,7 @@ void writeKey(const Value &k, QByteArray &out)
     default: {
         // JSON keys must be strings: write the key's own JSON text as a string.
         QByteArray text;
-        writeValue(k, text);
+        writeKeyText(k, text);
         if (k.isBinary() || k.isTimestamp() || k.type() == Value::Type::Extension)
             out.append(text); // already a quoted string
         else
@@ -527,6 +566,28 @@ QByteArray toJson(const Value &v)
     QByteArray out;
     writeValue(v, out);
     return out;
+}
+
+} // namespace Heliograph::Json
+
+// --- public API (json.h) --------------------------------------------------------------------
+
+namespace Heliograph::Json {
+
+Expected<Value> parse(QByteArrayView json, int maxDepth)
+{
+    Reader r(json, maxDepth);
+    Value v;
+    if (!r.readValue(v))
+        return invalidData(r.error());
+    if (!r.atEnd())
+        return invalidData(u"Unexpected data after the JSON value at offset %1."_s.arg(r.offset()));
+    return v;
+}
+
+QByteArray serialize(const Value &value)
+{
+    return toJson(value);
 }
 
 } // namespace Heliograph::Json

@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <heliograph/client/expected.h>
+#include <heliograph/client/value.h>
+
+#include <QtCore/QByteArray>
+#include <QtCore/QByteArrayView>
+
+namespace Heliograph::Json {
+
+/// Parses one JSON document (RFC 8259, UTF-8) into a Value: integers stay int64 (uint64 above
+/// INT64_MAX), strings stay UTF-8, invalid UTF-8 and nesting deeper than `maxDepth` are errors.
+HELIOGRAPH_CLIENT_EXPORT Expected<Value> parse(QByteArrayView json, int maxDepth = 64);
+
+/// Compact JSON text of a Value (binary as base64, timestamps as ISO 8601 strings).
+HELIOGRAPH_CLIENT_EXPORT QByteArray serialize(const Value &value);
+
+} // namespace Heliograph::Json

@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: MIT
+// The C++ hub API: typed hub methods, per-method authorization, lifecycle hooks.
+#pragma once
+
+#include "signalr/hubtypes.h"
+
+#include <heliograph/client/convert.h>
+
+#include <QtCore/QHash>
+
+#include <functional>
+#include <tuple>
+#include <type_traits>
+
+namespace Heliograph::Server {
+
+class HubConnection;
+class HubLifetimeManager;
+
+/// What a hub method sees of the call: the caller, and ways to reach other clients.
+class HubCallContext {
+public:
+    HubCallContext(HubConnection &caller, HubLifetimeManager &lifetime)
+        : m_caller(caller)
+        , m_lifetime(lifetime)
+    { }
+    HubConnection &caller() const noexcept { return m_caller; }
+    HubLifetimeManager &clients() const noexcept { return m_lifetime; }
+    const Principal &user() const noexcept;
+    const QByteArray &connectionId() const noexcept;
+
+private:
+    HubConnection &m_caller;
+    HubLifetimeManager &m_lifetime;
+};
+
+/// The outcome of binding and running a hub method.
+struct InvocationOutcome {
+    enum class Status : quint8 { Ok, BindingFailed, Unauthorized, Threw, HubError };
+    Status status = Status::Ok;
+    Value result; ///< void methods give null (as .NET does)
+    QString detail; ///< the exception or binding message
+};
+
+/// Who may call a method: any of `roles` (empty = any authenticated caller), and a predicate.
+struct MethodPolicy {
+    QList<QByteArray> anyRole;
+    std::function<bool(const Principal &)> requirement;
+    bool allowAnonymous = false;
+    bool allows(const Principal &p) const
+    {
+        if (!allowAnonymous && !p.isAuthenticated())
+            return false;
+        if (!anyRole.isEmpty()) {
+            bool ok = false;
+            for (const QByteArray &r : anyRole)
+                ok = ok || p.hasRole(r);
+            if (!ok)
+                return false;
+        }
+        return !requirement || requirement(p);
+    }
+};
+
+namespace Detail {
+template<typename T> struct MethodTraits : MethodTraits<decltype(&T::operator())> { };
+template<typename R, typename C, typename... A>
+struct MethodTraits<R (C::*)(HubCallContext &, A...) const> {
+    using Result = R;
+    using Args = std::tuple<std::decay_t<A>...>;
+    static constexpr size_t Arity = sizeof...(A);
+};
+template<typename R, typename C, typename... A>
+struct MethodTraits<R (C::*)(HubCallContext &, A...)>
+    : MethodTraits<R (C::*)(HubCallContext &, A...) const> { };
+template<typename R, typename... A> struct MethodTraits<R (*)(HubCallContext &, A...)> {
+    using Result = R;
+    using Args = std::tuple<std::decay_t<A>...>;
+    static constexpr size_t Arity = sizeof...(A);
+};
+} // namespace Detail
+
+class Hub {
+public:
+    using Invoker = std::function<InvocationOutcome(HubCallContext &, const ValueList &)>;
+    struct Method {
+        QByteArray name;
+        Invoker invoke;
+        MethodPolicy policy;
+        int arity = 0;
+    };
+
+    explicit Hub(QByteArray path)
+        : m_path(std::move(path))
+    { }
+    virtual ~Hub() = default;
+
+    const QByteArray &path() const noexcept { return m_path; }
+
+    /// Registers `f(HubCallContext&, Args...) -> R`: arguments are converted with fromValue(),
+    /// the result with toValue(); wrong arity or types give ASP.NET Core's error completions.
+    template<typename F> void addMethod(QByteArray name, F f, MethodPolicy policy = {})
+    {
+        using Traits = Detail::MethodTraits<std::decay_t<F>>;
+        Method m;
+        m.name = name;
+        m.arity = int(Traits::Arity);
+        m.policy = std::move(policy);
+        m.invoke = [f = std::move(f)](HubCallContext &ctx, const ValueList &args) {
+            return invokeTyped<Traits>(f, ctx, args, std::make_index_sequence<Traits::Arity>());
+        };
+        m_methods.insert(name.toLower(), std::move(m));
+    }
+
+    /// Method lookup ignores case, as ASP.NET Core's does.
+    const Method *method(QByteArrayView name) const
+    {
+        auto it = m_methods.constFind(name.toByteArray().toLower());
+        return it == m_methods.cend() ? nullptr : &it.value();
+    }
+
+    /// Lifecycle hooks, called on the connection's thread. Throwing from onConnected closes the
+    /// connection with an error (reconnect not allowed).
+    virtual void onConnected(HubCallContext &) { }
+    virtual void onDisconnected(HubCallContext &) { }
+
+    /// Who may connect at all (default: any authenticated user).
+    MethodPolicy connectPolicy;
+
+private:
+    template<typename Traits, typename F, size_t... I>
+    static InvocationOutcome invokeTyped(F &f, HubCallContext &ctx, const ValueList &args,
+                                         std::index_sequence<I...>)
+    {
+        InvocationOutcome out;
+        if (size_t(args.size()) != Traits::Arity) {
+            out.status = InvocationOutcome::Status::BindingFailed;
+            out.detail = QStringLiteral("InvalidDataException: Invocation provides %1 argument(s) "
+                                        "but target expects %2.")
+                             .arg(args.size())
+                             .arg(Traits::Arity);
+            return out;
+        }
+        typename Traits::Args bound;
+        QString error;
+        bool ok = true;
+        int failedIndex = -1;
+        auto bindOne = [&](auto &slot, const Value &v, int index) {
+            if (!ok)
+                return;
+            using T = std::decay_t<decltype(slot)>;
+            if (!ValueTraits<T>::fromValue(v, slot, error)) {
+                ok = false;
+                failedIndex = index;
+            }
+        };
+        (bindOne(std::get<I>(bound), args[qsizetype(I)], int(I)), ...);
+        Q_UNUSED(bindOne); // unused for methods without arguments
+        if (!ok) {
+            out.status = InvocationOutcome::Status::BindingFailed;
+            out.detail
+                = QStringLiteral("InvalidDataException: Error binding argument %1. Make sure "
+                                 "that the types of the provided values match the types of "
+                                 "the hub method being invoked. (%2)")
+                      .arg(failedIndex + 1)
+                      .arg(error);
+            return out;
+        }
+        try {
+            if constexpr (std::is_void_v<typename Traits::Result>) {
+                f(ctx, std::get<I>(std::move(bound))...);
+                out.result = Value();
+            } else {
+                out.result = toValue(f(ctx, std::get<I>(std::move(bound))...));
+            }
+        } catch (const HubException &e) {
+            out.status = InvocationOutcome::Status::HubError;
+            out.detail = QStringLiteral("HubException: ") + QString::fromUtf8(e.what());
+        } catch (const std::exception &e) {
+            out.status = InvocationOutcome::Status::Threw;
+            out.detail = QString::fromUtf8(typeid(e).name()) + QStringLiteral(": ")
+                + QString::fromUtf8(e.what());
+        }
+        return out;
+    }
+
+    QByteArray m_path;
+    QHash<QByteArray, Method> m_methods;
+};
+
+} // namespace Heliograph::Server

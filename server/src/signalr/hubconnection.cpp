@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: MIT
+#include "signalr/hubconnection.h"
+
+#include "signalr/heartbeat_p.h"
+#include "signalr/lifetimemanager.h"
+
+#include <heliograph/client/handshake.h>
+
+#include <QtCore/QLoggingCategory>
+
+using namespace Qt::StringLiterals;
+
+Q_LOGGING_CATEGORY(lcConnection, "heliograph.server.connection", QtInfoMsg)
+
+namespace Heliograph::Server {
+
+const Principal &HubCallContext::user() const noexcept
+{
+    return m_caller.user();
+}
+
+const QByteArray &HubCallContext::connectionId() const noexcept
+{
+    return m_caller.connectionId();
+}
+
+HubConnection::HubConnection(Hub &hub, HubLifetimeManager &lifetime, const HubOptions &options,
+                             QByteArray connectionId, Principal user, QObject *parent)
+    : QObject(parent)
+    , m_hub(hub)
+    , m_lifetime(lifetime)
+    , m_options(options)
+    , m_connectionId(std::move(connectionId))
+    , m_user(std::move(user))
+{ }
+
+HubConnection::~HubConnection()
+{
+    if (m_state != State::Closed) {
+        m_transport = nullptr;
+        finish();
+    }
+}
+
+void HubConnection::attachTransport(ConnectionTransport *transport)
+{
+    m_transport = transport;
+    m_startedAt = m_lastReceived = Heartbeat::now();
+    Heartbeat::forCurrentThread()->add(this);
+}
+
+void HubConnection::receive(QByteArrayView data)
+{
+    if (m_state == State::Closed || data.isEmpty())
+        return;
+    m_lastReceived = Heartbeat::now();
+    if (m_state == State::Handshaking) {
+        m_handshakeBuffer.append(data.data(), data.size());
+        HandshakeRequest request;
+        auto parsed = Handshake::parseRequest(m_handshakeBuffer, request,
+                                              m_options.maximumReceiveMessageSize);
+        if (!parsed) {
+            if (parsed.error().code == ProtocolErrorCode::MessageTooLarge)
+                failHandshake("Handshake was canceled.");
+            else
+                failHandshake(
+                    withDetail(u"An unexpected error occurred during connection handshake."_s,
+                               u"InvalidDataException: "_s + parsed.error().message));
+            return;
+        }
+        if (*parsed == 0)
+            return; // incomplete
+        auto protocol = Handshake::resolve(
+            request, m_transport ? m_transport->supportedFormats() : TransferFormat::Text);
+        if (!protocol) {
+            failHandshake(protocol.error().message.toUtf8());
+            return;
+        }
+        m_protocol = *protocol;
+        const QByteArray rest = m_handshakeBuffer.mid(*parsed);
+        m_handshakeBuffer.clear();
+        m_handshakeBuffer.squeeze();
+        completeHandshake(rest);
+        return;
+    }
+    m_reader->append(data);
+    processMessages();
+}
+
+void HubConnection::failHandshake(const QByteArray &error)
+{
+    qCInfo(lcConnection) << "connection" << m_connectionId << "handshake failed:" << error;
+    writeRaw(Handshake::writeResponse(HandshakeResponse {error}));
+    if (m_transport)
+        m_transport->end();
+    finish();
+}
+
+void HubConnection::completeHandshake(QByteArrayView rest)
+{
+    if (m_transport)
+        m_transport->setTransferFormat(m_protocol->transferFormat());
+    m_reader.emplace(*m_protocol, m_options.maximumReceiveMessageSize);
+    writeRaw(Handshake::writeResponse({}));
+    m_state = State::Connected;
+    m_lastPingSent = Heartbeat::now();
+    m_lifetime.add(this);
+    HubCallContext ctx(*this, m_lifetime);
+    try {
+        m_connectedHookRan = true;
+        m_hub.onConnected(ctx);
+    } catch (const std::exception &e) {
+        const bool isHub = dynamic_cast<const HubException *>(&e) != nullptr;
+        qCWarning(lcConnection) << "connection" << m_connectionId
+                                << "rejected in OnConnected:" << e.what();
+        close(withDetail(u"Connection closed with an error."_s,
+                         (isHub ? u"HubException: "_s : QString()) + QString::fromUtf8(e.what()),
+                         isHub),
+              false);
+        return;
+    }
+    if (m_state != State::Connected)
+        return; // the hook closed the connection
+    if (!rest.isEmpty()) {
+        m_reader->append(rest);
+        processMessages();
+    }
+}
+
+void HubConnection::processMessages()
+{
+    if (m_dispatching)
+        return; // re-entered from a hub method: the outer loop picks the messages up
+    m_dispatching = true;
+    while (m_state == State::Connected) {
+        auto r = m_reader->read();
+        if (r.status == MessageReader::Status::NeedMoreData)
+            break;
+        if (r.status == MessageReader::Status::Error) {
+            qCInfo(lcConnection) << "connection" << m_connectionId
+                                 << "closed: bad message:" << r.error.message;
+            close(withDetail(u"Connection closed with an error."_s,
+                             u"InvalidDataException: "_s + r.error.message),
+                  true);
+            break;
+        }
+        dispatch(*r.message);
+    }
+    m_dispatching = false;
+}
+
+void HubConnection::dispatch(HubMessage &message)
+{
+    switch (messageType(message)) {
+    case MessageType::Invocation: {
+        const auto &m = std::get<InvocationMessage>(message);
+        invoke(m.invocationId, m.target, m.arguments, false);
+        break;
+    }
+    case MessageType::StreamInvocation: {
+        const auto &m = std::get<StreamInvocationMessage>(message);
+        invoke(m.invocationId, m.target, m.arguments, true);
+        break;
+    }
+    case MessageType::Ping:
+        m_receivedPing = true;
+        break;
+    case MessageType::Close:
+        // The client is leaving: answer with our own Close, then end.
+        close();
+        break;
+    case MessageType::CancelInvocation:
+    case MessageType::Completion:
+    case MessageType::StreamItem:
+    case MessageType::Ack:
+    case MessageType::Sequence:
+        // Streams, client results and stateful reconnect are not implemented yet: ignored,
+        // as ASP.NET Core ignores ids it does not know.
+        break;
+    }
+}
+
+QByteArray HubConnection::withDetail(const QString &base, const QString &detail, bool always) const
+{
+    if ((always || m_options.enableDetailedErrors) && !detail.isEmpty())
+        return (base + u' ' + detail).toUtf8();
+    return base.toUtf8();
+}
+
+void HubConnection::invoke(const QByteArray &invocationId, const QByteArray &target,
+                           const ValueList &args, bool streaming)
+{
+    const QString t = QString::fromUtf8(target);
+    auto fail = [&](const QByteArray &error) {
+        if (!invocationId.isEmpty())
+            sendMessage(CompletionMessage::withError(invocationId, error));
+    };
+    const Hub::Method *method = m_hub.method(target);
+    if (!method) {
+        fail(
+            u"Failed to invoke '%1' due to an error on the server. HubException: Method does not exist."_s
+                .arg(t)
+                .toUtf8());
+        return;
+    }
+    if (streaming) {
+        fail(
+            u"The client attempted to invoke the non-streaming '%1' method with a streaming invocation."_s
+                .arg(t)
+                .toUtf8());
+        return;
+    }
+    if (!method->policy.allows(m_user)) {
+        qCInfo(lcConnection) << "connection" << m_connectionId << "user" << m_user.userId
+                             << "not authorized for" << target;
+        fail(u"Failed to invoke '%1' because user is unauthorized"_s.arg(t).toUtf8());
+        return;
+    }
+    HubCallContext ctx(*this, m_lifetime);
+    InvocationOutcome out = method->invoke(ctx, args);
+    if (m_state != State::Connected || invocationId.isEmpty())
+        return;
+    switch (out.status) {
+    case InvocationOutcome::Status::Ok:
+        sendMessage(CompletionMessage::withResult(invocationId, std::move(out.result)));
+        break;
+    case InvocationOutcome::Status::BindingFailed:
+        fail(withDetail(u"Failed to invoke '%1' due to an error on the server."_s.arg(t),
+                        out.detail));
+        break;
+    case InvocationOutcome::Status::Unauthorized:
+        fail(u"Failed to invoke '%1' because user is unauthorized"_s.arg(t).toUtf8());
+        break;
+    case InvocationOutcome::Status::HubError:
+        fail(withDetail(u"An unexpected error occurred invoking '%1' on the server."_s.arg(t),
+                        out.detail, true));
+        break;
+    case InvocationOutcome::Status::Threw:
+        qCWarning(lcConnection) << "hub method" << target << "threw:" << out.detail;
+        fail(withDetail(u"An unexpected error occurred invoking '%1' on the server."_s.arg(t),
+                        out.detail));
+        break;
+    }
+}
+
+void HubConnection::writeRaw(const QByteArray &bytes)
+{
+    if (m_transport)
+        m_transport->write(bytes);
+}
+
+void HubConnection::send(const SharedMessage &message)
+{
+    if (m_state != State::Connected)
+        return;
+    writeRaw(message->bytesFor(*m_protocol));
+}
+
+void HubConnection::sendMessage(const HubMessage &message)
+{
+    if (m_state != State::Connected)
+        return;
+    writeRaw(m_protocol->serialize(message));
+}
+
+void HubConnection::close(std::optional<QByteArray> error, bool allowReconnect)
+{
+    if (m_state == State::Closed)
+        return;
+    if (m_state == State::Connected)
+        writeRaw(m_protocol->serialize(CloseMessage {std::move(error), allowReconnect}));
+    if (m_transport)
+        m_transport->end();
+    finish();
+}
+
+void HubConnection::transportEnded()
+{
+    m_transport = nullptr;
+    finish();
+}
+
+void HubConnection::finish()
+{
+    if (m_state == State::Closed)
+        return;
+    const bool wasConnected = m_state == State::Connected;
+    m_state = State::Closed;
+    Heartbeat::forCurrentThread()->remove(this);
+    if (wasConnected) {
+        m_lifetime.remove(this);
+        if (m_connectedHookRan) {
+            HubCallContext ctx(*this, m_lifetime);
+            try {
+                m_hub.onDisconnected(ctx);
+            } catch (const std::exception &e) {
+                qCWarning(lcConnection) << "OnDisconnected threw for" << m_connectionId << e.what();
+            }
+        }
+    }
+    Q_EMIT closed();
+}
+
+void HubConnection::tick(qint64 now)
+{
+    switch (m_state) {
+    case State::Handshaking:
+        if (now - m_startedAt >= m_options.handshakeTimeout.count()) {
+            qCInfo(lcConnection) << "connection" << m_connectionId << "handshake timed out";
+            failHandshake("Handshake was canceled.");
+        }
+        break;
+    case State::Connected:
+        if (m_transport && m_transport->hasInherentKeepAlive())
+            break;
+        if (m_receivedPing && now - m_lastReceived >= m_options.clientTimeoutInterval.count()) {
+            qCInfo(lcConnection) << "connection" << m_connectionId << "client timeout";
+            close(
+                withDetail(u"Connection closed with an error."_s,
+                           u"OperationCanceledException: Client hasn't sent a message/ping within "
+                           "the configured ClientTimeoutInterval."_s),
+                true);
+            break;
+        }
+        if (now - m_lastPingSent >= m_options.keepAliveInterval.count()) {
+            m_lastPingSent = now;
+            sendMessage(PingMessage {});
+        }
+        break;
+    case State::Closed:
+        break;
+    }
+}
+
+} // namespace Heliograph::Server

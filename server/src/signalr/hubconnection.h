@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: MIT
+// One logical SignalR connection on the server: handshake, message loop, dispatch to the hub,
+// keep-alive and timeouts. Transport-agnostic: WebSockets, SSE and long polling feed it bytes
+// and carry its output.
+#pragma once
+
+#include "signalr/hub.h"
+#include "signalr/hubtypes.h"
+
+#include <heliograph/client/hubprotocol.h>
+
+#include <QtCore/QObject>
+#include <QtCore/QSet>
+
+#include <optional>
+
+namespace Heliograph::Server {
+
+class HubLifetimeManager;
+
+/// What a connection needs from its transport. Lives on the connection's thread.
+class ConnectionTransport {
+public:
+    virtual ~ConnectionTransport() = default;
+    virtual TransferFormat supportedFormats() const = 0;
+    /// Called once the handshake has picked a protocol, before its response is written.
+    virtual void setTransferFormat(TransferFormat) { }
+    /// Writes one or more complete messages.
+    virtual void write(const QByteArray &bytes) = 0;
+    /// Ends the transport once what was written is flushed.
+    virtual void end() = 0;
+    /// Long polling: no pings, no client timeout.
+    virtual bool hasInherentKeepAlive() const { return false; }
+};
+
+class HubConnection : public QObject {
+    Q_OBJECT
+public:
+    enum class State : quint8 { Handshaking, Connected, Closed };
+
+    HubConnection(Hub &hub, HubLifetimeManager &lifetime, const HubOptions &options,
+                  QByteArray connectionId, Principal user, QObject *parent = nullptr);
+    ~HubConnection() override;
+
+    const QByteArray &connectionId() const noexcept { return m_connectionId; }
+    const Principal &user() const noexcept { return m_user; }
+    const QSet<QByteArray> &groups() const noexcept { return m_groups; }
+    const HubProtocol *protocol() const noexcept { return m_protocol; }
+    State state() const noexcept { return m_state; }
+
+    /// Starts the handshake clock; the transport must outlive the connection or detach first.
+    void attachTransport(ConnectionTransport *transport);
+    /// Bytes from the client, in order, split anyhow.
+    void receive(QByteArrayView data);
+    /// The transport is gone (socket closed or failed): the connection ends without writing.
+    void transportEnded();
+
+    /// Fan-out delivery (already serialized for every protocol).
+    void send(const SharedMessage &message);
+    void sendMessage(const HubMessage &message);
+
+    /// Sends Close (with an error text and reconnect advice), then ends the transport.
+    void close(std::optional<QByteArray> error = {}, bool allowReconnect = false);
+
+Q_SIGNALS:
+    /// The logical connection is over: the hub has seen onDisconnected, nothing more is sent.
+    void closed();
+
+private:
+    friend class HubLifetimeManager;
+    friend class Heartbeat;
+
+    void tick(qint64 nowMs);
+    void completeHandshake(QByteArrayView rest);
+    void failHandshake(const QByteArray &error);
+    void processMessages();
+    void dispatch(HubMessage &message);
+    void invoke(const QByteArray &invocationId, const QByteArray &target, const ValueList &args,
+                bool streaming);
+    void writeRaw(const QByteArray &bytes);
+    void finish();
+    QByteArray withDetail(const QString &base, const QString &detail, bool always = false) const;
+
+    Hub &m_hub;
+    HubLifetimeManager &m_lifetime;
+    const HubOptions &m_options;
+    QByteArray m_connectionId;
+    Principal m_user;
+    QSet<QByteArray> m_groups;
+    ConnectionTransport *m_transport = nullptr;
+    const HubProtocol *m_protocol = nullptr;
+    std::optional<MessageReader> m_reader;
+    QByteArray m_handshakeBuffer;
+    State m_state = State::Handshaking;
+    bool m_connectedHookRan = false;
+    bool m_receivedPing = false;
+    bool m_dispatching = false;
+    qint64 m_startedAt = 0;
+    qint64 m_lastReceived = 0;
+    qint64 m_lastPingSent = 0;
+};
+
+} // namespace Heliograph::Server

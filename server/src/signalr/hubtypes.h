@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: MIT
+// Small types shared by the hub layer.
+#pragma once
+
+#include <heliograph/client/handshake.h>
+#include <heliograph/client/hubmessage.h>
+#include <heliograph/client/hubprotocol.h>
+#include <heliograph/client/value.h>
+
+#include <QtCore/QByteArray>
+#include <QtCore/QList>
+#include <QtCore/QString>
+
+#include <chrono>
+#include <memory>
+#include <stdexcept>
+
+namespace Heliograph::Server {
+
+using namespace std::chrono_literals;
+
+/// Server-side hub options, with ASP.NET Core's names and the defaults an operator would pick.
+struct HubOptions {
+    qsizetype maximumReceiveMessageSize = 32 * 1024; ///< framed size; 0 = unlimited
+    std::chrono::milliseconds keepAliveInterval = 15s;
+    std::chrono::milliseconds clientTimeoutInterval = 60s;
+    std::chrono::milliseconds handshakeTimeout = 15s;
+    bool enableDetailedErrors = false;
+    int maximumParallelInvocationsPerClient = 1;
+    qsizetype statefulReconnectBufferSize = 100000;
+};
+
+/// Who is on the other end, from the access token.
+struct Principal {
+    QByteArray userId; ///< `sub`
+    QByteArray tenantId; ///< `tenant_id`
+    QString name;
+    QList<QByteArray> roles;
+    Value claims; ///< every claim of the token
+    bool isAuthenticated() const noexcept { return !userId.isEmpty(); }
+    bool hasRole(QByteArrayView role) const noexcept
+    {
+        for (const QByteArray &r : roles)
+            if (r == role)
+                return true;
+        return false;
+    }
+};
+
+/// Thrown by a hub method to send its message to the caller (like .NET's HubException);
+/// any other exception sends only a generic text unless detailed errors are on.
+class HubException : public std::runtime_error {
+public:
+    explicit HubException(const QString &message)
+        : std::runtime_error(message.toStdString())
+    { }
+};
+
+/// A message serialized once per protocol, shared by every connection it fans out to.
+struct SerializedMessage {
+    HubMessage message;
+    QByteArray json;
+    QByteArray messagePack;
+
+    explicit SerializedMessage(HubMessage m)
+        : message(std::move(m))
+    {
+        HubProtocol::json().write(message, json);
+        HubProtocol::messagePack().write(message, messagePack);
+    }
+    const QByteArray &bytesFor(const HubProtocol &p) const
+    {
+        return &p == &HubProtocol::json() ? json : messagePack;
+    }
+};
+using SharedMessage = std::shared_ptr<const SerializedMessage>;
+
+inline SharedMessage makeInvocation(QByteArray target, ValueList arguments)
+{
+    return std::make_shared<const SerializedMessage>(
+        InvocationMessage {{}, {}, std::move(target), std::move(arguments), {}});
+}
+
+} // namespace Heliograph::Server

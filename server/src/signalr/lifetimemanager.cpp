@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: MIT
+#include "signalr/lifetimemanager.h"
+
+#include "signalr/hubconnection.h"
+
+#include <QtCore/QThread>
+
+namespace Heliograph::Server {
+
+struct HubLifetimeManager::Shard {
+    QThread *thread = nullptr;
+    std::unique_ptr<QObject> context; ///< lives on `thread`; target of queued tasks
+    QHash<QByteArray, HubConnection *> connections;
+    QHash<QByteArray, QSet<HubConnection *>> groups;
+    QHash<QByteArray, QSet<HubConnection *>> users;
+};
+
+HubLifetimeManager::HubLifetimeManager() = default;
+HubLifetimeManager::~HubLifetimeManager() = default;
+
+HubLifetimeManager::Shard *HubLifetimeManager::shardForCurrentThread()
+{
+    QThread *t = QThread::currentThread();
+    QMutexLocker lock(&m_mutex);
+    for (auto &s : m_shards)
+        if (s->thread == t)
+            return s.get();
+    auto s = std::make_unique<Shard>();
+    s->thread = t;
+    s->context = std::make_unique<QObject>();
+    m_shards.push_back(std::move(s));
+    return m_shards.back().get();
+}
+
+HubLifetimeManager::Shard *HubLifetimeManager::shardOf(const QByteArray &connectionId) const
+{
+    QMutexLocker lock(&m_mutex);
+    return m_directory.value(connectionId);
+}
+
+template<typename F> void HubLifetimeManager::runOn(Shard *shard, F f)
+{
+    if (shard->thread == QThread::currentThread())
+        f(*shard);
+    else
+        QMetaObject::invokeMethod(
+            shard->context.get(), [shard, f = std::move(f)]() mutable { f(*shard); },
+            Qt::QueuedConnection);
+}
+
+template<typename F> void HubLifetimeManager::forEachShard(F &&f)
+{
+    std::vector<Shard *> shards;
+    {
+        QMutexLocker lock(&m_mutex);
+        shards.reserve(m_shards.size());
+        for (auto &s : m_shards)
+            shards.push_back(s.get());
+    }
+    for (Shard *s : shards)
+        runOn(s, f); // a copy per shard
+}
+
+void HubLifetimeManager::add(HubConnection *connection)
+{
+    Shard *s = shardForCurrentThread();
+    s->connections.insert(connection->connectionId(), connection);
+    if (!connection->user().userId.isEmpty())
+        s->users[connection->user().userId].insert(connection);
+    QMutexLocker lock(&m_mutex);
+    m_directory.insert(connection->connectionId(), s);
+}
+
+void HubLifetimeManager::remove(HubConnection *connection)
+{
+    Shard *s = shardOf(connection->connectionId());
+    if (!s)
+        return;
+    Q_ASSERT(s->thread == QThread::currentThread());
+    s->connections.remove(connection->connectionId());
+    const QByteArray &user = connection->user().userId;
+    if (!user.isEmpty()) {
+        auto it = s->users.find(user);
+        if (it != s->users.end()) {
+            it->remove(connection);
+            if (it->isEmpty())
+                s->users.erase(it);
+        }
+    }
+    for (const QByteArray &g : connection->groups()) {
+        auto it = s->groups.find(g);
+        if (it != s->groups.end()) {
+            it->remove(connection);
+            if (it->isEmpty())
+                s->groups.erase(it);
+        }
+    }
+    QMutexLocker lock(&m_mutex);
+    m_directory.remove(connection->connectionId());
+}
+
+void HubLifetimeManager::addToGroup(const QByteArray &connectionId, const QByteArray &group)
+{
+    Shard *s = shardOf(connectionId);
+    if (!s)
+        return;
+    runOn(s, [connectionId, group](Shard &shard) {
+        HubConnection *c = shard.connections.value(connectionId);
+        if (!c)
+            return;
+        shard.groups[group].insert(c);
+        c->m_groups.insert(group);
+    });
+}
+
+void HubLifetimeManager::removeFromGroup(const QByteArray &connectionId, const QByteArray &group)
+{
+    Shard *s = shardOf(connectionId);
+    if (!s)
+        return;
+    runOn(s, [connectionId, group](Shard &shard) {
+        HubConnection *c = shard.connections.value(connectionId);
+        if (!c)
+            return;
+        auto it = shard.groups.find(group);
+        if (it != shard.groups.end()) {
+            it->remove(c);
+            if (it->isEmpty())
+                shard.groups.erase(it);
+        }
+        c->m_groups.remove(group);
+    });
+}
+
+namespace {
+bool excludedFrom(const QList<QByteArray> &excluded, const QByteArray &id)
+{
+    return !excluded.isEmpty() && excluded.contains(id);
+}
+} // namespace
+
+void HubLifetimeManager::sendAll(SharedMessage message, QList<QByteArray> excluded)
+{
+    forEachShard([message, excluded](Shard &shard) {
+        for (HubConnection *c : std::as_const(shard.connections))
+            if (!excludedFrom(excluded, c->connectionId()))
+                c->send(message);
+    });
+}
+
+void HubLifetimeManager::sendGroup(const QByteArray &group, SharedMessage message,
+                                   QList<QByteArray> excluded)
+{
+    forEachShard([group, message, excluded](Shard &shard) {
+        auto it = shard.groups.constFind(group);
+        if (it == shard.groups.cend())
+            return;
+        // Copy: a send may close a connection, which edits the set.
+        const QSet<HubConnection *> members = *it;
+        for (HubConnection *c : members)
+            if (!excludedFrom(excluded, c->connectionId()))
+                c->send(message);
+    });
+}
+
+void HubLifetimeManager::sendUser(const QByteArray &userId, SharedMessage message)
+{
+    forEachShard([userId, message](Shard &shard) {
+        auto it = shard.users.constFind(userId);
+        if (it == shard.users.cend())
+            return;
+        const QSet<HubConnection *> members = *it;
+        for (HubConnection *c : members)
+            c->send(message);
+    });
+}
+
+void HubLifetimeManager::sendConnection(const QByteArray &connectionId, SharedMessage message)
+{
+    Shard *s = shardOf(connectionId);
+    if (!s)
+        return;
+    runOn(s, [connectionId, message](Shard &shard) {
+        if (HubConnection *c = shard.connections.value(connectionId))
+            c->send(message);
+    });
+}
+
+int HubLifetimeManager::connectionCount() const
+{
+    QMutexLocker lock(&m_mutex);
+    return int(m_directory.size());
+}
+
+} // namespace Heliograph::Server

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: MIT
+// Connections, groups and users of one hub, and fan-out to them.
+//
+// Connections live on event-loop threads. Each thread has a shard with that thread's
+// connections, group and user memberships, touched only on that thread: a fan-out serializes
+// the message once per protocol and posts one task per thread, which writes to its members.
+// Only the connection-id -> shard directory is shared (under a mutex).
+#pragma once
+
+#include "signalr/hubtypes.h"
+
+#include <QtCore/QHash>
+#include <QtCore/QMutex>
+#include <QtCore/QObject>
+#include <QtCore/QSet>
+
+#include <memory>
+#include <vector>
+
+QT_BEGIN_NAMESPACE
+class QThread;
+QT_END_NAMESPACE
+
+namespace Heliograph::Server {
+
+class HubConnection;
+
+class HubLifetimeManager {
+public:
+    HubLifetimeManager();
+    ~HubLifetimeManager();
+    Q_DISABLE_COPY_MOVE(HubLifetimeManager)
+
+    /// Called on the connection's thread.
+    void add(HubConnection *connection);
+    void remove(HubConnection *connection);
+
+    /// Membership changes take effect in order with sends made afterwards from the same thread.
+    void addToGroup(const QByteArray &connectionId, const QByteArray &group);
+    void removeFromGroup(const QByteArray &connectionId, const QByteArray &group);
+
+    void sendAll(SharedMessage message, QList<QByteArray> excluded = {});
+    void sendGroup(const QByteArray &group, SharedMessage message, QList<QByteArray> excluded = {});
+    void sendUser(const QByteArray &userId, SharedMessage message);
+    void sendConnection(const QByteArray &connectionId, SharedMessage message);
+
+    int connectionCount() const;
+
+private:
+    struct Shard;
+    Shard *shardForCurrentThread();
+    Shard *shardOf(const QByteArray &connectionId) const;
+    template<typename F> void forEachShard(F &&f);
+    template<typename F> static void runOn(Shard *shard, F f);
+
+    mutable QMutex m_mutex;
+    std::vector<std::unique_ptr<Shard>> m_shards;
+    QHash<QByteArray, Shard *> m_directory; ///< connection id -> shard
+};
+
+} // namespace Heliograph::Server
