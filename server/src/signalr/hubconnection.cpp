@@ -25,14 +25,19 @@ const QByteArray &HubCallContext::connectionId() const noexcept
 }
 
 HubConnection::HubConnection(Hub &hub, HubLifetimeManager &lifetime, const HubOptions &options,
-                             QByteArray connectionId, Principal user, QObject *parent)
+                             QByteArray connectionId, Principal user, ConnectionInfo info,
+                             QObject *parent)
     : QObject(parent)
     , m_hub(hub)
     , m_lifetime(lifetime)
     , m_options(options)
     , m_connectionId(std::move(connectionId))
     , m_user(std::move(user))
-{ }
+    , m_info(std::move(info))
+{
+    if (!m_info.connectedAt.isValid())
+        m_info.connectedAt = QDateTime::currentDateTimeUtc();
+}
 
 HubConnection::~HubConnection()
 {

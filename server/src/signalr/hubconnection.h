@@ -11,6 +11,7 @@
 
 #include <QtCore/QObject>
 #include <QtCore/QSet>
+#include <QtCore/QVariantHash>
 
 #include <optional>
 
@@ -39,12 +40,16 @@ public:
     enum class State : quint8 { Handshaking, Connected, Closed };
 
     HubConnection(Hub &hub, HubLifetimeManager &lifetime, const HubOptions &options,
-                  QByteArray connectionId, Principal user, QObject *parent = nullptr);
+                  QByteArray connectionId, Principal user, ConnectionInfo info = {},
+                  QObject *parent = nullptr);
     ~HubConnection() override;
 
     const QByteArray &connectionId() const noexcept { return m_connectionId; }
     const Principal &user() const noexcept { return m_user; }
     const QSet<QByteArray> &groups() const noexcept { return m_groups; }
+    const ConnectionInfo &info() const noexcept { return m_info; }
+    /// Per-connection state for the hub's own use (like ASP.NET Core's Context.Items).
+    QVariantHash &items() noexcept { return m_items; }
     const HubProtocol *protocol() const noexcept { return m_protocol; }
     State state() const noexcept { return m_state; }
 
@@ -86,6 +91,8 @@ private:
     const HubOptions &m_options;
     QByteArray m_connectionId;
     Principal m_user;
+    ConnectionInfo m_info;
+    QVariantHash m_items;
     QSet<QByteArray> m_groups;
     ConnectionTransport *m_transport = nullptr;
     const HubProtocol *m_protocol = nullptr;

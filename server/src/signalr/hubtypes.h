@@ -8,11 +8,13 @@
 #include <heliograph/client/value.h>
 
 #include <QtCore/QByteArray>
+#include <QtCore/QDateTime>
 #include <QtCore/QList>
 #include <QtCore/QString>
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 
 namespace Heliograph::Server {
@@ -44,6 +46,24 @@ struct Principal {
             if (r == role)
                 return true;
         return false;
+    }
+};
+
+/// Facts about a connection's transport, for hooks, logs and the admin console.
+struct ConnectionInfo {
+    QByteArray transport; ///< "WebSockets", "ServerSentEvents", "LongPolling"
+    QByteArray remoteAddress;
+    QByteArray userAgent;
+    QList<std::pair<QByteArray, QByteArray>> query; ///< the hub request's decoded query
+    QDateTime connectedAt;
+
+    /// A query parameter (names compared ignoring ASCII case, as ASP.NET Core does).
+    std::optional<QByteArray> queryValue(QByteArrayView name) const
+    {
+        for (const auto &[k, v] : query)
+            if (QByteArrayView(k).compare(name, Qt::CaseInsensitive) == 0)
+                return v;
+        return std::nullopt;
     }
 };
 

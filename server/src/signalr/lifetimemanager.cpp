@@ -163,6 +163,27 @@ void HubLifetimeManager::sendGroup(const QByteArray &group, SharedMessage messag
     });
 }
 
+void HubLifetimeManager::sendGroupIf(const QByteArray &group, SharedMessage message, Filter filter)
+{
+    forEachInGroup(group, [message, filter](HubConnection &c) {
+        if (filter(c))
+            c.send(message);
+    });
+}
+
+void HubLifetimeManager::forEachInGroup(const QByteArray &group,
+                                        std::function<void(HubConnection &)> f)
+{
+    forEachShard([group, f](Shard &shard) {
+        auto it = shard.groups.constFind(group);
+        if (it == shard.groups.cend())
+            return;
+        const QSet<HubConnection *> members = *it;
+        for (HubConnection *c : members)
+            f(*c);
+    });
+}
+
 void HubLifetimeManager::sendUser(const QByteArray &userId, SharedMessage message)
 {
     forEachShard([userId, message](Shard &shard) {

@@ -14,6 +14,7 @@
 #include <QtCore/QObject>
 #include <QtCore/QSet>
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -41,6 +42,11 @@ public:
 
     void sendAll(SharedMessage message, QList<QByteArray> excluded = {});
     void sendGroup(const QByteArray &group, SharedMessage message, QList<QByteArray> excluded = {});
+    /// Sends to the members for which `filter` (run on each member's thread) returns true.
+    using Filter = std::function<bool(HubConnection &)>;
+    void sendGroupIf(const QByteArray &group, SharedMessage message, Filter filter);
+    /// Runs `f` on the thread of every member of `group`, once per member.
+    void forEachInGroup(const QByteArray &group, std::function<void(HubConnection &)> f);
     void sendUser(const QByteArray &userId, SharedMessage message);
     void sendConnection(const QByteArray &connectionId, SharedMessage message);
 

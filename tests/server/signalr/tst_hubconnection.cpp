@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The transport-agnostic connection core: handshake, dispatch, errors, fan-out, timeouts.
+#include "fakehubtransport.h"
 #include "signalr/heartbeat_p.h"
 #include "signalr/hubconnection.h"
 #include "signalr/lifetimemanager.h"
@@ -12,34 +13,9 @@
 using namespace Heliograph;
 using namespace Heliograph::Server;
 using namespace Qt::StringLiterals;
+using Heliograph::Testing::FakeTransport;
 
 namespace {
-
-class FakeTransport : public ConnectionTransport {
-public:
-    explicit FakeTransport(TransferFormat formats = TransferFormat::Text | TransferFormat::Binary)
-        : m_formats(formats)
-    { }
-    TransferFormat supportedFormats() const override { return m_formats; }
-    void setTransferFormat(TransferFormat f) override { active = f; }
-    void write(const QByteArray &bytes) override { written += bytes; }
-    void end() override { ended = true; }
-
-    QByteArray written;
-    bool ended = false;
-    TransferFormat active = TransferFormat::Text;
-
-    /// Parses what was written after the handshake response.
-    QList<HubMessage> messages(const HubProtocol &p) const
-    {
-        const qsizetype rs = written.indexOf('\x1e');
-        auto all = p.parseAll(QByteArrayView(written).sliced(rs + 1));
-        return all ? *all : QList<HubMessage> {};
-    }
-
-private:
-    TransferFormat m_formats;
-};
 
 class TestHub : public Hub {
 public:

@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: MIT
+#include "notifications/notificationhub.h"
+
+#include "signalr/hubconnection.h"
+#include "signalr/lifetimemanager.h"
+
+#include <QtCore/QLoggingCategory>
+
+#include <algorithm>
+
+using namespace Qt::StringLiterals;
+
+Q_LOGGING_CATEGORY(lcNotifications, "heliograph.server.notifications", QtInfoMsg)
+
+namespace Heliograph::Server {
+
+// --- Presence -------------------------------------------------------------------------------
+
+int Presence::connect(const QByteArray &tenant, const QByteArray &user, const QString &displayName)
+{
+    QMutexLocker lock(&m_mutex);
+    Entry &e = m_tenants[tenant][user];
+    if (!displayName.isEmpty())
+        e.displayName = displayName;
+    return ++e.connections;
+}
+
+int Presence::disconnect(const QByteArray &tenant, const QByteArray &user)
+{
+    QMutexLocker lock(&m_mutex);
+    auto t = m_tenants.find(tenant);
+    if (t == m_tenants.end())
+        return 0;
+    auto u = t->find(user);
+    if (u == t->end())
+        return 0;
+    const int left = --u->connections;
+    if (left <= 0) {
+        t->erase(u);
+        if (t->isEmpty())
+            m_tenants.erase(t);
+    }
+    return qMax(left, 0);
+}
+
+int Presence::connections(const QByteArray &tenant, const QByteArray &user) const
+{
+    QMutexLocker lock(&m_mutex);
+    return m_tenants.value(tenant).value(user).connections;
+}
+
+QList<OnlineUserDto> Presence::online(const QByteArray &tenant) const
+{
+    QMutexLocker lock(&m_mutex);
+    QList<OnlineUserDto> out;
+    const auto users = m_tenants.value(tenant);
+    for (auto it = users.cbegin(); it != users.cend(); ++it)
+        out.append({QString::fromUtf8(it.key()), it->displayName, it->connections});
+    std::sort(out.begin(), out.end(),
+              [](const OnlineUserDto &a, const OnlineUserDto &b) { return a.userId < b.userId; });
+    return out;
+}
+
+// --- NotificationService --------------------------------------------------------------------
+
+NotificationService::NotificationService(Storage &storage, HubLifetimeManager &lifetime)
+    : m_storage(storage)
+    , m_lifetime(lifetime)
+{ }
+
+Expected<StoredNotification> NotificationService::push(const QByteArray &tenant,
+                                                       const QByteArray &user, const QString &title,
+                                                       const QString &body, const QString &type)
+{
+    QMutexLocker lock(&m_orderMutex);
+    auto stored = m_storage.appendNotification(tenant, user, title, body, type);
+    if (!stored)
+        return stored;
+    const NotificationDto dto {stored->id,   stored->title,     stored->body,
+                               stored->type, stored->createdAt, stored->sequence};
+    const qint64 sequence = stored->sequence;
+    // Live delivery skips connections whose replay already covered this sequence.
+    m_lifetime.sendGroupIf(Groups::user(tenant, user),
+                           makeInvocation("ReceiveNotification", {toValue(dto)}),
+                           [sequence](HubConnection &c) {
+                               if (c.state() != HubConnection::State::Connected)
+                                   return false;
+                               QVariant &cursor = c.items()[QString::fromLatin1(CursorKey)];
+                               if (cursor.toLongLong() >= sequence)
+                                   return false;
+                               cursor = sequence;
+                               return true;
+                           });
+    return stored;
+}
+
+void NotificationService::broadcast(const QByteArray &group, QByteArray target, ValueList arguments,
+                                    QList<QByteArray> excluded)
+{
+    QMutexLocker lock(&m_orderMutex);
+    m_lifetime.sendGroup(group, makeInvocation(std::move(target), std::move(arguments)),
+                         std::move(excluded));
+}
+
+Expected<qint64> NotificationService::appendPatch(const QByteArray &tenant,
+                                                  const QByteArray &document,
+                                                  const QByteArray &patchJson,
+                                                  const QByteArray &author,
+                                                  const QByteArray &excludedConnection)
+{
+    QMutexLocker lock(&m_orderMutex);
+    auto version = m_storage.appendPatch(tenant, document, patchJson, author);
+    if (!version)
+        return version;
+    const DocumentUpdateDto update {*version, QString::fromUtf8(patchJson),
+                                    QString::fromUtf8(author)};
+    m_lifetime.sendGroup(
+        Groups::document(tenant, document),
+        makeInvocation("DocumentUpdated", {Value::fromUtf8(document), toValue(update)}),
+        {excludedConnection});
+    return version;
+}
+
+// --- NotificationHub ------------------------------------------------------------------------
+
+namespace {
+MethodPolicy anyOf(QList<QByteArray> roles)
+{
+    MethodPolicy p;
+    p.anyRole = std::move(roles);
+    return p;
+}
+
+void requireTenant(const HubCallContext &ctx)
+{
+    if (ctx.user().tenantId.isEmpty())
+        throw HubException(u"The access token has no tenant."_s);
+}
+
+QByteArray documentKey(const QString &documentId)
+{
+    if (documentId.isEmpty() || documentId.size() > 200)
+        throw HubException(u"A document id must have 1 to 200 characters."_s);
+    return documentId.toUtf8();
+}
+} // namespace
+
+NotificationHub::NotificationHub(NotificationService &service, NotificationHubOptions options)
+    : Hub("/hubs/notifications")
+    , m_service(service)
+    , m_options(options)
+{
+    addMethod("JoinDocument", [this](HubCallContext &ctx, QString documentId) -> qint64 {
+        requireTenant(ctx);
+        const QByteArray doc = documentKey(documentId);
+        ctx.clients().addToGroup(ctx.connectionId(), Groups::document(ctx.user().tenantId, doc));
+        auto v = m_service.storage().documentVersion(ctx.user().tenantId, doc);
+        if (!v)
+            throw std::runtime_error(v.error().message.toStdString());
+        return *v;
+    });
+    addMethod("LeaveDocument", [](HubCallContext &ctx, QString documentId) {
+        requireTenant(ctx);
+        ctx.clients().removeFromGroup(
+            ctx.connectionId(), Groups::document(ctx.user().tenantId, documentKey(documentId)));
+    });
+    addMethod(
+        "SendDocumentPatch",
+        [this](HubCallContext &ctx, QString documentId, QString patchJson) -> qint64 {
+            requireTenant(ctx);
+            auto v
+                = m_service.appendPatch(ctx.user().tenantId, documentKey(documentId),
+                                        patchJson.toUtf8(), ctx.user().userId, ctx.connectionId());
+            if (!v)
+                throw std::runtime_error(v.error().message.toStdString());
+            return *v;
+        },
+        anyOf({"Editor", "Admin"}));
+    addMethod("GetDocumentPatchesSince",
+              [this](HubCallContext &ctx, QString documentId, qint64 version) {
+                  requireTenant(ctx);
+                  auto patches = m_service.storage().patchesSince(
+                      ctx.user().tenantId, documentKey(documentId), version, 10000);
+                  if (!patches)
+                      throw std::runtime_error(patches.error().message.toStdString());
+                  QList<DocumentUpdateDto> out;
+                  out.reserve(patches->size());
+                  for (const DocumentPatch &p : std::as_const(*patches))
+                      out.append({p.version, QString::fromUtf8(p.patchJson),
+                                  QString::fromUtf8(p.authorId)});
+                  return out;
+              });
+    addMethod("GetOnlineUsers", [this](HubCallContext &ctx) {
+        requireTenant(ctx);
+        return m_presence.online(ctx.user().tenantId);
+    });
+    addMethod(
+        "BroadcastSystemAlert",
+        [this](HubCallContext &ctx, QString message) {
+            requireTenant(ctx);
+            m_service.storage().appendAudit(ctx.user().tenantId, ctx.user().userId,
+                                            "BroadcastSystemAlert", message);
+            m_service.broadcast(Groups::tenant(ctx.user().tenantId), "ReceiveSystemAlert",
+                                {toValue(SystemAlertDto {u"info"_s, message})});
+        },
+        anyOf({"Admin"}));
+}
+
+void NotificationHub::onConnected(HubCallContext &ctx)
+{
+    const Principal &user = ctx.user();
+    requireTenant(ctx);
+    if (m_presence.connections(user.tenantId, user.userId) >= m_options.maxConnectionsPerUser) {
+        qCInfo(lcNotifications) << "tenant" << user.tenantId << "user" << user.userId
+                                << "rejected: over" << m_options.maxConnectionsPerUser
+                                << "connections";
+        throw HubException(u"Too many connections for this user (the limit is %1)."_s.arg(
+            m_options.maxConnectionsPerUser));
+    }
+    HubConnection &c = ctx.caller();
+    ctx.clients().addToGroup(c.connectionId(), Groups::tenant(user.tenantId));
+    ctx.clients().addToGroup(c.connectionId(), Groups::user(user.tenantId, user.userId));
+    c.sendMessage(InvocationMessage {
+        {},
+        {},
+        "ConnectionAcknowledged",
+        {Value::fromUtf8(c.connectionId()), Value(QDateTime::currentDateTimeUtc())},
+        {}});
+    replay(ctx);
+    const int live = m_presence.connect(user.tenantId, user.userId, user.name);
+    c.items()[u"presence"_s] = true;
+    if (live == 1)
+        m_service.broadcast(Groups::tenant(user.tenantId), "UserJoined",
+                            {Value::fromUtf8(user.userId), Value(user.name)});
+}
+
+void NotificationHub::replay(HubCallContext &ctx)
+{
+    const Principal &user = ctx.user();
+    HubConnection &c = ctx.caller();
+    qint64 cursor = 0;
+    Expected<QList<StoredNotification>> missed = QList<StoredNotification> {};
+    bool ok = false;
+    if (auto last = c.info().queryValue("lastSequence");
+        last && (cursor = last->toLongLong(&ok), ok)) {
+        missed = m_service.storage().notificationsAfter(user.tenantId, user.userId, cursor,
+                                                        m_options.maxReplay);
+    } else if (auto seen = m_service.storage().lastSeen(user.tenantId, user.userId);
+               seen && seen->has_value()) {
+        missed = m_service.storage().notificationsSince(user.tenantId, user.userId, **seen,
+                                                        m_options.maxReplay);
+    }
+    if (!missed) {
+        qCWarning(lcNotifications) << "replay failed for" << user.userId << missed.error().message;
+        throw std::runtime_error("storage unavailable");
+    }
+    for (const StoredNotification &n : std::as_const(*missed)) {
+        const NotificationDto dto {n.id, n.title, n.body, n.type, n.createdAt, n.sequence};
+        c.sendMessage(InvocationMessage {{}, {}, "ReceiveNotification", {toValue(dto)}, {}});
+        cursor = qMax(cursor, n.sequence);
+    }
+    c.items()[QString::fromLatin1(NotificationService::CursorKey)] = cursor;
+}
+
+void NotificationHub::onDisconnected(HubCallContext &ctx)
+{
+    const Principal &user = ctx.user();
+    HubConnection &c = ctx.caller();
+    if (!c.items().value(u"presence"_s).toBool())
+        return;
+    m_service.storage().setLastSeen(user.tenantId, user.userId, QDateTime::currentDateTimeUtc());
+    if (m_presence.disconnect(user.tenantId, user.userId) == 0)
+        m_service.broadcast(Groups::tenant(user.tenantId), "UserLeft",
+                            {Value::fromUtf8(user.userId)});
+}
+
+} // namespace Heliograph::Server

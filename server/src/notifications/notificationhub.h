@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: MIT
+// The multi-tenant notification hub: notifications with exact replay, presence, collaborative
+// document patches, system alerts. Identity comes from the token only (sub, tenant_id, role).
+#pragma once
+
+#include "signalr/hub.h"
+#include "storage/storage.h"
+
+#include <QtCore/QHash>
+#include <QtCore/QMutex>
+
+namespace Heliograph::Server {
+
+class HubLifetimeManager;
+
+struct NotificationDto {
+    QByteArray id;
+    QString title;
+    QString body;
+    QString type;
+    QDateTime createdAt;
+    qint64 sequence = 0;
+};
+HELIOGRAPH_DESCRIBE(NotificationDto, id, title, body, type, createdAt, sequence)
+
+struct DocumentUpdateDto {
+    qint64 version = 0;
+    QString patchJson;
+    QString authorId;
+};
+HELIOGRAPH_DESCRIBE(DocumentUpdateDto, version, patchJson, authorId)
+
+struct OnlineUserDto {
+    QString userId;
+    QString displayName;
+    int connections = 0;
+};
+HELIOGRAPH_DESCRIBE(OnlineUserDto, userId, displayName, connections)
+
+struct SystemAlertDto {
+    QString level;
+    QString message;
+};
+HELIOGRAPH_DESCRIBE(SystemAlertDto, level, message)
+
+/// Live connections per user and tenant, shared by every thread.
+class Presence {
+public:
+    /// Returns the user's live connection count after the change.
+    int connect(const QByteArray &tenant, const QByteArray &user, const QString &displayName);
+    int disconnect(const QByteArray &tenant, const QByteArray &user);
+    int connections(const QByteArray &tenant, const QByteArray &user) const;
+    QList<OnlineUserDto> online(const QByteArray &tenant) const;
+
+private:
+    struct Entry {
+        QString displayName;
+        int connections = 0;
+    };
+    mutable QMutex m_mutex;
+    QHash<QByteArray, QHash<QByteArray, Entry>> m_tenants;
+};
+
+/// Group names. Users are qualified by tenant: two tenants may have a user with the same id.
+namespace Groups {
+inline QByteArray tenant(const QByteArray &t)
+{
+    return "tenant:" + t;
+}
+inline QByteArray user(const QByteArray &t, const QByteArray &u)
+{
+    return "user:" + t + '/' + u;
+}
+inline QByteArray document(const QByteArray &t, const QByteArray &d)
+{
+    return "doc:" + t + ':' + d;
+}
+} // namespace Groups
+
+/// Stores and delivers notifications: used by the hub and by the push API. A notification is
+/// durably stored before it is delivered or acknowledged, and every connection receives each
+/// notification exactly once, in sequence order, whether by replay or live.
+class NotificationService {
+public:
+    NotificationService(Storage &storage, HubLifetimeManager &lifetime);
+
+    Expected<StoredNotification> push(const QByteArray &tenant, const QByteArray &user,
+                                      const QString &title, const QString &body,
+                                      const QString &type);
+    /// Sends `target(arguments)` to a group, serialized with other deliveries of this service.
+    void broadcast(const QByteArray &group, QByteArray target, ValueList arguments,
+                   QList<QByteArray> excluded = {});
+    /// Patches: stored and broadcast in version order.
+    Expected<qint64> appendPatch(const QByteArray &tenant, const QByteArray &document,
+                                 const QByteArray &patchJson, const QByteArray &author,
+                                 const QByteArray &excludedConnection);
+
+    Storage &storage() noexcept { return m_storage; }
+    HubLifetimeManager &lifetime() noexcept { return m_lifetime; }
+
+    /// The per-connection replay cursor lives in HubConnection::items() under this key.
+    static constexpr const char *CursorKey = "notificationCursor";
+
+private:
+    Storage &m_storage;
+    HubLifetimeManager &m_lifetime;
+    QMutex m_orderMutex; ///< store + post as one step, so posts reach threads in order
+};
+
+struct NotificationHubOptions {
+    int maxConnectionsPerUser = 10;
+    int maxReplay = 1000;
+};
+
+class NotificationHub : public Hub {
+public:
+    NotificationHub(NotificationService &service, NotificationHubOptions options = {});
+
+    void onConnected(HubCallContext &ctx) override;
+    void onDisconnected(HubCallContext &ctx) override;
+
+    Presence &presence() noexcept { return m_presence; }
+
+private:
+    void replay(HubCallContext &ctx);
+
+    NotificationService &m_service;
+    NotificationHubOptions m_options;
+    Presence m_presence;
+};
+
+} // namespace Heliograph::Server

@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: MIT
+// SQLite backend. Qt's SQL connections belong to the thread that opened them, so each thread
+// opens its own connection to the same file; SQLite serializes writers (BEGIN IMMEDIATE), WAL
+// lets readers run beside them, synchronous=FULL makes a commit durable before we acknowledge.
+#include "storage/storage.h"
+
+#include <heliograph/client/negotiate.h>
+
+#include <QtCore/QDir>
+#include <QtCore/QLoggingCategory>
+#include <QtCore/QMutex>
+#include <QtCore/QScopeGuard>
+#include <QtCore/QThread>
+#include <QtCore/QUuid>
+#include <QtSql/QSqlDatabase>
+#include <QtSql/QSqlError>
+#include <QtSql/QSqlQuery>
+
+using namespace Qt::StringLiterals;
+
+Q_LOGGING_CATEGORY(lcStorage, "heliograph.server.storage", QtInfoMsg)
+
+namespace Heliograph::Server {
+
+namespace {
+
+ProtocolError storageError(const QString &what, const QSqlError &e)
+{
+    return ProtocolError {ProtocolErrorCode::InvalidData, what + u": "_s + e.text()};
+}
+
+constexpr const char *Schema[] = {
+    "CREATE TABLE IF NOT EXISTS notifications (tenant BLOB NOT NULL, user BLOB NOT NULL, "
+    "sequence INTEGER NOT NULL, id BLOB NOT NULL, title TEXT, body TEXT, type TEXT, "
+    "created_ms INTEGER NOT NULL, PRIMARY KEY (tenant, user, sequence)) WITHOUT ROWID",
+    "CREATE INDEX IF NOT EXISTS notifications_created ON notifications (created_ms)",
+    "CREATE TABLE IF NOT EXISTS sequences (tenant BLOB NOT NULL, user BLOB NOT NULL, "
+    "last INTEGER NOT NULL, PRIMARY KEY (tenant, user)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS last_seen (tenant BLOB NOT NULL, user BLOB NOT NULL, "
+    "at_ms INTEGER NOT NULL, PRIMARY KEY (tenant, user)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS patches (tenant BLOB NOT NULL, document BLOB NOT NULL, "
+    "version INTEGER NOT NULL, patch BLOB NOT NULL, author BLOB NOT NULL, at_ms INTEGER NOT NULL, "
+    "PRIMARY KEY (tenant, document, version)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS audit (id INTEGER PRIMARY KEY AUTOINCREMENT, tenant BLOB NOT NULL, "
+    "at_ms INTEGER NOT NULL, actor BLOB, action BLOB, details TEXT)",
+    "CREATE INDEX IF NOT EXISTS audit_tenant ON audit (tenant, at_ms)",
+};
+
+QDateTime fromMs(qint64 ms)
+{
+    return QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC);
+}
+
+qint64 nowMs()
+{
+    return QDateTime::currentMSecsSinceEpoch();
+}
+
+class SqliteStorage final : public Storage {
+public:
+    explicit SqliteStorage(QString path)
+        : m_path(std::move(path))
+        , m_prefix(QUuid::createUuid().toString())
+    { }
+    ~SqliteStorage() override
+    {
+        QMutexLocker lock(&m_mutex);
+        for (const QString &name : std::as_const(m_connectionNames)) {
+            {
+                QSqlDatabase db = QSqlDatabase::database(name, false);
+                if (db.isOpen())
+                    db.close();
+            }
+            QSqlDatabase::removeDatabase(name);
+        }
+    }
+
+    Expected<bool> open()
+    {
+        QSqlDatabase db = connection();
+        if (!db.isOpen())
+            return storageError(u"cannot open %1"_s.arg(m_path), db.lastError());
+        QSqlQuery q(db);
+        for (const char *stmt : Schema)
+            if (!q.exec(QString::fromLatin1(stmt)))
+                return storageError(u"cannot create the schema"_s, q.lastError());
+        return true;
+    }
+
+    Expected<StoredNotification> appendNotification(const QByteArray &tenant,
+                                                    const QByteArray &user, const QString &title,
+                                                    const QString &body,
+                                                    const QString &type) override
+    {
+        QSqlDatabase db = connection();
+        QSqlQuery q(db);
+        if (!q.exec(u"BEGIN IMMEDIATE"_s))
+            return storageError(u"begin"_s, q.lastError());
+        auto rollback = qScopeGuard([&] { QSqlQuery(db).exec(u"ROLLBACK"_s); });
+        q.prepare(u"INSERT INTO sequences (tenant, user, last) VALUES (?, ?, 1) "
+                  "ON CONFLICT (tenant, user) DO UPDATE SET last = last + 1 RETURNING last"_s);
+        q.addBindValue(tenant);
+        q.addBindValue(user);
+        if (!q.exec() || !q.next())
+            return storageError(u"next sequence"_s, q.lastError());
+        StoredNotification n {Negotiate::newConnectionId(), title, body, type, fromMs(nowMs()),
+                              q.value(0).toLongLong()};
+        q.finish();
+        q.prepare(u"INSERT INTO notifications (tenant, user, sequence, id, title, body, type, "
+                  "created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"_s);
+        for (const QVariant &v : {QVariant(tenant), QVariant(user), QVariant(n.sequence),
+                                  QVariant(n.id), QVariant(title), QVariant(body), QVariant(type),
+                                  QVariant(n.createdAt.toMSecsSinceEpoch())})
+            q.addBindValue(v);
+        if (!q.exec())
+            return storageError(u"insert notification"_s, q.lastError());
+        if (!QSqlQuery(db).exec(u"COMMIT"_s))
+            return storageError(u"commit"_s, db.lastError());
+        rollback.dismiss();
+        return n;
+    }
+
+    Expected<QList<StoredNotification>> notificationsAfter(const QByteArray &tenant,
+                                                           const QByteArray &user, qint64 after,
+                                                           int limit) override
+    {
+        return selectNotifications(u"sequence > ?"_s, QVariant(after), tenant, user, limit);
+    }
+
+    Expected<QList<StoredNotification>> notificationsSince(const QByteArray &tenant,
+                                                           const QByteArray &user,
+                                                           const QDateTime &since,
+                                                           int limit) override
+    {
+        return selectNotifications(u"created_ms >= ?"_s, QVariant(since.toMSecsSinceEpoch()),
+                                   tenant, user, limit);
+    }
+
+    Expected<bool> setLastSeen(const QByteArray &tenant, const QByteArray &user,
+                               const QDateTime &at) override
+    {
+        QSqlQuery q(connection());
+        q.prepare(u"INSERT INTO last_seen (tenant, user, at_ms) VALUES (?, ?, ?) "
+                  "ON CONFLICT (tenant, user) DO UPDATE SET at_ms = excluded.at_ms"_s);
+        q.addBindValue(tenant);
+        q.addBindValue(user);
+        q.addBindValue(at.toMSecsSinceEpoch());
+        if (!q.exec())
+            return storageError(u"last seen"_s, q.lastError());
+        return true;
+    }
+
+    Expected<std::optional<QDateTime>> lastSeen(const QByteArray &tenant,
+                                                const QByteArray &user) override
+    {
+        QSqlQuery q(connection());
+        q.prepare(u"SELECT at_ms FROM last_seen WHERE tenant = ? AND user = ?"_s);
+        q.addBindValue(tenant);
+        q.addBindValue(user);
+        if (!q.exec())
+            return storageError(u"last seen"_s, q.lastError());
+        if (!q.next())
+            return std::optional<QDateTime>();
+        return std::optional<QDateTime>(fromMs(q.value(0).toLongLong()));
+    }
+
+    Expected<qint64> appendPatch(const QByteArray &tenant, const QByteArray &document,
+                                 const QByteArray &patchJson, const QByteArray &author) override
+    {
+        QSqlDatabase db = connection();
+        QSqlQuery q(db);
+        if (!q.exec(u"BEGIN IMMEDIATE"_s))
+            return storageError(u"begin"_s, q.lastError());
+        auto rollback = qScopeGuard([&] { QSqlQuery(db).exec(u"ROLLBACK"_s); });
+        q.prepare(u"INSERT INTO patches (tenant, document, version, patch, author, at_ms) "
+                  "SELECT ?, ?, COALESCE(MAX(version), 0) + 1, ?, ?, ? FROM patches "
+                  "WHERE tenant = ? AND document = ? RETURNING version"_s);
+        for (const QVariant &v :
+             {QVariant(tenant), QVariant(document), QVariant(patchJson), QVariant(author),
+              QVariant(nowMs()), QVariant(tenant), QVariant(document)})
+            q.addBindValue(v);
+        if (!q.exec() || !q.next())
+            return storageError(u"insert patch"_s, q.lastError());
+        const qint64 version = q.value(0).toLongLong();
+        q.finish();
+        if (!QSqlQuery(db).exec(u"COMMIT"_s))
+            return storageError(u"commit"_s, db.lastError());
+        rollback.dismiss();
+        return version;
+    }
+
+    Expected<qint64> documentVersion(const QByteArray &tenant, const QByteArray &document) override
+    {
+        QSqlQuery q(connection());
+        q.prepare(
+            u"SELECT COALESCE(MAX(version), 0) FROM patches WHERE tenant = ? AND document = ?"_s);
+        q.addBindValue(tenant);
+        q.addBindValue(document);
+        if (!q.exec() || !q.next())
+            return storageError(u"document version"_s, q.lastError());
+        return q.value(0).toLongLong();
+    }
+
+    Expected<QList<DocumentPatch>> patchesSince(const QByteArray &tenant,
+                                                const QByteArray &document, qint64 version,
+                                                int limit) override
+    {
+        QSqlQuery q(connection());
+        q.prepare(u"SELECT version, patch, author, at_ms FROM patches WHERE tenant = ? AND "
+                  "document = ? AND version > ? ORDER BY version LIMIT ?"_s);
+        q.addBindValue(tenant);
+        q.addBindValue(document);
+        q.addBindValue(version);
+        q.addBindValue(limit);
+        if (!q.exec())
+            return storageError(u"patches"_s, q.lastError());
+        QList<DocumentPatch> out;
+        while (q.next())
+            out.append({q.value(0).toLongLong(), q.value(1).toByteArray(), q.value(2).toByteArray(),
+                        fromMs(q.value(3).toLongLong())});
+        return out;
+    }
+
+    Expected<AuditEvent> appendAudit(const QByteArray &tenant, const QByteArray &actor,
+                                     const QByteArray &action, const QString &details) override
+    {
+        QSqlQuery q(connection());
+        const qint64 at = nowMs();
+        q.prepare(
+            u"INSERT INTO audit (tenant, at_ms, actor, action, details) VALUES (?, ?, ?, ?, ?) "
+            "RETURNING id"_s);
+        for (const QVariant &v :
+             {QVariant(tenant), QVariant(at), QVariant(actor), QVariant(action), QVariant(details)})
+            q.addBindValue(v);
+        if (!q.exec() || !q.next())
+            return storageError(u"audit"_s, q.lastError());
+        return AuditEvent {q.value(0).toLongLong(), fromMs(at), actor, action, details};
+    }
+
+    Expected<QList<AuditEvent>> auditSince(const QByteArray &tenant, const QDateTime &from,
+                                           int limit) override
+    {
+        QSqlQuery q(connection());
+        q.prepare(u"SELECT id, at_ms, actor, action, details FROM audit WHERE tenant = ? AND "
+                  "at_ms >= ? ORDER BY id LIMIT ?"_s);
+        q.addBindValue(tenant);
+        q.addBindValue(from.toMSecsSinceEpoch());
+        q.addBindValue(limit);
+        if (!q.exec())
+            return storageError(u"audit"_s, q.lastError());
+        QList<AuditEvent> out;
+        while (q.next())
+            out.append({q.value(0).toLongLong(), fromMs(q.value(1).toLongLong()),
+                        q.value(2).toByteArray(), q.value(3).toByteArray(), q.value(4).toString()});
+        return out;
+    }
+
+    Expected<qint64> prune(const RetentionPolicy &policy, const QDateTime &now) override
+    {
+        QSqlQuery q(connection());
+        q.prepare(u"DELETE FROM notifications WHERE created_ms < ?"_s);
+        q.addBindValue(now.addSecs(-policy.maxAgeSeconds).toMSecsSinceEpoch());
+        if (!q.exec())
+            return storageError(u"prune"_s, q.lastError());
+        qint64 removed = q.numRowsAffected();
+        q.prepare(
+            u"DELETE FROM notifications WHERE (tenant, user, sequence) IN (SELECT tenant, "
+            "user, sequence FROM (SELECT tenant, user, sequence, ROW_NUMBER() OVER (PARTITION "
+            "BY tenant, user ORDER BY sequence DESC) AS rn FROM notifications) WHERE rn > ?)"_s);
+        q.addBindValue(policy.maxPerUser);
+        if (!q.exec())
+            return storageError(u"prune"_s, q.lastError());
+        removed += q.numRowsAffected();
+        return removed;
+    }
+
+    bool isReady() override
+    {
+        QSqlQuery q(connection());
+        return q.exec(u"SELECT 1"_s) && q.next();
+    }
+
+private:
+    Expected<QList<StoredNotification>> selectNotifications(const QString &condition,
+                                                            const QVariant &bound,
+                                                            const QByteArray &tenant,
+                                                            const QByteArray &user, int limit)
+    {
+        QSqlQuery q(connection());
+        q.prepare(u"SELECT id, title, body, type, created_ms, sequence FROM notifications WHERE "
+                  "tenant = ? AND user = ? AND "_s
+                  + condition + u" ORDER BY sequence LIMIT ?"_s);
+        q.addBindValue(tenant);
+        q.addBindValue(user);
+        q.addBindValue(bound);
+        q.addBindValue(limit);
+        if (!q.exec())
+            return storageError(u"notifications"_s, q.lastError());
+        QList<StoredNotification> out;
+        while (q.next())
+            out.append({q.value(0).toByteArray(), q.value(1).toString(), q.value(2).toString(),
+                        q.value(3).toString(), fromMs(q.value(4).toLongLong()),
+                        q.value(5).toLongLong()});
+        return out;
+    }
+
+    /// This thread's connection to the database file.
+    QSqlDatabase connection()
+    {
+        const QString name = m_prefix + QString::number(quintptr(QThread::currentThreadId()));
+        QSqlDatabase db = QSqlDatabase::database(name, false);
+        if (db.isValid())
+            return db;
+        db = QSqlDatabase::addDatabase(u"QSQLITE"_s, name);
+        db.setDatabaseName(m_path);
+        db.setConnectOptions(u"QSQLITE_BUSY_TIMEOUT=10000"_s);
+        if (db.open()) {
+            QSqlQuery q(db);
+            q.exec(u"PRAGMA journal_mode=WAL"_s);
+            q.exec(u"PRAGMA synchronous=FULL"_s);
+            q.exec(u"PRAGMA foreign_keys=ON"_s);
+        } else {
+            qCWarning(lcStorage) << "cannot open" << m_path << db.lastError().text();
+        }
+        QMutexLocker lock(&m_mutex);
+        m_connectionNames.append(name);
+        return db;
+    }
+
+    QString m_path;
+    QString m_prefix;
+    QMutex m_mutex;
+    QStringList m_connectionNames;
+};
+
+} // namespace
+
+Expected<std::unique_ptr<Storage>> createSqliteStorage(const QString &dataDir)
+{
+    if (!QDir().mkpath(dataDir))
+        return ProtocolError {ProtocolErrorCode::InvalidData, u"cannot create %1"_s.arg(dataDir)};
+    auto s = std::make_unique<SqliteStorage>(QDir(dataDir).filePath(u"heliograph.db"_s));
+    auto opened = s->open();
+    if (!opened)
+        return opened.error();
+    return std::unique_ptr<Storage>(std::move(s));
+}
+
+} // namespace Heliograph::Server
