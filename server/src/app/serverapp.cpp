@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: MIT
+#include "app/serverapp.h"
+
+#include "auth/jwt.h"
+#include "notifications/notificationhub.h"
+#include "signalr/lifetimemanager.h"
+#include "storage/storage.h"
+
+#include <heliograph/client/json.h>
+
+#include <QtCore/QDir>
+#include <QtCore/QFile>
+#include <QtCore/QLoggingCategory>
+#include <QtCore/QProcessEnvironment>
+
+using namespace Qt::StringLiterals;
+
+Q_LOGGING_CATEGORY(lcApp, "heliograph.server", QtInfoMsg)
+
+namespace Heliograph::Server {
+
+namespace {
+
+bool parseListen(const QString &value, ServeOptions &o, QString &error)
+{
+    const qsizetype colon = value.lastIndexOf(u':');
+    bool ok = false;
+    const uint port = value.mid(colon + 1).toUInt(&ok);
+    if (colon < 0 || !ok || port > 65535) {
+        error = u"--listen expects HOST:PORT, got '%1'"_s.arg(value);
+        return false;
+    }
+    QString host = value.left(colon);
+    if (host.startsWith(u'[') && host.endsWith(u']'))
+        host = host.mid(1, host.size() - 2);
+    if (host.isEmpty() || host == u"*"_s || host == u"0.0.0.0"_s)
+        o.address = host == u"0.0.0.0"_s ? QHostAddress(QHostAddress::AnyIPv4)
+                                         : QHostAddress(QHostAddress::Any);
+    else if (host == u"localhost"_s)
+        o.address = QHostAddress::LocalHost;
+    else if (!o.address.setAddress(host)) {
+        error = u"--listen: '%1' is not an IP address"_s.arg(host);
+        return false;
+    }
+    o.port = quint16(port);
+    return true;
+}
+
+/// One setting from any source.
+bool apply(const QString &key, const QString &value, ServeOptions &o, QString &error)
+{
+    bool ok = true;
+    if (key == u"listen"_s)
+        return parseListen(value, o, error);
+    if (key == u"data"_s)
+        o.dataDir = value;
+    else if (key == u"jwt-secret"_s)
+        o.jwtSecret = value.toUtf8();
+    else if (key == u"jwt-public-key"_s)
+        o.jwtPublicKeyFile = value;
+    else if (key == u"jwt-issuer"_s)
+        o.jwtIssuer = value.toUtf8();
+    else if (key == u"jwt-audience"_s)
+        o.jwtAudience = value.toUtf8();
+    else if (key == u"threads"_s)
+        o.threads = value.toInt(&ok);
+    else if (key == u"allowed-origins"_s) {
+        o.allowedOrigins.clear();
+        for (const QString &s : value.split(u',', Qt::SkipEmptyParts))
+            o.allowedOrigins.append(s.trimmed().toUtf8());
+    } else if (key == u"max-message-size"_s)
+        o.hub.maximumReceiveMessageSize = value.toLongLong(&ok);
+    else if (key == u"keep-alive"_s)
+        o.hub.keepAliveInterval = std::chrono::milliseconds(qint64(value.toDouble(&ok) * 1000));
+    else if (key == u"client-timeout"_s)
+        o.hub.clientTimeoutInterval = std::chrono::milliseconds(qint64(value.toDouble(&ok) * 1000));
+    else if (key == u"handshake-timeout"_s)
+        o.hub.handshakeTimeout = std::chrono::milliseconds(qint64(value.toDouble(&ok) * 1000));
+    else if (key == u"max-connections-per-user"_s)
+        o.maxConnectionsPerUser = value.toInt(&ok);
+    else if (key == u"detailed-errors"_s)
+        o.hub.enableDetailedErrors = value == u"true"_s || value == u"1"_s;
+    else if (key == u"storage"_s) {
+        if (value != u"sqlite"_s && value != u"memory"_s) {
+            error = u"storage must be sqlite or memory"_s;
+            return false;
+        }
+        o.memoryStorage = value == u"memory"_s;
+    } else {
+        error = u"unknown setting '%1'"_s.arg(key);
+        return false;
+    }
+    if (!ok)
+        error = u"invalid value for %1: '%2'"_s.arg(key, value);
+    return ok;
+}
+
+const char *const Keys[] = {"listen",
+                            "data",
+                            "jwt-secret",
+                            "jwt-public-key",
+                            "jwt-issuer",
+                            "jwt-audience",
+                            "threads",
+                            "allowed-origins",
+                            "max-message-size",
+                            "keep-alive",
+                            "client-timeout",
+                            "handshake-timeout",
+                            "max-connections-per-user",
+                            "detailed-errors",
+                            "storage"};
+
+} // namespace
+
+bool parseServeOptions(const QStringList &args, ServeOptions &o, QString &error)
+{
+    // 1. the config file
+    QString configFile;
+    for (qsizetype i = 0; i < args.size(); ++i) {
+        if (args[i] == u"--config"_s && i + 1 < args.size())
+            configFile = args[i + 1];
+        else if (args[i].startsWith(u"--config="_s))
+            configFile = args[i].mid(9);
+    }
+    if (configFile.isEmpty())
+        configFile = QProcessEnvironment::systemEnvironment().value(u"HELIOGRAPH_CONFIG"_s);
+    if (!configFile.isEmpty()) {
+        QFile f(configFile);
+        if (!f.open(QIODevice::ReadOnly)) {
+            error = u"cannot read the config file %1"_s.arg(configFile);
+            return false;
+        }
+        auto doc = Json::parse(f.readAll());
+        if (!doc || !doc->isMap()) {
+            error = u"%1: not a JSON object%2"_s.arg(
+                configFile, doc ? QString() : u": "_s + doc.error().message);
+            return false;
+        }
+        for (const MapEntry &e : doc->map()) {
+            const QString key = e.key.toString();
+            QString value;
+            if (e.value.isString())
+                value = e.value.toString();
+            else if (e.value.isArray()) {
+                QStringList parts;
+                for (const Value &v : e.value.array())
+                    parts.append(v.toString());
+                value = parts.join(u',');
+            } else
+                value = QString::fromUtf8(Json::serialize(e.value));
+            if (!apply(key, value, o, error)) {
+                error = configFile + u": "_s + error;
+                return false;
+            }
+        }
+    }
+    // 2. the environment: HELIOGRAPH_LISTEN, HELIOGRAPH_JWT_SECRET, ...
+    const QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    for (const char *k : Keys) {
+        const QString key = QString::fromLatin1(k);
+        const QString var = u"HELIOGRAPH_"_s + key.toUpper().replace(u'-', u'_');
+        if (env.contains(var) && !apply(key, env.value(var), o, error)) {
+            error = var + u": "_s + error;
+            return false;
+        }
+    }
+    // 3. flags
+    for (qsizetype i = 0; i < args.size(); ++i) {
+        QString arg = args[i];
+        if (!arg.startsWith(u"--"_s)) {
+            error = u"unexpected argument '%1'"_s.arg(arg);
+            return false;
+        }
+        QString key = arg.mid(2), value;
+        if (const qsizetype eq = key.indexOf(u'='); eq >= 0) {
+            value = key.mid(eq + 1);
+            key = key.left(eq);
+        } else if (key == u"memory"_s) {
+            o.memoryStorage = true;
+            continue;
+        } else if (i + 1 < args.size()) {
+            value = args[++i];
+        } else {
+            error = u"%1 needs a value"_s.arg(arg);
+            return false;
+        }
+        if (key == u"config"_s)
+            continue;
+        if (!apply(key, value, o, error))
+            return false;
+    }
+    if (!o.jwtSecret.isEmpty() && !o.jwtPublicKeyFile.isEmpty()) {
+        error = u"--jwt-secret and --jwt-public-key exclude each other"_s;
+        return false;
+    }
+    return true;
+}
+
+struct ServerApp::Private {
+    std::unique_ptr<Storage> storage;
+    std::unique_ptr<HubLifetimeManager> lifetime;
+    std::unique_ptr<NotificationService> service;
+    std::unique_ptr<NotificationHub> hub;
+    std::unique_ptr<HubServer> server;
+    std::optional<JwtValidator> validator;
+};
+
+ServerApp::ServerApp()
+    : d(std::make_unique<Private>())
+{ }
+
+ServerApp::~ServerApp()
+{
+    stop();
+}
+
+bool ServerApp::start(const ServeOptions &o, QString &error)
+{
+    const QString dataDir = o.dataDir.isEmpty() ? u"heliograph-data"_s : o.dataDir;
+    JwtValidationOptions jwtOptions;
+    jwtOptions.issuer = o.jwtIssuer;
+    jwtOptions.audience = o.jwtAudience;
+    if (!o.jwtPublicKeyFile.isEmpty()) {
+        QFile f(o.jwtPublicKeyFile);
+        if (!f.open(QIODevice::ReadOnly)) {
+            error = u"cannot read %1"_s.arg(o.jwtPublicKeyFile);
+            return false;
+        }
+        auto v = JwtValidator::withPublicKeyPem(f.readAll(), jwtOptions);
+        if (!v) {
+            error = v.error().message;
+            return false;
+        }
+        d->validator = *v;
+    } else {
+        QByteArray secret = o.jwtSecret;
+        if (secret.isEmpty()) {
+            auto s = loadOrCreateSecret(dataDir);
+            if (!s) {
+                error = s.error().message;
+                return false;
+            }
+            secret = *s;
+        }
+        auto v = JwtValidator::withSecret(secret, jwtOptions);
+        if (!v) {
+            error = v.error().message;
+            return false;
+        }
+        d->validator = *v;
+    }
+
+    if (o.memoryStorage) {
+        d->storage = createMemoryStorage();
+    } else {
+        auto s = createSqliteStorage(dataDir);
+        if (!s) {
+            error = s.error().message;
+            return false;
+        }
+        d->storage = std::move(*s);
+    }
+    d->lifetime = std::make_unique<HubLifetimeManager>();
+    d->service = std::make_unique<NotificationService>(*d->storage, *d->lifetime);
+    d->hub = std::make_unique<NotificationHub>(
+        *d->service, NotificationHubOptions {o.maxConnectionsPerUser, 1000});
+
+    ServerConfig config;
+    config.address = o.address;
+    config.port = o.port;
+    config.threads = o.threads;
+    config.hub = o.hub;
+    config.allowedOrigins = o.allowedOrigins;
+    const JwtValidator validator = *d->validator;
+    d->server = std::make_unique<HubServer>(
+        config, [validator](QByteArrayView token, Principal &p, QString &why) {
+            auto claims = validator.validate(token);
+            if (!claims) {
+                why = claims.error().message;
+                return false;
+            }
+            p.userId = claims->subject;
+            p.tenantId = claims->tenantId;
+            p.name = claims->name.isEmpty() ? QString::fromUtf8(claims->subject) : claims->name;
+            p.roles = claims->roles;
+            p.claims = claims->payload;
+            return true;
+        });
+    d->server->addHub(*d->hub, *d->lifetime);
+    Storage *storage = d->storage.get();
+    d->server->addRoute("GET", "/health", [](const RouteRequest &) {
+        HttpResponse r(200);
+        r.setBody("Healthy", "text/plain");
+        return r;
+    });
+    d->server->addRoute("GET", "/ready", [storage](const RouteRequest &) {
+        const bool ready = storage->isReady();
+        HttpResponse r(ready ? 200 : 503);
+        r.setBody(ready ? "Ready" : "Storage unavailable", "text/plain");
+        return r;
+    });
+    if (!d->server->listen()) {
+        error = u"cannot listen on %1:%2: %3"_s.arg(o.address.toString())
+                    .arg(o.port)
+                    .arg(d->server->errorString());
+        return false;
+    }
+    qCInfo(lcApp) << "listening on" << o.address.toString() << d->server->port() << "with"
+                  << d->server->threadCount() << "threads, data in" << QDir(dataDir).absolutePath();
+    return true;
+}
+
+quint16 ServerApp::port() const
+{
+    return d->server ? d->server->port() : 0;
+}
+
+void ServerApp::stop()
+{
+    if (d->server)
+        d->server->stop();
+    d->server.reset();
+    d->hub.reset();
+    d->service.reset();
+    d->lifetime.reset();
+    d->storage.reset(); // closes the database: everything acknowledged is on disk already
+}
+
+} // namespace Heliograph::Server

@@ -1,0 +1,1045 @@
+// SPDX-License-Identifier: MIT
+// Threading: every socket lives on one event-loop thread (a Worker). A logical SignalR
+// connection (HubConnection) lives on the thread of the request that started its transport.
+// Requests for it that arrive on other threads (long-polling polls, SSE/long-polling POSTs) are
+// forwarded to that thread's worker; the answer comes back to the requesting session, which
+// never deletes itself while an answer is outstanding. Every forwarded request is answered
+// exactly once.
+#include "server/hubserver.h"
+
+#include "http/websocket.h"
+#include "signalr/hub.h"
+#include "signalr/hubconnection.h"
+#include "signalr/lifetimemanager.h"
+
+#include <heliograph/client/negotiate.h>
+
+#include <QtCore/QBasicTimer>
+#include <QtCore/QHash>
+#include <QtCore/QLoggingCategory>
+#include <QtCore/QMutex>
+#include <QtCore/QPointer>
+#include <QtCore/QThread>
+#include <QtCore/QTimerEvent>
+#include <QtNetwork/QTcpServer>
+#include <QtNetwork/QTcpSocket>
+
+#include <atomic>
+
+using namespace Qt::StringLiterals;
+
+Q_LOGGING_CATEGORY(lcHttp, "heliograph.server.http", QtInfoMsg)
+
+namespace Heliograph::Server {
+
+class Worker;
+class LongPollingTransport;
+
+namespace {
+
+enum class TransportKind : quint8 { None, WebSockets, ServerSentEvents, LongPolling };
+
+QByteArrayView transportName(TransportKind k)
+{
+    switch (k) {
+    case TransportKind::WebSockets:
+        return "WebSockets";
+    case TransportKind::ServerSentEvents:
+        return "ServerSentEvents";
+    case TransportKind::LongPolling:
+        return "LongPolling";
+    case TransportKind::None:
+        break;
+    }
+    return "None";
+}
+
+struct Endpoint {
+    Hub *hub = nullptr;
+    HubLifetimeManager *lifetime = nullptr;
+};
+
+/// A negotiated logical connection. Fields are guarded by the manager's mutex; `connection` and
+/// `longPolling` are only dereferenced on `worker`'s thread.
+struct ConnectionEntry {
+    QByteArray id;
+    QByteArray token;
+    Endpoint endpoint;
+    Principal principal;
+    TransportKind transport = TransportKind::None;
+    Worker *worker = nullptr;
+    HubConnection *connection = nullptr;
+    LongPollingTransport *longPolling = nullptr;
+    qint64 createdAt = 0;
+};
+using EntryPtr = std::shared_ptr<ConnectionEntry>;
+
+qint64 monotonicMs()
+{
+    static const QElapsedTimer clock = [] {
+        QElapsedTimer t;
+        t.start();
+        return t;
+    }();
+    return clock.elapsed();
+}
+
+HttpResponse textResponse(int status, QByteArrayView text = {})
+{
+    HttpResponse r(status);
+    if (!text.isEmpty() || status >= 400)
+        r.setBody(text.toByteArray(), "text/plain");
+    return r;
+}
+
+} // namespace
+
+class Worker : public QObject {
+public:
+    explicit Worker(HubServer::Private &server)
+        : m_server(server)
+    { }
+    HubServer::Private &server() { return m_server; }
+
+private:
+    HubServer::Private &m_server;
+};
+
+class HttpSession;
+
+struct HubServer::Private {
+    HubServer *q = nullptr;
+    ServerConfig config;
+    Authenticator authenticator;
+    QList<Endpoint> endpoints;
+    struct Route {
+        QByteArray method;
+        QByteArray path;
+        RouteHandler handler;
+    };
+    QList<Route> routes;
+
+    class Listener : public QTcpServer {
+    public:
+        explicit Listener(Private &p)
+            : m_p(p)
+        { }
+
+    protected:
+        void incomingConnection(qintptr fd) override { m_p.adopt(fd); }
+
+    private:
+        Private &m_p;
+    };
+    std::unique_ptr<Listener> listener;
+    std::vector<std::unique_ptr<QThread>> threads;
+    std::vector<Worker *> workers;
+    std::atomic<size_t> nextWorker {0};
+
+    mutable QMutex mutex;
+    QHash<QByteArray, EntryPtr> connections; ///< by token
+    QBasicTimer sweepTimer;
+    std::atomic<bool> stopping {false};
+
+    void adopt(qintptr fd);
+    EntryPtr find(const QByteArray &token) const
+    {
+        QMutexLocker lock(&mutex);
+        return connections.value(token);
+    }
+    void removeEntry(const QByteArray &token)
+    {
+        QMutexLocker lock(&mutex);
+        connections.remove(token);
+    }
+    void sweep();
+
+    /// CORS: the headers for `request`'s Origin, if it is allowed.
+    void addCors(const HttpRequest &request, HttpResponse &response) const
+    {
+        const QByteArrayView origin = request.header("origin");
+        if (origin.isEmpty() || config.allowedOrigins.isEmpty())
+            return;
+        bool allowed = false;
+        for (const QByteArray &o : config.allowedOrigins)
+            allowed = allowed || o == "*"
+                || QByteArrayView(o).compare(origin, Qt::CaseInsensitive) == 0;
+        if (!allowed)
+            return;
+        response.setHeader("Access-Control-Allow-Origin", origin);
+        response.setHeader("Access-Control-Allow-Credentials", "true");
+        response.addHeader("Vary", "Origin");
+    }
+
+    bool authenticate(const HttpRequest &request, const QueryString &query, Principal &principal,
+                      QString &error, QByteArray *tokenOut = nullptr) const
+    {
+        QByteArray token;
+        const QByteArrayView auth = request.header("authorization");
+        if (auth.size() > 7 && auth.first(7).compare("Bearer ", Qt::CaseInsensitive) == 0)
+            token = auth.sliced(7).trimmed().toByteArray();
+        else
+            token = query.value("access_token");
+        if (tokenOut)
+            *tokenOut = token;
+        if (token.isEmpty()) {
+            error = u"no access token"_s;
+            return false;
+        }
+        return authenticator && authenticator(token, principal, error);
+    }
+};
+
+// --- long polling -----------------------------------------------------------------------------
+
+/// Output buffer + the outstanding poll of a long-polling connection. Lives on the connection's
+/// thread.
+class LongPollingTransport : public QObject, public ConnectionTransport {
+public:
+    using Reply = std::function<void(HttpResponse)>;
+
+    LongPollingTransport(HubServer::Private &server, EntryPtr entry)
+        : m_server(server)
+        , m_entry(std::move(entry))
+    {
+        m_idle.start(int(m_server.config.disconnectTimeout.count()), this);
+    }
+
+    TransferFormat supportedFormats() const override
+    {
+        return TransferFormat::Text | TransferFormat::Binary;
+    }
+    bool hasInherentKeepAlive() const override { return true; }
+
+    void write(const QByteArray &bytes) override
+    {
+        m_buffer += bytes;
+        if (m_buffer.size() > m_server.config.maxQueuedOutputBytes) {
+            qCInfo(lcHttp) << "connection" << m_entry->id
+                           << "long-polling client is not polling: closing";
+            m_buffer.clear();
+            dispose();
+            return;
+        }
+        flush();
+    }
+
+    void end() override
+    {
+        m_ended = true;
+        flush();
+    }
+
+    void poll(Reply reply)
+    {
+        if (m_pending) // a newer poll supersedes the outstanding one
+            std::exchange(m_pending, nullptr)(textResponse(204));
+        m_idle.stop();
+        if (m_disposed) {
+            reply(textResponse(204));
+            return;
+        }
+        m_pending = std::move(reply);
+        m_pollTimer.start(int(m_server.config.longPollTimeout.count()), this);
+        flush();
+    }
+
+    /// DELETE, timeout, or a client that stopped polling.
+    void dispose()
+    {
+        if (m_disposed)
+            return;
+        m_disposed = true;
+        if (m_pending)
+            std::exchange(m_pending, nullptr)(textResponse(204));
+        m_pollTimer.stop();
+        m_idle.stop();
+        if (HubConnection *c = m_entry->connection)
+            c->transportEnded();
+    }
+
+protected:
+    void timerEvent(QTimerEvent *e) override
+    {
+        if (e->timerId() == m_pollTimer.timerId()) {
+            m_pollTimer.stop();
+            if (m_pending) { // nothing to say within the poll timeout: an empty 200
+                HttpResponse r(200);
+                r.setBody({}, "text/plain");
+                std::exchange(m_pending, nullptr)(std::move(r));
+                m_idle.start(int(m_server.config.disconnectTimeout.count()), this);
+            }
+        } else if (e->timerId() == m_idle.timerId()) {
+            qCInfo(lcHttp) << "connection" << m_entry->id
+                           << "long polling: no poll within the disconnect timeout";
+            dispose();
+        }
+    }
+
+private:
+    void flush()
+    {
+        if (!m_pending)
+            return;
+        if (!m_buffer.isEmpty()) {
+            HttpResponse r(200);
+            r.setBody(std::exchange(m_buffer, {}), "application/octet-stream");
+            std::exchange(m_pending, nullptr)(std::move(r));
+        } else if (m_ended) {
+            std::exchange(m_pending, nullptr)(textResponse(204));
+            m_disposed = true;
+        } else {
+            return;
+        }
+        m_pollTimer.stop();
+        if (!m_disposed)
+            m_idle.start(int(m_server.config.disconnectTimeout.count()), this);
+    }
+
+    HubServer::Private &m_server;
+    EntryPtr m_entry;
+    QByteArray m_buffer;
+    Reply m_pending;
+    QBasicTimer m_pollTimer;
+    QBasicTimer m_idle;
+    bool m_ended = false;
+    bool m_disposed = false;
+};
+
+// --- one TCP connection ------------------------------------------------------------------------
+
+class HttpSession : public QObject, public ConnectionTransport {
+public:
+    HttpSession(HubServer::Private &server, Worker &worker, qintptr fd)
+        : m_server(server)
+        , m_worker(worker)
+        , m_parser(server.config.httpLimits)
+    {
+        m_socket = new QTcpSocket(this);
+        if (!m_socket->setSocketDescriptor(fd)) {
+            deleteLater();
+            return;
+        }
+        m_remote = m_socket->peerAddress().toString().toLatin1();
+        connect(m_socket, &QTcpSocket::readyRead, this, &HttpSession::onReadyRead);
+        connect(m_socket, &QTcpSocket::disconnected, this, &HttpSession::onDisconnected);
+        m_headerTimer.start(int(server.config.requestHeadersTimeout.count()), this);
+    }
+
+    // ConnectionTransport (WebSockets and Server-Sent Events)
+    TransferFormat supportedFormats() const override
+    {
+        return m_mode == Mode::ServerSentEvents ? TransferFormat::Text
+                                                : TransferFormat::Text | TransferFormat::Binary;
+    }
+    void setTransferFormat(TransferFormat f) override { m_binary = f == TransferFormat::Binary; }
+    void write(const QByteArray &bytes) override
+    {
+        if (m_mode == Mode::WebSocket) {
+            QByteArray frame;
+            frame.reserve(bytes.size() + WebSocket::MaxHeaderSize);
+            WebSocket::appendHeader(frame,
+                                    m_binary ? WebSocket::Opcode::Binary : WebSocket::Opcode::Text,
+                                    quint64(bytes.size()));
+            frame += bytes;
+            writeSocket(frame);
+        } else if (m_mode == Mode::ServerSentEvents) {
+            // Compact JSON never holds a raw line feed, so each batch is one "data:" line.
+            writeSocket(QByteArray("data: " + bytes + "\r\n\r\n"));
+        }
+    }
+    void end() override
+    {
+        m_connection = nullptr;
+        if (m_mode == Mode::WebSocket) {
+            writeSocket(WebSocket::closeFrame(WebSocket::CloseCode::Normal));
+            m_closeSent = true;
+            // Wait (briefly) for the client's close frame, then close the TCP connection.
+            m_headerTimer.start(5000, this);
+        } else {
+            m_socket->disconnectFromHost();
+        }
+    }
+
+    /// A reply to a request this session forwarded to another thread.
+    void deliver(HttpResponse response, bool keepAlive)
+    {
+        m_waiting = false;
+        if (m_orphaned) {
+            deleteLater();
+            return;
+        }
+        sendResponse(response, keepAlive);
+        processRequests();
+    }
+
+protected:
+    void timerEvent(QTimerEvent *e) override
+    {
+        if (e->timerId() != m_headerTimer.timerId())
+            return;
+        m_headerTimer.stop();
+        if (m_mode == Mode::Http && !m_waiting) {
+            qCInfo(lcHttp) << "closing" << m_remote << ": request headers timeout";
+            m_socket->abort();
+        } else if (m_mode == Mode::WebSocket && m_closeSent) {
+            m_socket->abort();
+        }
+    }
+
+private:
+    enum class Mode : quint8 { Http, WebSocket, ServerSentEvents };
+
+    void writeSocket(const QByteArray &bytes)
+    {
+        if (m_socket->state() != QAbstractSocket::ConnectedState)
+            return;
+        if (m_socket->bytesToWrite() + bytes.size() > m_server.config.maxQueuedOutputBytes) {
+            qCInfo(lcHttp) << "closing" << m_remote
+                           << ": the client does not read (output queue full)";
+            m_socket->abort();
+            return;
+        }
+        m_socket->write(bytes);
+    }
+
+    void onReadyRead()
+    {
+        const QByteArray data = m_socket->readAll();
+        if (m_mode == Mode::WebSocket) {
+            m_frames->feed(data);
+            processFrames();
+        } else if (m_mode == Mode::Http) {
+            m_parser.feed(data);
+            processRequests();
+        }
+        // SSE: the client has nothing to say on this socket; ignore.
+    }
+
+    void onDisconnected()
+    {
+        if (HubConnection *c = std::exchange(m_connection, nullptr))
+            c->transportEnded();
+        if (m_waiting) {
+            m_orphaned = true; // deleted when the outstanding answer arrives
+            return;
+        }
+        deleteLater();
+    }
+
+    void processRequests()
+    {
+        while (m_mode == Mode::Http && !m_waiting
+               && m_socket->state() == QAbstractSocket::ConnectedState) {
+            auto r = m_parser.next();
+            if (r.status == HttpRequestParser::Status::NeedMoreData) {
+                if (m_parser.takeExpectContinue())
+                    m_socket->write(HttpResponse::continueResponse().toByteArray());
+                return;
+            }
+            if (r.status == HttpRequestParser::Status::Error) {
+                qCInfo(lcHttp) << "bad request from" << m_remote << r.error.status
+                               << r.error.reason;
+                m_socket->write(HttpResponse::errorResponse(r.error));
+                m_socket->disconnectFromHost();
+                return;
+            }
+            m_headerTimer.stop();
+            handle(r.request);
+            if (m_mode == Mode::Http && !m_waiting)
+                m_headerTimer.start(int(m_server.config.requestHeadersTimeout.count()), this);
+        }
+    }
+
+    void sendResponse(HttpResponse &response, bool keepAlive)
+    {
+        if (!keepAlive)
+            response.setConnectionClose();
+        m_socket->write(response.serialize());
+        if (!keepAlive)
+            m_socket->disconnectFromHost();
+    }
+
+    void respond(const HttpRequest &request, HttpResponse response)
+    {
+        m_server.addCors(request, response);
+        sendResponse(response, request.keepAlive && !m_server.stopping);
+    }
+
+    void handle(const HttpRequest &request);
+    void handleHub(const HttpRequest &request, const Endpoint &endpoint, bool negotiate);
+    void negotiate(const HttpRequest &request, const QueryString &query, const Endpoint &endpoint);
+    void startWebSocket(const HttpRequest &request, const QueryString &query,
+                        const Endpoint &endpoint);
+    void startServerSentEvents(const HttpRequest &request, EntryPtr entry);
+    void forward(const HttpRequest &request, EntryPtr entry);
+    HubConnection *createConnection(const EntryPtr &entry, TransportKind kind,
+                                    const HttpRequest &request, const QueryString &query,
+                                    ConnectionTransport *transport);
+    void processFrames();
+
+    HubServer::Private &m_server;
+    Worker &m_worker;
+    QTcpSocket *m_socket = nullptr;
+    HttpRequestParser m_parser;
+    std::unique_ptr<WebSocket::FrameParser> m_frames;
+    HubConnection *m_connection = nullptr; ///< WebSockets / SSE
+    QByteArray m_remote;
+    QBasicTimer m_headerTimer;
+    Mode m_mode = Mode::Http;
+    bool m_binary = false;
+    bool m_waiting = false;
+    bool m_orphaned = false;
+    bool m_closeSent = false;
+};
+
+void HubServer::Private::adopt(qintptr fd)
+{
+    if (workers.empty())
+        return;
+    Worker *w = workers[nextWorker++ % workers.size()];
+    QMetaObject::invokeMethod(
+        w, [this, w, fd] { new HttpSession(*this, *w, fd); }, Qt::QueuedConnection);
+}
+
+void HttpSession::handle(const HttpRequest &request)
+{
+    if (request.method == "OPTIONS") { // CORS preflight
+        HttpResponse r(204);
+        r.setHeader("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
+        const QByteArrayView wanted = request.header("access-control-request-headers");
+        if (!wanted.isEmpty())
+            r.setHeader("Access-Control-Allow-Headers", wanted);
+        r.setHeader("Access-Control-Max-Age", "600");
+        respond(request, std::move(r));
+        return;
+    }
+    for (const Endpoint &e : std::as_const(m_server.endpoints)) {
+        const QByteArray &path = e.hub->path();
+        if (request.path == path) {
+            handleHub(request, e, false);
+            return;
+        }
+        if (request.path.size() == path.size() + 10 && request.path.startsWith(path)
+            && request.path.endsWith("/negotiate")) {
+            handleHub(request, e, true);
+            return;
+        }
+    }
+    for (const auto &route : std::as_const(m_server.routes)) {
+        const bool matches = route.path.endsWith('/') ? request.path.startsWith(route.path)
+                                                      : request.path == route.path;
+        if (!matches)
+            continue;
+        if (route.method != request.method) {
+            HttpResponse r = textResponse(405);
+            r.setHeader("Allow", route.method);
+            respond(request, std::move(r));
+            return;
+        }
+        QByteArray token;
+        const QByteArrayView auth = request.header("authorization");
+        if (auth.size() > 7 && auth.first(7).compare("Bearer ", Qt::CaseInsensitive) == 0)
+            token = auth.sliced(7).trimmed().toByteArray();
+        respond(request, route.handler(RouteRequest {request, token, m_remote}));
+        return;
+    }
+    respond(request, textResponse(404, "Not Found"));
+}
+
+void HttpSession::handleHub(const HttpRequest &request, const Endpoint &endpoint,
+                            bool negotiateRequest)
+{
+    const QueryString query = QueryString::parse(request.query);
+    if (negotiateRequest) {
+        if (request.method != "POST") {
+            HttpResponse r(405);
+            r.setBody({}, "text/plain");
+            respond(request, std::move(r));
+            return;
+        }
+        negotiate(request, query, endpoint);
+        return;
+    }
+    if (request.method == "GET" && request.isUpgrade) {
+        startWebSocket(request, query, endpoint);
+        return;
+    }
+    if (request.method != "GET" && request.method != "POST" && request.method != "DELETE") {
+        respond(request, textResponse(405));
+        return;
+    }
+    const QByteArray token = query.value("id");
+    if (token.isEmpty()) {
+        respond(request, textResponse(400, "Connection ID required"));
+        return;
+    }
+    EntryPtr entry = m_server.find(token);
+    if (!entry || entry->endpoint.hub != endpoint.hub) {
+        respond(request, textResponse(404, "No Connection with that ID"));
+        return;
+    }
+    Principal principal;
+    QString error;
+    if (!m_server.authenticate(request, query, principal, error)
+        || principal.userId != entry->principal.userId) {
+        qCInfo(lcHttp) << "connection" << entry->id << "request rejected:" << error;
+        HttpResponse r = textResponse(401);
+        r.setHeader("WWW-Authenticate", "Bearer");
+        respond(request, std::move(r));
+        return;
+    }
+    if (request.method == "GET" && request.header("accept").contains("text/event-stream")) {
+        startServerSentEvents(request, entry);
+        return;
+    }
+    forward(request, entry);
+}
+
+void HttpSession::negotiate(const HttpRequest &request, const QueryString &query,
+                            const Endpoint &endpoint)
+{
+    Principal principal;
+    QString error;
+    if (!m_server.authenticate(request, query, principal, error)) {
+        qCInfo(lcHttp) << "negotiate from" << m_remote << "rejected:" << error;
+        HttpResponse r = textResponse(401);
+        r.setHeader("WWW-Authenticate", "Bearer");
+        respond(request, std::move(r));
+        return;
+    }
+    NegotiateResponse n;
+    std::optional<QByteArrayView> requested;
+    const QByteArray version = query.value("negotiateVersion");
+    if (query.contains("negotiateVersion"))
+        requested = version;
+    auto v = Negotiate::selectVersion(requested);
+    if (!v) {
+        n = NegotiateResponse::failure(v.error().message);
+    } else {
+        auto entry = std::make_shared<ConnectionEntry>();
+        entry->id = Negotiate::newConnectionId();
+        entry->token = *v > 0 ? Negotiate::newConnectionId() : entry->id;
+        entry->endpoint = endpoint;
+        entry->principal = std::move(principal);
+        entry->createdAt = monotonicMs();
+        {
+            QMutexLocker lock(&m_server.mutex);
+            m_server.connections.insert(entry->token, entry);
+        }
+        n.negotiateVersion = *v;
+        n.connectionId = entry->id;
+        n.connectionToken = entry->token;
+        n.availableTransports = {{"WebSockets", {"Text", "Binary"}},
+                                 {"ServerSentEvents", {"Text"}},
+                                 {"LongPolling", {"Text", "Binary"}}};
+    }
+    HttpResponse r(200);
+    r.setBody(n.toJson(), "application/json");
+    respond(request, std::move(r));
+}
+
+HubConnection *HttpSession::createConnection(const EntryPtr &entry, TransportKind kind,
+                                             const HttpRequest &request, const QueryString &query,
+                                             ConnectionTransport *transport)
+{
+    ConnectionInfo info;
+    info.transport = transportName(kind).toByteArray();
+    info.remoteAddress = m_remote;
+    info.userAgent = request.header("user-agent").toByteArray();
+    for (const auto &item : query.items())
+        info.query.append(item);
+    auto *c = new HubConnection(*entry->endpoint.hub, *entry->endpoint.lifetime,
+                                m_server.config.hub, entry->id, entry->principal, std::move(info));
+    HubServer::Private &server = m_server;
+    QObject::connect(c, &HubConnection::closed, c, [&server, entry, c] {
+        server.removeEntry(entry->token);
+        {
+            QMutexLocker lock(&server.mutex);
+            entry->connection = nullptr;
+        }
+        c->deleteLater();
+    });
+    {
+        QMutexLocker lock(&m_server.mutex);
+        entry->connection = c;
+    }
+    c->attachTransport(transport);
+    return c;
+}
+
+void HttpSession::startWebSocket(const HttpRequest &request, const QueryString &query,
+                                 const Endpoint &endpoint)
+{
+    Principal principal;
+    QString error;
+    if (!m_server.authenticate(request, query, principal, error)) {
+        qCInfo(lcHttp) << "WebSocket from" << m_remote << "rejected:" << error;
+        HttpResponse r = textResponse(401);
+        r.setHeader("WWW-Authenticate", "Bearer");
+        respond(request, std::move(r));
+        return;
+    }
+    EntryPtr entry;
+    const QByteArray token = query.value("id");
+    if (token.isEmpty()) { // negotiate skipped: a new connection whose token is its id
+        entry = std::make_shared<ConnectionEntry>();
+        entry->id = entry->token = Negotiate::newConnectionId();
+        entry->endpoint = endpoint;
+        entry->principal = principal;
+        entry->createdAt = monotonicMs();
+        QMutexLocker lock(&m_server.mutex);
+        m_server.connections.insert(entry->token, entry);
+    } else {
+        entry = m_server.find(token);
+        if (!entry || entry->endpoint.hub != endpoint.hub) {
+            respond(request, textResponse(404, "No Connection with that ID"));
+            return;
+        }
+        if (principal.userId != entry->principal.userId) {
+            HttpResponse r = textResponse(401);
+            r.setHeader("WWW-Authenticate", "Bearer");
+            respond(request, std::move(r));
+            return;
+        }
+    }
+    {
+        QMutexLocker lock(&m_server.mutex);
+        if (entry->transport != TransportKind::None) {
+            lock.unlock();
+            respond(request,
+                    entry->transport == TransportKind::WebSockets
+                        ? textResponse(409)
+                        : textResponse(400, "Cannot change transports mid-connection"));
+            return;
+        }
+        entry->transport = TransportKind::WebSockets;
+        entry->worker = &m_worker;
+    }
+    const WebSocket::Handshake hs = WebSocket::validateUpgrade(request);
+    if (!hs.isAccepted()) {
+        m_socket->write(hs.response());
+        m_socket->disconnectFromHost();
+        m_server.removeEntry(entry->token);
+        return;
+    }
+    m_socket->write(hs.response());
+    m_mode = Mode::WebSocket;
+    m_headerTimer.stop();
+    m_frames = std::make_unique<WebSocket::FrameParser>(
+        m_server.config.hub.maximumReceiveMessageSize > 0
+            ? qMax<qsizetype>(m_server.config.hub.maximumReceiveMessageSize * 2, 64 * 1024)
+            : 0);
+    m_connection = createConnection(entry, TransportKind::WebSockets, request, query, this);
+    // Bytes after the upgrade request already belong to the WebSocket.
+    const QByteArray rest = m_parser.takeBuffered();
+    if (!rest.isEmpty()) {
+        m_frames->feed(rest);
+        processFrames();
+    }
+}
+
+void HttpSession::processFrames()
+{
+    while (m_mode == Mode::WebSocket) {
+        auto r = m_frames->next();
+        switch (r.status) {
+        case WebSocket::FrameParser::Status::NeedMoreData:
+            return;
+        case WebSocket::FrameParser::Status::Message:
+            if (m_connection)
+                m_connection->receive(r.payload);
+            break;
+        case WebSocket::FrameParser::Status::Ping:
+            writeSocket(WebSocket::pongFrame(r.payload));
+            break;
+        case WebSocket::FrameParser::Status::Pong:
+            break;
+        case WebSocket::FrameParser::Status::Close:
+            // A graceful end from the client: answer the close, then close the socket.
+            if (!m_closeSent)
+                writeSocket(WebSocket::closeFrame(WebSocket::CloseCode::Normal));
+            m_closeSent = true;
+            if (HubConnection *c = std::exchange(m_connection, nullptr))
+                c->transportEnded();
+            m_socket->disconnectFromHost();
+            return;
+        case WebSocket::FrameParser::Status::Error:
+            qCInfo(lcHttp) << "WebSocket protocol error from" << m_remote << r.closeCode
+                           << r.reason;
+            writeSocket(WebSocket::closeFrame(r.closeCode, r.reason));
+            m_closeSent = true;
+            if (HubConnection *c = std::exchange(m_connection, nullptr))
+                c->transportEnded();
+            m_socket->disconnectFromHost();
+            return;
+        }
+    }
+}
+
+void HttpSession::startServerSentEvents(const HttpRequest &request, EntryPtr entry)
+{
+    {
+        QMutexLocker lock(&m_server.mutex);
+        if (entry->transport != TransportKind::None) {
+            lock.unlock();
+            respond(request,
+                    entry->transport == TransportKind::ServerSentEvents
+                        ? textResponse(409)
+                        : textResponse(400, "Cannot change transports mid-connection"));
+            return;
+        }
+        entry->transport = TransportKind::ServerSentEvents;
+        entry->worker = &m_worker;
+    }
+    HttpResponse r(200);
+    r.setHeader("Content-Type", "text/event-stream");
+    r.setHeader("Cache-Control", "no-cache,no-store");
+    r.setHeader("Pragma", "no-cache");
+    r.setHeader("Content-Encoding", "identity");
+    r.setHeader("Connection", "close"); // the body runs until the connection ends
+    m_server.addCors(request, r);
+    m_socket->write(r.serializeHead(HttpResponse::Framing::None) + ":\r\n");
+    m_mode = Mode::ServerSentEvents;
+    m_headerTimer.stop();
+    m_connection = createConnection(entry, TransportKind::ServerSentEvents, request,
+                                    QueryString::parse(request.query), this);
+}
+
+void HttpSession::forward(const HttpRequest &request, EntryPtr entry)
+{
+    Worker *target = nullptr;
+    TransportKind kind;
+    {
+        QMutexLocker lock(&m_server.mutex);
+        kind = entry->transport;
+        if (kind == TransportKind::None && request.method == "GET") {
+            // The first long poll starts the connection, on this thread.
+            entry->transport = kind = TransportKind::LongPolling;
+            entry->worker = &m_worker;
+            lock.unlock();
+            auto *lp = new LongPollingTransport(m_server, entry);
+            entry->longPolling = lp;
+            HubConnection *c = createConnection(entry, TransportKind::LongPolling, request,
+                                                QueryString::parse(request.query), lp);
+            lp->setParent(c);
+            HttpResponse r(200);
+            r.setBody({}, "application/octet-stream");
+            r.setHeader("Cache-Control", "no-cache, no-store");
+            r.setHeader("Pragma", "no-cache");
+            r.setHeader("Expires", "Thu, 01 Jan 1970 00:00:00 GMT");
+            respond(request, std::move(r));
+            return;
+        }
+        target = entry->worker;
+    }
+    if (kind == TransportKind::None) {
+        respond(request, textResponse(400, "The connection has not started a transport yet"));
+        return;
+    }
+    if (kind == TransportKind::WebSockets) {
+        respond(request,
+                request.method == "POST"
+                    ? textResponse(405, "POST requests are not allowed for WebSocket connections.")
+                    : textResponse(400, "Cannot change transports mid-connection"));
+        return;
+    }
+    if (request.method == "DELETE" && kind != TransportKind::LongPolling) {
+        respond(request,
+                textResponse(400, "Cannot terminate this connection using the DELETE endpoint."));
+        return;
+    }
+    if (request.method == "GET" && kind != TransportKind::LongPolling) {
+        respond(request, textResponse(400, "Cannot change transports mid-connection"));
+        return;
+    }
+
+    // Run on the connection's thread; answer here exactly once.
+    m_waiting = true;
+    HubServer::Private &server = m_server;
+    const bool keepAlive = request.keepAlive;
+    HttpSession *session = this;
+    auto reply = [session, keepAlive, &server, request](HttpResponse r) {
+        server.addCors(request, r);
+        if (QThread::currentThread() == session->thread())
+            session->deliver(std::move(r), keepAlive);
+        else
+            QMetaObject::invokeMethod(
+                session,
+                [session, r = std::move(r), keepAlive]() mutable {
+                    session->deliver(std::move(r), keepAlive);
+                },
+                Qt::QueuedConnection);
+    };
+    auto work = [entry, request, reply, &server]() {
+        HubConnection *c = nullptr;
+        LongPollingTransport *lp = nullptr;
+        {
+            QMutexLocker lock(&server.mutex);
+            c = entry->connection;
+            lp = entry->longPolling;
+        }
+        if (!c) {
+            reply(textResponse(404, "No Connection with that ID"));
+            return;
+        }
+        if (request.method == "POST") {
+            c->receive(request.body);
+            HttpResponse r(200);
+            r.setBody({}, "text/plain");
+            reply(std::move(r));
+        } else if (request.method == "DELETE") {
+            if (lp)
+                lp->dispose();
+            HttpResponse r(202);
+            r.setBody({}, "text/plain");
+            reply(std::move(r));
+        } else if (lp) {
+            lp->poll([reply](HttpResponse r) {
+                r.setHeader("Cache-Control", "no-cache, no-store");
+                r.setHeader("Pragma", "no-cache");
+                r.setHeader("Expires", "Thu, 01 Jan 1970 00:00:00 GMT");
+                reply(std::move(r));
+            });
+        } else {
+            reply(textResponse(404, "No Connection with that ID"));
+        }
+    };
+    if (target == &m_worker)
+        work();
+    else
+        QMetaObject::invokeMethod(target, std::move(work), Qt::QueuedConnection);
+}
+
+void HubServer::Private::sweep()
+{
+    // Negotiated connections that never started a transport are dropped after the timeout.
+    const qint64 now = monotonicMs();
+    QMutexLocker lock(&mutex);
+    for (auto it = connections.begin(); it != connections.end();) {
+        if ((*it)->transport == TransportKind::None
+            && now - (*it)->createdAt > config.disconnectTimeout.count())
+            it = connections.erase(it);
+        else
+            ++it;
+    }
+}
+
+// --- HubServer ----------------------------------------------------------------------------------
+
+HubServer::HubServer(ServerConfig config, Authenticator authenticator, QObject *parent)
+    : QObject(parent)
+    , d(std::make_unique<Private>())
+{
+    d->q = this;
+    d->config = std::move(config);
+    d->authenticator = std::move(authenticator);
+}
+
+HubServer::~HubServer()
+{
+    stop();
+}
+
+void HubServer::addHub(Hub &hub, HubLifetimeManager &lifetime)
+{
+    d->endpoints.append({&hub, &lifetime});
+}
+
+void HubServer::addRoute(QByteArray method, QByteArray path, RouteHandler handler)
+{
+    d->routes.append({std::move(method), std::move(path), std::move(handler)});
+}
+
+bool HubServer::listen()
+{
+    int n = d->config.threads > 0 ? d->config.threads : qMax(1, QThread::idealThreadCount());
+    for (int i = 0; i < n; ++i) {
+        auto thread = std::make_unique<QThread>();
+        thread->setObjectName(u"hub-worker-%1"_s.arg(i));
+        auto *w = new Worker(*d);
+        w->moveToThread(thread.get());
+        QObject::connect(thread.get(), &QThread::finished, w, &QObject::deleteLater);
+        thread->start();
+        d->workers.push_back(w);
+        d->threads.push_back(std::move(thread));
+    }
+    d->listener = std::make_unique<Private::Listener>(*d);
+    d->listener->setMaxPendingConnections(1024);
+    if (!d->listener->listen(d->config.address, d->config.port))
+        return false;
+    struct Sweeper : QObject {
+        HubServer::Private *p;
+        void timerEvent(QTimerEvent *) override { p->sweep(); }
+    };
+    auto *sweeper = new Sweeper;
+    sweeper->p = d.get();
+    sweeper->setParent(this);
+    d->sweepTimer.start(1000, sweeper);
+    return true;
+}
+
+quint16 HubServer::port() const
+{
+    return d->listener ? d->listener->serverPort() : 0;
+}
+
+QString HubServer::errorString() const
+{
+    return d->listener ? d->listener->errorString() : QString();
+}
+
+int HubServer::threadCount() const
+{
+    return int(d->workers.size());
+}
+
+int HubServer::connectionCount() const
+{
+    QMutexLocker lock(&d->mutex);
+    return int(d->connections.size());
+}
+
+void HubServer::stop()
+{
+    if (d->stopping.exchange(true))
+        return;
+    d->sweepTimer.stop();
+    if (d->listener)
+        d->listener->close();
+    // Tell every connection to come back later, on its own thread.
+    QList<EntryPtr> entries;
+    {
+        QMutexLocker lock(&d->mutex);
+        entries = d->connections.values();
+    }
+    for (const EntryPtr &e : std::as_const(entries)) {
+        Worker *w;
+        {
+            QMutexLocker lock(&d->mutex);
+            w = e->worker;
+        }
+        if (!w)
+            continue;
+        QMetaObject::invokeMethod(
+            w,
+            [e, d = d.get()] {
+                HubConnection *c;
+                {
+                    QMutexLocker lock(&d->mutex);
+                    c = e->connection;
+                }
+                if (c)
+                    c->close(std::nullopt, true);
+            },
+            Qt::BlockingQueuedConnection);
+    }
+    for (auto &t : d->threads) {
+        t->quit();
+        t->wait();
+    }
+    d->threads.clear();
+    d->workers.clear();
+}
+
+} // namespace Heliograph::Server

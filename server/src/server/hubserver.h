@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: MIT
+// The HTTP side of the hub server: listens, spreads connections over event-loop threads, and
+// serves the SignalR endpoints of every hub (negotiate, WebSockets, Server-Sent Events, long
+// polling) plus the application's own routes.
+#pragma once
+
+#include "http/httprequestparser.h"
+#include "http/httpresponse.h"
+#include "signalr/hubtypes.h"
+
+#include <QtCore/QObject>
+#include <QtNetwork/QHostAddress>
+
+#include <functional>
+#include <memory>
+
+namespace Heliograph::Server {
+
+class Hub;
+class HubLifetimeManager;
+
+struct ServerConfig {
+    QHostAddress address = QHostAddress::LocalHost;
+    quint16 port = 0; ///< 0: any free port (see HubServer::port())
+    int threads = 0; ///< event-loop threads; 0: one per core
+    HubOptions hub;
+    /// Origins allowed by CORS; "*" allows any. Empty: no CORS headers (same-origin only).
+    QList<QByteArray> allowedOrigins;
+    std::chrono::milliseconds longPollTimeout = 90s;
+    /// How long a negotiated connection, or a long-polling one between polls, may stay idle.
+    std::chrono::milliseconds disconnectTimeout = 15s;
+    HttpRequestLimits httpLimits;
+    /// A client that does not read: the connection is closed once this much output is queued.
+    qsizetype maxQueuedOutputBytes = 4 * 1024 * 1024;
+    /// Requests that have not completed their headers within this time are cut off.
+    std::chrono::milliseconds requestHeadersTimeout = 30s;
+};
+
+/// Turns an access token into a principal, or says why not (never echoing the token).
+using Authenticator
+    = std::function<bool(QByteArrayView token, Principal &principal, QString &error)>;
+
+/// An application route: runs on the thread of the request's connection.
+struct RouteRequest {
+    const HttpRequest &http;
+    QByteArrayView bearerToken;
+    QByteArray remoteAddress;
+};
+using RouteHandler = std::function<HttpResponse(const RouteRequest &request)>;
+
+class HubServer : public QObject {
+    Q_OBJECT
+public:
+    HubServer(ServerConfig config, Authenticator authenticator, QObject *parent = nullptr);
+    ~HubServer() override;
+
+    /// Serves `hub` at hub.path(); both must outlive the server.
+    void addHub(Hub &hub, HubLifetimeManager &lifetime);
+    /// `path` matches exactly, or as a prefix when it ends with '/'.
+    void addRoute(QByteArray method, QByteArray path, RouteHandler handler);
+
+    bool listen();
+    quint16 port() const;
+    QString errorString() const;
+    int threadCount() const;
+    /// Logical connections (negotiated or connected).
+    int connectionCount() const;
+
+    /// Stops accepting, sends Close (allowReconnect) to every connection, ends the threads.
+    void stop();
+
+    struct Private;
+
+private:
+    std::unique_ptr<Private> d;
+};
+
+} // namespace Heliograph::Server
