@@ -197,3 +197,105 @@ describe('isolation and limits', () => {
     await other.stop();
   });
 });
+
+async function api(method, path, { token: tok, body, contentType = 'application/json' } = {}) {
+  const headers = {};
+  if (tok) headers.Authorization = `Bearer ${tok}`;
+  if (body !== undefined) headers['Content-Type'] = contentType;
+  const res = await fetch(`${base}${path}`, {
+    method, headers, body: body === undefined ? undefined : (typeof body === 'string' ? body : JSON.stringify(body)),
+  });
+  const text = await res.text();
+  let json;
+  try { json = JSON.parse(text); } catch { json = undefined; }
+  return { status: res.status, type: res.headers.get('content-type'), json, text };
+}
+
+describe('push API', () => {
+  const service = () => token('pusher', 'ops', ['Service']);
+  test('errors are problem details with the right status', async () => {
+    const path = '/api/tenants/t9/users/u1/notifications';
+    const cases = [
+      [{}, 401],
+      [{ token: 'not.a.jwt' }, 401],
+      [{ token: token('ed', 't9', ['Editor']), body: { title: 'x' } }, 403],
+      [{ token: token('root', 'other', ['Admin']), body: { title: 'x' } }, 403],
+      [{ token: service(), body: '{"title":' }, 400],
+      [{ token: service(), body: { body: 'no title' } }, 400],
+      [{ token: service(), body: { title: 42 } }, 400],
+      [{ token: service(), body: { title: 'x' }, contentType: 'text/plain' }, 415],
+    ];
+    for (const [options, status] of cases) {
+      const r = await api('POST', path, options);
+      assert.equal(r.status, status, JSON.stringify(options).slice(0, 80));
+      assert.match(r.type, /application\/problem\+json/);
+      assert.equal(r.json.status, status);
+      assert.ok(r.json.title && r.json.detail);
+    }
+    assert.equal((await api('GET', path, { token: service() })).status, 405);
+  });
+
+  test('Admin of the tenant and Service may push; presence lists who is online', async () => {
+    const a = await api('POST', '/api/tenants/t9/users/u1/notifications',
+      { token: token('root', 't9', ['Admin']), body: { title: 'one', body: 'b', type: 'info' } });
+    assert.equal(a.status, 202);
+    assert.equal(a.json.sequence, 1);
+    assert.equal(a.json.id.length, 22);
+    const s = await api('POST', '/api/tenants/t9/users/u1/notifications', { token: service(), body: { title: 'two' } });
+    assert.equal(s.status, 202);
+    assert.equal(s.json.sequence, 2);
+    const c = connection({ user: 'present', tenant: 't9', transport: T.WebSockets });
+    await c.start();
+    const p = await api('GET', '/api/tenants/t9/presence', { token: service() });
+    assert.equal(p.status, 200);
+    assert.deepEqual(p.json.map((u) => u.userId), ['present']);
+    const alert = next(c, 'ReceiveSystemAlert');
+    const r = await api('POST', '/api/tenants/t9/alerts', { token: service(), body: { level: 'warning', message: 'disk' } });
+    assert.equal(r.status, 202);
+    assert.deepEqual((await alert)[0], { level: 'warning', message: 'disk' });
+    await c.stop();
+  });
+});
+
+describe('replay exactness', () => {
+  for (const [name, transport, protocol] of [['WebSockets', T.WebSockets, 'json'], ['LongPolling', T.LongPolling, 'messagepack']]) {
+    test(`notifications pushed while away arrive exactly once, in order (${name} + ${protocol})`, async () => {
+      const user = `replay-${name}`;
+      const push = async (title) => (await api('POST', `/api/tenants/t1/users/${user}/notifications`,
+        { token: token('svc', 'ops', ['Service']), body: { title } })).json.sequence;
+      const received = [];
+      const first = connection({ user, transport, protocol });
+      first.on('ReceiveNotification', (n) => received.push(Number(n.sequence)));
+      const got1 = next(first, 'ReceiveNotification');
+      await first.start();
+      assert.equal(await push('live 1'), 1);
+      await got1;
+      await first.stop();
+      // Away: three notifications are stored.
+      for (const t of ['a', 'b', 'c']) await push(t);
+      const second = connection({ user, transport, protocol, query: `?lastSequence=${received.at(-1)}` });
+      const again = [];
+      let resolveAll;
+      const all = new Promise((r) => { resolveAll = r; });
+      second.on('ReceiveNotification', (n) => { again.push(Number(n.sequence)); if (again.length === 4) resolveAll(); });
+      await second.start();
+      assert.equal(await push('live 5'), 5);
+      await all;
+      assert.deepEqual(again, [2, 3, 4, 5]);
+      await second.stop();
+    });
+  }
+});
+
+describe('operations', () => {
+  test('health, ready and metrics', async () => {
+    assert.equal((await api('GET', '/health')).status, 200);
+    assert.equal((await api('GET', '/ready')).status, 200);
+    const m = await api('GET', '/metrics');
+    assert.equal(m.status, 200);
+    assert.match(m.text, /# TYPE heliograph_connections gauge/);
+    assert.match(m.text, /heliograph_invocations_total\{method="GetOnlineUsers",outcome="ok"\} \d+/);
+    assert.match(m.text, /heliograph_auth_failures_total \d+/);
+    assert.match(m.text, /heliograph_replayed_notifications_total [1-9]/);
+  });
+});

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "app/serverapp.h"
 
+#include "app/pushapi.h"
 #include "auth/jwt.h"
 #include "notifications/notificationhub.h"
+#include "server/metrics.h"
 #include "signalr/lifetimemanager.h"
 #include "storage/storage.h"
 
@@ -204,6 +206,7 @@ struct ServerApp::Private {
     std::unique_ptr<NotificationHub> hub;
     std::unique_ptr<HubServer> server;
     std::optional<JwtValidator> validator;
+    std::unique_ptr<PushApi> pushApi;
 };
 
 ServerApp::ServerApp()
@@ -218,6 +221,7 @@ ServerApp::~ServerApp()
 bool ServerApp::start(const ServeOptions &o, QString &error)
 {
     const QString dataDir = o.dataDir.isEmpty() ? u"heliograph-data"_s : o.dataDir;
+    QByteArray hs256Secret;
     JwtValidationOptions jwtOptions;
     jwtOptions.issuer = o.jwtIssuer;
     jwtOptions.audience = o.jwtAudience;
@@ -234,7 +238,8 @@ bool ServerApp::start(const ServeOptions &o, QString &error)
         }
         d->validator = *v;
     } else {
-        QByteArray secret = o.jwtSecret;
+        QByteArray &secret = hs256Secret;
+        secret = o.jwtSecret;
         if (secret.isEmpty()) {
             auto s = loadOrCreateSecret(dataDir);
             if (!s) {
@@ -250,6 +255,24 @@ bool ServerApp::start(const ServeOptions &o, QString &error)
         }
         d->validator = *v;
     }
+
+    Metrics &m = Metrics::instance();
+    m.describe("heliograph_connections", "gauge",
+               "Live hub connections by transport, protocol and tenant.");
+    m.describe("heliograph_received_bytes_total", "counter", "Bytes received from hub clients.");
+    m.describe("heliograph_messages_sent_total", "counter",
+               "Messages delivered to hub clients, by target.");
+    m.describe("heliograph_invocations_total", "counter",
+               "Hub method invocations by method and outcome.");
+    m.describe("heliograph_invocation_duration_seconds", "histogram", "Hub method run time.");
+    m.describe("heliograph_replayed_notifications_total", "counter",
+               "Notifications replayed on connect.");
+    m.describe("heliograph_notifications_stored_total", "counter",
+               "Notifications stored, by tenant.");
+    m.describe("heliograph_auth_failures_total", "counter",
+               "Requests refused for a missing or invalid token.");
+    m.describe("heliograph_rejected_connections_total", "counter",
+               "Connections refused by the hub, by reason.");
 
     if (o.memoryStorage) {
         d->storage = createMemoryStorage();
@@ -288,6 +311,27 @@ bool ServerApp::start(const ServeOptions &o, QString &error)
             return true;
         });
     d->server->addHub(*d->hub, *d->lifetime);
+    // Service tokens for the push API need no tenant.
+    JwtValidationOptions apiOptions = d->validator->options();
+    apiOptions.requiredClaims = {"sub"};
+    JwtValidator apiValidator = validator;
+    if (!o.jwtPublicKeyFile.isEmpty()) {
+        QFile f(o.jwtPublicKeyFile);
+        if (f.open(QIODevice::ReadOnly))
+            if (auto v = JwtValidator::withPublicKeyPem(f.readAll(), apiOptions))
+                apiValidator = *v;
+    } else if (auto v = JwtValidator::withSecret(hs256Secret, apiOptions)) {
+        apiValidator = *v;
+    }
+    d->pushApi = std::make_unique<PushApi>(apiValidator, *d->service, d->hub->presence());
+    PushApi *api = d->pushApi.get();
+    d->server->addRoute("*", "/api/tenants/",
+                        [api](const RouteRequest &r) { return api->handle(r); });
+    d->server->addRoute("GET", "/metrics", [](const RouteRequest &) {
+        HttpResponse r(200);
+        r.setBody(Metrics::instance().exposition(), "text/plain; version=0.0.4; charset=utf-8");
+        return r;
+    });
     Storage *storage = d->storage.get();
     d->server->addRoute("GET", "/health", [](const RouteRequest &) {
         HttpResponse r(200);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "notifications/notificationhub.h"
 
+#include "server/metrics.h"
 #include "signalr/hubconnection.h"
 #include "signalr/lifetimemanager.h"
 
@@ -76,6 +77,7 @@ Expected<StoredNotification> NotificationService::push(const QByteArray &tenant,
     auto stored = m_storage.appendNotification(tenant, user, title, body, type);
     if (!stored)
         return stored;
+    Metrics::instance().add("heliograph_notifications_stored_total", {{"tenant", tenant}});
     const NotificationDto dto {stored->id,   stored->title,     stored->body,
                                stored->type, stored->createdAt, stored->sequence};
     const qint64 sequence = stored->sequence;
@@ -254,6 +256,7 @@ void NotificationHub::replay(HubCallContext &ctx)
         qCWarning(lcNotifications) << "replay failed for" << user.userId << missed.error().message;
         throw std::runtime_error("storage unavailable");
     }
+    Metrics::instance().add("heliograph_replayed_notifications_total", {}, double(missed->size()));
     for (const StoredNotification &n : std::as_const(*missed)) {
         const NotificationDto dto {n.id, n.title, n.body, n.type, n.createdAt, n.sequence};
         c.sendMessage(InvocationMessage {{}, {}, "ReceiveNotification", {toValue(dto)}, {}});

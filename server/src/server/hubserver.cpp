@@ -8,6 +8,7 @@
 #include "server/hubserver.h"
 
 #include "http/websocket.h"
+#include "server/metrics.h"
 #include "signalr/hub.h"
 #include "signalr/hubconnection.h"
 #include "signalr/lifetimemanager.h"
@@ -182,11 +183,12 @@ struct HubServer::Private {
             token = query.value("access_token");
         if (tokenOut)
             *tokenOut = token;
-        if (token.isEmpty()) {
+        if (!token.isEmpty() && authenticator && authenticator(token, principal, error))
+            return true;
+        if (token.isEmpty())
             error = u"no access token"_s;
-            return false;
-        }
-        return authenticator && authenticator(token, principal, error);
+        Metrics::instance().add("heliograph_auth_failures_total", {});
+        return false;
     }
 };
 
@@ -531,7 +533,7 @@ void HttpSession::handle(const HttpRequest &request)
                                                       : request.path == route.path;
         if (!matches)
             continue;
-        if (route.method != request.method) {
+        if (route.method != "*" && route.method != request.method) {
             HttpResponse r = textResponse(405);
             r.setHeader("Allow", route.method);
             respond(request, std::move(r));

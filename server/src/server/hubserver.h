@@ -56,7 +56,7 @@ public:
 
     /// Serves `hub` at hub.path(); both must outlive the server.
     void addHub(Hub &hub, HubLifetimeManager &lifetime);
-    /// `path` matches exactly, or as a prefix when it ends with '/'.
+    /// `path` matches exactly, or as a prefix when it ends with '/'; method "*" takes any.
     void addRoute(QByteArray method, QByteArray path, RouteHandler handler);
 
     bool listen();

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include "signalr/hubconnection.h"
 
+#include "server/metrics.h"
 #include "signalr/heartbeat_p.h"
 #include "signalr/lifetimemanager.h"
 
 #include <heliograph/client/handshake.h>
 
+#include <QtCore/QElapsedTimer>
 #include <QtCore/QLoggingCategory>
 
 using namespace Qt::StringLiterals;
@@ -59,6 +61,8 @@ void HubConnection::receive(QByteArrayView data)
     if (m_state == State::Closed || data.isEmpty())
         return;
     m_lastReceived = Heartbeat::now();
+    Metrics::instance().add("heliograph_received_bytes_total", {{"transport", m_info.transport}},
+                            double(data.size()));
     if (m_state == State::Handshaking) {
         m_handshakeBuffer.append(data.data(), data.size());
         HandshakeRequest request;
@@ -94,7 +98,9 @@ void HubConnection::receive(QByteArrayView data)
 
 void HubConnection::failHandshake(const QByteArray &error)
 {
-    qCInfo(lcConnection) << "connection" << m_connectionId << "handshake failed:" << error;
+    qCInfo(lcConnection) << "connection" << m_connectionId << "tenant" << m_user.tenantId
+                         << "handshake failed:" << error;
+    Metrics::instance().add("heliograph_rejected_connections_total", {{"reason", "handshake"}});
     writeRaw(Handshake::writeResponse(HandshakeResponse {error}));
     if (m_transport)
         m_transport->end();
@@ -109,6 +115,7 @@ void HubConnection::completeHandshake(QByteArrayView rest)
     writeRaw(Handshake::writeResponse({}));
     m_state = State::Connected;
     m_lastPingSent = Heartbeat::now();
+    Metrics::instance().add("heliograph_connections", metricLabels());
     m_lifetime.add(this);
     HubCallContext ctx(*this, m_lifetime);
     try {
@@ -185,6 +192,13 @@ void HubConnection::dispatch(HubMessage &message)
     }
 }
 
+Metrics::Labels HubConnection::metricLabels() const
+{
+    return {{"transport", m_info.transport},
+            {"protocol", m_protocol ? m_protocol->name().toByteArray() : QByteArray()},
+            {"tenant", m_user.tenantId}};
+}
+
 QByteArray HubConnection::withDetail(const QString &base, const QString &detail, bool always) const
 {
     if ((always || m_options.enableDetailedErrors) && !detail.isEmpty())
@@ -222,7 +236,16 @@ void HubConnection::invoke(const QByteArray &invocationId, const QByteArray &tar
         return;
     }
     HubCallContext ctx(*this, m_lifetime);
+    QElapsedTimer timer;
+    timer.start();
     InvocationOutcome out = method->invoke(ctx, args);
+    const Metrics::Labels methodLabel {{"method", method->name}};
+    Metrics::instance().observe("heliograph_invocation_duration_seconds", methodLabel,
+                                double(timer.nsecsElapsed()) / 1e9);
+    Metrics::instance().add(
+        "heliograph_invocations_total",
+        {{"method", method->name},
+         {"outcome", out.status == InvocationOutcome::Status::Ok ? "ok" : "error"}});
     if (m_state != State::Connected || invocationId.isEmpty())
         return;
     switch (out.status) {
@@ -293,6 +316,7 @@ void HubConnection::finish()
     m_state = State::Closed;
     Heartbeat::forCurrentThread()->remove(this);
     if (wasConnected) {
+        Metrics::instance().add("heliograph_connections", metricLabels(), -1);
         m_lifetime.remove(this);
         if (m_connectedHookRan) {
             HubCallContext ctx(*this, m_lifetime);

@@ -4,6 +4,7 @@
 // and carry its output.
 #pragma once
 
+#include "server/metrics.h"
 #include "signalr/hub.h"
 #include "signalr/hubtypes.h"
 
@@ -84,6 +85,7 @@ private:
                 bool streaming);
     void writeRaw(const QByteArray &bytes);
     void finish();
+    Metrics::Labels metricLabels() const;
     QByteArray withDetail(const QString &base, const QString &detail, bool always = false) const;
 
     Hub &m_hub;

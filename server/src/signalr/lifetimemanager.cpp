@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "signalr/lifetimemanager.h"
 
+#include "server/metrics.h"
 #include "signalr/hubconnection.h"
 
 #include <QtCore/QThread>
@@ -133,6 +134,16 @@ void HubLifetimeManager::removeFromGroup(const QByteArray &connectionId, const Q
 }
 
 namespace {
+void countDeliveries(const SharedMessage &m, qsizetype n)
+{
+    if (n == 0)
+        return;
+    const auto *inv = std::get_if<InvocationMessage>(&m->message);
+    const QByteArray target
+        = inv ? inv->target : QByteArray(messageTypeName(messageType(m->message)));
+    Metrics::instance().add("heliograph_messages_sent_total", {{"target", target}}, double(n));
+}
+
 bool excludedFrom(const QList<QByteArray> &excluded, const QByteArray &id)
 {
     return !excluded.isEmpty() && excluded.contains(id);
@@ -142,9 +153,11 @@ bool excludedFrom(const QList<QByteArray> &excluded, const QByteArray &id)
 void HubLifetimeManager::sendAll(SharedMessage message, QList<QByteArray> excluded)
 {
     forEachShard([message, excluded](Shard &shard) {
+        qsizetype n = 0;
         for (HubConnection *c : std::as_const(shard.connections))
             if (!excludedFrom(excluded, c->connectionId()))
-                c->send(message);
+                c->send(message), ++n;
+        countDeliveries(message, n);
     });
 }
 
@@ -157,17 +170,21 @@ void HubLifetimeManager::sendGroup(const QByteArray &group, SharedMessage messag
             return;
         // Copy: a send may close a connection, which edits the set.
         const QSet<HubConnection *> members = *it;
+        qsizetype n = 0;
         for (HubConnection *c : members)
             if (!excludedFrom(excluded, c->connectionId()))
-                c->send(message);
+                c->send(message), ++n;
+        countDeliveries(message, n);
     });
 }
 
 void HubLifetimeManager::sendGroupIf(const QByteArray &group, SharedMessage message, Filter filter)
 {
     forEachInGroup(group, [message, filter](HubConnection &c) {
-        if (filter(c))
+        if (filter(c)) {
             c.send(message);
+            countDeliveries(message, 1);
+        }
     });
 }
 

@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: MIT
+// The push API: POST notifications and alerts into a tenant, GET its presence. Bearer JWT with
+// role Admin of that tenant, or role Service for any tenant. Errors are RFC 9457 problem
+// details; a 2xx means the notification is durably stored.
+#pragma once
+
+#include "auth/jwt.h"
+#include "server/hubserver.h"
+
+namespace Heliograph::Server {
+
+class NotificationService;
+class Presence;
+
+class PushApi {
+public:
+    PushApi(JwtValidator validator, NotificationService &service, Presence &presence);
+    /// For HubServer::addRoute("*", "/api/tenants/", ...).
+    HttpResponse handle(const RouteRequest &request) const;
+
+    static HttpResponse problem(int status, const QString &detail);
+
+private:
+    JwtValidator m_validator;
+    NotificationService &m_service;
+    Presence &m_presence;
+};
+
+} // namespace Heliograph::Server
