@@ -299,3 +299,51 @@ describe('operations', () => {
     assert.match(m.text, /heliograph_replayed_notifications_total [1-9]/);
   });
 });
+
+describe('streams', () => {
+  for (const [name, transport, protocol] of [['WebSockets', T.WebSockets, 'messagepack'], ['ServerSentEvents', T.ServerSentEvents, 'json'], ['LongPolling', T.LongPolling, 'json']]) {
+    test(`StreamAuditLog: history, then live, until cancelled (${name} + ${protocol})`, async () => {
+      const tenant = `audit-${name}-${protocol}`;
+      const admin = connection({ user: 'root', tenant, roles: ['Admin'], transport, protocol });
+      await admin.start();
+      const since = new Date(Date.now() - 60000).toISOString();
+      await admin.invoke('BroadcastSystemAlert', 'before');
+      const items = [];
+      let onItem;
+      const subscription = admin.stream('StreamAuditLog', since).subscribe({
+        next: (e) => { items.push(e); if (onItem) onItem(); },
+        error: (e) => { items.push({ error: String(e) }); if (onItem) onItem(); },
+        complete: () => {},
+      });
+      const waitFor = (n) => new Promise((resolve) => {
+        onItem = () => { if (items.length >= n) resolve(); };
+        onItem();
+      });
+      await waitFor(1);
+      assert.equal(items[0].action, 'BroadcastSystemAlert');
+      assert.equal(items[0].details, 'before');
+      await admin.invoke('BroadcastSystemAlert', 'live');
+      await waitFor(2);
+      assert.equal(items[1].details, 'live');
+      assert.ok(Number(items[1].id) > Number(items[0].id));
+      subscription.dispose(); // CancelInvocation
+      await admin.invoke('BroadcastSystemAlert', 'after cancel');
+      // The connection still works and nothing more arrives on the cancelled stream.
+      assert.ok(Array.isArray(await admin.invoke('GetOnlineUsers')));
+      assert.equal(items.length, 2);
+      await admin.stop();
+    });
+  }
+
+  test('StreamAuditLog needs Admin, and a stream method is not invocable', async () => {
+    const user = connection({ user: 'plain', roles: ['Editor'], transport: T.WebSockets });
+    await user.start();
+    const error = await new Promise((resolve) => {
+      user.stream('StreamAuditLog', new Date().toISOString()).subscribe({ next: () => {}, complete: () => resolve(null), error: resolve });
+    });
+    assert.match(String(error), /because user is unauthorized/);
+    await assert.rejects(user.invoke('StreamAuditLog', new Date().toISOString()),
+      { message: "The client attempted to invoke the streaming 'StreamAuditLog' method with a non-streaming invocation." });
+    await user.stop();
+  });
+});

@@ -155,7 +155,7 @@ HttpResponse PushApi::handle(const RouteRequest &request) const
         || !stringMember(*body, "level", level, error, 32, false, u"info"_s))
         return problem(400, error);
     auto audit
-        = m_service.storage().appendAudit(tenant, claims->subject, "BroadcastSystemAlert", message);
+        = m_service.audit(tenant, claims->subject, "BroadcastSystemAlert", message);
     if (!audit)
         return problem(503, u"The alert could not be recorded; nothing was sent."_s);
     m_service.broadcast(Groups::tenant(tenant), "ReceiveSystemAlert",

@@ -123,6 +123,60 @@ Expected<qint64> NotificationService::appendPatch(const QByteArray &tenant,
     return version;
 }
 
+AuditEventDto toDto(const AuditEvent &e)
+{
+    return { e.id, e.at, QString::fromUtf8(e.actor), QString::fromUtf8(e.action), e.details };
+}
+
+Expected<AuditEvent> NotificationService::audit(const QByteArray &tenant, const QByteArray &actor,
+                                                const QByteArray &action, const QString &details)
+{
+    auto event = m_storage.appendAudit(tenant, actor, action, details);
+    if (!event)
+        return event;
+    QList<AuditSubscriber> subscribers;
+    {
+        QMutexLocker lock(&m_auditMutex);
+        subscribers = m_auditFeeds.value(tenant);
+    }
+    const Value item = toValue(toDto(*event));
+    const qint64 id = event->id;
+    for (const AuditSubscriber &s : std::as_const(subscribers)) {
+        if (ServerStreamPtr stream = s.stream.lock()) {
+            stream->post([item, id, lastId = s.lastId](ServerStream &st) {
+                if (id <= *lastId)
+                    return; // already sent with the history
+                *lastId = id;
+                st.write(item);
+            });
+        }
+    }
+    return event;
+}
+
+void NotificationService::subscribeAudit(const QByteArray &tenant, const ServerStreamPtr &stream,
+                                         std::shared_ptr<qint64> lastId)
+{
+    QMutexLocker lock(&m_auditMutex);
+    auto &feed = m_auditFeeds[tenant];
+    feed.removeIf([](const AuditSubscriber &s) { return s.stream.expired(); });
+    feed.append({ stream, std::move(lastId) });
+}
+
+void NotificationService::unsubscribeAudit(const QByteArray &tenant, const ServerStream *stream)
+{
+    QMutexLocker lock(&m_auditMutex);
+    auto it = m_auditFeeds.find(tenant);
+    if (it == m_auditFeeds.end())
+        return;
+    it->removeIf([stream](const AuditSubscriber &s) {
+        auto p = s.stream.lock();
+        return !p || p.get() == stream;
+    });
+    if (it->isEmpty())
+        m_auditFeeds.erase(it);
+}
+
 // --- NotificationHub ------------------------------------------------------------------------
 
 namespace {
@@ -192,6 +246,12 @@ NotificationHub::NotificationHub(NotificationService &service, NotificationHubOp
                                   QString::fromUtf8(p.authorId)});
                   return out;
               });
+    addStreamMethod(
+            "StreamAuditLog",
+            [this](HubCallContext &ctx, ServerStreamPtr stream, QString from) {
+                streamAuditLog(ctx, stream, from);
+            },
+            anyOf({ "Admin" }));
     addMethod("GetOnlineUsers", [this](HubCallContext &ctx) {
         requireTenant(ctx);
         return m_presence.online(ctx.user().tenantId);
@@ -200,12 +260,36 @@ NotificationHub::NotificationHub(NotificationService &service, NotificationHubOp
         "BroadcastSystemAlert",
         [this](HubCallContext &ctx, QString message) {
             requireTenant(ctx);
-            m_service.storage().appendAudit(ctx.user().tenantId, ctx.user().userId,
-                                            "BroadcastSystemAlert", message);
+            m_service.audit(ctx.user().tenantId, ctx.user().userId, "BroadcastSystemAlert", message);
             m_service.broadcast(Groups::tenant(ctx.user().tenantId), "ReceiveSystemAlert",
                                 {toValue(SystemAlertDto {u"info"_s, message})});
         },
         anyOf({"Admin"}));
+}
+
+void NotificationHub::streamAuditLog(HubCallContext &ctx, const ServerStreamPtr &stream,
+                                     const QString &from)
+{
+    requireTenant(ctx);
+    const QDateTime since = Value(from).toDateTime();
+    if (!since.isValid())
+        throw HubException(u"'from' must be an ISO 8601 date-time."_s);
+    const QByteArray tenant = ctx.user().tenantId;
+    auto lastId = std::make_shared<qint64>(0);
+    // Subscribe first, then send the history: live events already in it are skipped by id.
+    m_service.subscribeAudit(tenant, stream, lastId);
+    NotificationService *service = &m_service;
+    stream->setCancelHandler(
+            [service, tenant, raw = stream.get()] { service->unsubscribeAudit(tenant, raw); });
+    auto history = m_service.storage().auditSince(tenant, since, 10000);
+    if (!history) {
+        stream->fail(history.error().message);
+        return;
+    }
+    for (const AuditEvent &e : std::as_const(*history)) {
+        stream->write(toValue(toDto(e)));
+        *lastId = qMax(*lastId, e.id);
+    }
 }
 
 void NotificationHub::onConnected(HubCallContext &ctx)

@@ -37,6 +37,16 @@ struct OnlineUserDto {
 };
 HELIOGRAPH_DESCRIBE(OnlineUserDto, userId, displayName, connections)
 
+struct AuditEventDto {
+    qint64 id = 0;
+    QDateTime at;
+    QString actor;
+    QString action;
+    QString details;
+};
+HELIOGRAPH_DESCRIBE(AuditEventDto, id, at, actor, action, details)
+AuditEventDto toDto(const AuditEvent &e);
+
 struct SystemAlertDto {
     QString level;
     QString message;
@@ -95,6 +105,14 @@ public:
                                  const QByteArray &patchJson, const QByteArray &author,
                                  const QByteArray &excludedConnection);
 
+    /// Records an audit event and streams it to the tenant's StreamAuditLog subscribers.
+    Expected<AuditEvent> audit(const QByteArray &tenant, const QByteArray &actor,
+                               const QByteArray &action, const QString &details);
+    /// `lastId` (touched only on the stream's thread) skips events the stream already sent.
+    void subscribeAudit(const QByteArray &tenant, const ServerStreamPtr &stream,
+                        std::shared_ptr<qint64> lastId);
+    void unsubscribeAudit(const QByteArray &tenant, const ServerStream *stream);
+
     Storage &storage() noexcept { return m_storage; }
     HubLifetimeManager &lifetime() noexcept { return m_lifetime; }
 
@@ -105,6 +123,12 @@ private:
     Storage &m_storage;
     HubLifetimeManager &m_lifetime;
     QMutex m_orderMutex; ///< store + post as one step, so posts reach threads in order
+    struct AuditSubscriber {
+        std::weak_ptr<ServerStream> stream;
+        std::shared_ptr<qint64> lastId;
+    };
+    QMutex m_auditMutex;
+    QHash<QByteArray, QList<AuditSubscriber>> m_auditFeeds;
 };
 
 struct NotificationHubOptions {
@@ -123,6 +147,7 @@ public:
 
 private:
     void replay(HubCallContext &ctx);
+    void streamAuditLog(HubCallContext &ctx, const ServerStreamPtr &stream, const QString &from);
 
     NotificationService &m_service;
     NotificationHubOptions m_options;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "signalr/hubtypes.h"
+#include "signalr/serverstream.h"
 
 #include <heliograph/client/convert.h>
 
@@ -78,16 +79,31 @@ template<typename R, typename... A> struct MethodTraits<R (*)(HubCallContext &, 
     using Args = std::tuple<std::decay_t<A>...>;
     static constexpr size_t Arity = sizeof...(A);
 };
+
+/// Streaming methods: f(HubCallContext &, ServerStreamPtr, Args...).
+template<typename T> struct StreamTraits : StreamTraits<decltype(&T::operator())> { };
+template<typename R, typename C, typename... A>
+struct StreamTraits<R (C::*)(HubCallContext &, ServerStreamPtr, A...) const> {
+    using Result = R;
+    using Args = std::tuple<std::decay_t<A>...>;
+    static constexpr size_t Arity = sizeof...(A);
+};
+template<typename R, typename C, typename... A>
+struct StreamTraits<R (C::*)(HubCallContext &, ServerStreamPtr, A...)>
+    : StreamTraits<R (C::*)(HubCallContext &, ServerStreamPtr, A...) const> { };
 } // namespace Detail
 
 class Hub {
 public:
-    using Invoker = std::function<InvocationOutcome(HubCallContext &, const ValueList &)>;
+    /// `stream` is null for ordinary methods.
+    using Invoker = std::function<InvocationOutcome(HubCallContext &, const ValueList &,
+                                                    const ServerStreamPtr &stream)>;
     struct Method {
         QByteArray name;
         Invoker invoke;
         MethodPolicy policy;
         int arity = 0;
+        bool streaming = false;
     };
 
     explicit Hub(QByteArray path)
@@ -106,8 +122,33 @@ public:
         m.name = name;
         m.arity = int(Traits::Arity);
         m.policy = std::move(policy);
-        m.invoke = [f = std::move(f)](HubCallContext &ctx, const ValueList &args) {
-            return invokeTyped<Traits>(f, ctx, args, std::make_index_sequence<Traits::Arity>());
+        m.invoke = [f = std::move(f)](HubCallContext &ctx, const ValueList &args,
+                                      const ServerStreamPtr &) {
+            return invokeTyped<Traits>(
+                    [&f](HubCallContext &c, auto &&...a) { return f(c, std::forward<decltype(a)>(a)...); },
+                    ctx, args, std::make_index_sequence<Traits::Arity>());
+        };
+        m_methods.insert(name.toLower(), std::move(m));
+    }
+
+    /// Registers a server-to-client stream: `f(HubCallContext&, ServerStreamPtr, Args...)`
+    /// writes items to the stream, now or later, and completes or fails it; the client's
+    /// CancelInvocation calls the stream's cancel handler.
+    template<typename F> void addStreamMethod(QByteArray name, F f, MethodPolicy policy = {})
+    {
+        using Traits = Detail::StreamTraits<std::decay_t<F>>;
+        Method m;
+        m.name = name;
+        m.arity = int(Traits::Arity);
+        m.policy = std::move(policy);
+        m.streaming = true;
+        m.invoke = [f = std::move(f)](HubCallContext &ctx, const ValueList &args,
+                                      const ServerStreamPtr &stream) {
+            return invokeTyped<Traits>(
+                    [&f, &stream](HubCallContext &c, auto &&...a) {
+                        return f(c, stream, std::forward<decltype(a)>(a)...);
+                    },
+                    ctx, args, std::make_index_sequence<Traits::Arity>());
         };
         m_methods.insert(name.toLower(), std::move(m));
     }
@@ -129,7 +170,7 @@ public:
 
 private:
     template<typename Traits, typename F, size_t... I>
-    static InvocationOutcome invokeTyped(F &f, HubCallContext &ctx, const ValueList &args,
+    static InvocationOutcome invokeTyped(F &&f, HubCallContext &ctx, const ValueList &args,
                                          std::index_sequence<I...>)
     {
         InvocationOutcome out;

@@ -181,7 +181,15 @@ void HubConnection::dispatch(HubMessage &message)
         // The client is leaving: answer with our own Close, then end.
         close();
         break;
-    case MessageType::CancelInvocation:
+    case MessageType::CancelInvocation: {
+        // The stream ends with a plain Completion; ids of no running stream are ignored.
+        const QByteArray id = std::get<CancelInvocationMessage>(message).invocationId;
+        if (ServerStreamPtr s = m_streams.take(id)) {
+            s->cancel();
+            sendMessage(CompletionMessage::empty(id));
+        }
+        break;
+    }
     case MessageType::Completion:
     case MessageType::StreamItem:
     case MessageType::Ack:
@@ -222,12 +230,25 @@ void HubConnection::invoke(const QByteArray &invocationId, const QByteArray &tar
                 .toUtf8());
         return;
     }
-    if (streaming) {
-        fail(
-            u"The client attempted to invoke the non-streaming '%1' method with a streaming invocation."_s
-                .arg(t)
-                .toUtf8());
+    if (streaming && !method->streaming) {
+        fail(u"The client attempted to invoke the non-streaming '%1' method with a streaming invocation."_s
+                     .arg(t)
+                     .toUtf8());
         return;
+    }
+    if (!streaming && method->streaming) {
+        fail(u"The client attempted to invoke the streaming '%1' method with a non-streaming invocation."_s
+                     .arg(t)
+                     .toUtf8());
+        return;
+    }
+    ServerStreamPtr stream;
+    if (streaming) {
+        if (m_streams.contains(invocationId)) {
+            fail(u"Invocation ID '%1' is already in use."_s.arg(QString::fromUtf8(invocationId)).toUtf8());
+            return;
+        }
+        stream = std::make_shared<ServerStream>(this, invocationId);
     }
     if (!method->policy.allows(m_user)) {
         qCInfo(lcConnection) << "connection" << m_connectionId << "user" << m_user.userId
@@ -238,7 +259,9 @@ void HubConnection::invoke(const QByteArray &invocationId, const QByteArray &tar
     HubCallContext ctx(*this, m_lifetime);
     QElapsedTimer timer;
     timer.start();
-    InvocationOutcome out = method->invoke(ctx, args);
+    if (stream)
+        m_streams.insert(invocationId, stream);
+    InvocationOutcome out = method->invoke(ctx, args, stream);
     const Metrics::Labels methodLabel {{"method", method->name}};
     Metrics::instance().observe("heliograph_invocation_duration_seconds", methodLabel,
                                 double(timer.nsecsElapsed()) / 1e9);
@@ -246,11 +269,16 @@ void HubConnection::invoke(const QByteArray &invocationId, const QByteArray &tar
         "heliograph_invocations_total",
         {{"method", method->name},
          {"outcome", out.status == InvocationOutcome::Status::Ok ? "ok" : "error"}});
+    if (stream && out.status != InvocationOutcome::Status::Ok && stream->isActive()) {
+        m_streams.remove(invocationId);
+        stream->cancel();
+    }
     if (m_state != State::Connected || invocationId.isEmpty())
         return;
     switch (out.status) {
     case InvocationOutcome::Status::Ok:
-        sendMessage(CompletionMessage::withResult(invocationId, std::move(out.result)));
+        if (!stream) // a stream completes through its ServerStream
+            sendMessage(CompletionMessage::withResult(invocationId, std::move(out.result)));
         break;
     case InvocationOutcome::Status::BindingFailed:
         fail(withDetail(u"Failed to invoke '%1' due to an error on the server."_s.arg(t),
@@ -315,6 +343,8 @@ void HubConnection::finish()
     const bool wasConnected = m_state == State::Connected;
     m_state = State::Closed;
     Heartbeat::forCurrentThread()->remove(this);
+    for (const ServerStreamPtr &s : std::exchange(m_streams, {}))
+        s->cancel();
     if (wasConnected) {
         Metrics::instance().add("heliograph_connections", metricLabels(), -1);
         m_lifetime.remove(this);

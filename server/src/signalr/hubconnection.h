@@ -7,9 +7,11 @@
 #include "server/metrics.h"
 #include "signalr/hub.h"
 #include "signalr/hubtypes.h"
+#include "signalr/serverstream.h"
 
 #include <heliograph/client/hubprotocol.h>
 
+#include <QtCore/QHash>
 #include <QtCore/QObject>
 #include <QtCore/QSet>
 #include <QtCore/QVariantHash>
@@ -75,6 +77,7 @@ Q_SIGNALS:
 private:
     friend class HubLifetimeManager;
     friend class Heartbeat;
+    friend class ServerStream;
 
     void tick(qint64 nowMs);
     void completeHandshake(QByteArrayView rest);
@@ -96,6 +99,7 @@ private:
     ConnectionInfo m_info;
     QVariantHash m_items;
     QSet<QByteArray> m_groups;
+    QHash<QByteArray, ServerStreamPtr> m_streams; ///< running server-to-client streams
     ConnectionTransport *m_transport = nullptr;
     const HubProtocol *m_protocol = nullptr;
     std::optional<MessageReader> m_reader;
