@@ -27,7 +27,10 @@ const char Help[] = R"(Usage:
   heliograph-server serve [--listen 127.0.0.1:5000] [--data DIR] [--config FILE]
                           [--jwt-secret SECRET | --jwt-public-key PEM_FILE]
                           [--jwt-issuer ISS] [--jwt-audience AUD] [--threads N]
-                          [--allowed-origins LIST] [--memory]
+                          [--allowed-origins LIST] [--memory] [--storage sqlite|memory]
+                          [--max-message-size BYTES] [--keep-alive S] [--client-timeout S]
+                          [--handshake-timeout S] [--request-timeout S] [--max-queued-output BYTES]
+                          [--max-connections-per-user N] [--detailed-errors true]
   heliograph-server token --user U --tenant T [--name DISPLAY] [--role R]... [--ttl SECONDS]
                           [--secret S | --data DIR] [--issuer ISS] [--audience AUD]
   heliograph-server --help | --version

@@ -78,6 +78,10 @@ bool apply(const QString &key, const QString &value, ServeOptions &o, QString &e
         o.hub.clientTimeoutInterval = std::chrono::milliseconds(qint64(value.toDouble(&ok) * 1000));
     else if (key == u"handshake-timeout"_s)
         o.hub.handshakeTimeout = std::chrono::milliseconds(qint64(value.toDouble(&ok) * 1000));
+    else if (key == u"request-timeout"_s)
+        o.requestHeadersTimeout = std::chrono::milliseconds(qint64(value.toDouble(&ok) * 1000));
+    else if (key == u"max-queued-output"_s)
+        o.maxQueuedOutputBytes = value.toLongLong(&ok);
     else if (key == u"max-connections-per-user"_s)
         o.maxConnectionsPerUser = value.toInt(&ok);
     else if (key == u"detailed-errors"_s)
@@ -111,7 +115,7 @@ const char *const Keys[] = {"listen",
                             "handshake-timeout",
                             "max-connections-per-user",
                             "detailed-errors",
-                            "storage"};
+                            "storage", "request-timeout", "max-queued-output"};
 
 } // namespace
 
@@ -295,6 +299,8 @@ bool ServerApp::start(const ServeOptions &o, QString &error)
     config.threads = o.threads;
     config.hub = o.hub;
     config.allowedOrigins = o.allowedOrigins;
+    config.requestHeadersTimeout = o.requestHeadersTimeout;
+    config.maxQueuedOutputBytes = o.maxQueuedOutputBytes;
     const JwtValidator validator = *d->validator;
     d->server = std::make_unique<HubServer>(
         config, [validator](QByteArrayView token, Principal &p, QString &why) {

@@ -26,6 +26,8 @@ struct ServeOptions {
     bool memoryStorage = false; ///< no SQLite: nothing survives a restart (tests)
     HubOptions hub;
     int maxConnectionsPerUser = 10;
+    std::chrono::milliseconds requestHeadersTimeout = 30s;
+    qsizetype maxQueuedOutputBytes = 4 * 1024 * 1024;
 };
 
 /// Reads `--config FILE` (JSON), HELIOGRAPH_* environment variables and flags, in that order of
