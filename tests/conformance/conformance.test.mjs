@@ -347,3 +347,25 @@ describe('streams', () => {
     await user.stop();
   });
 });
+
+describe('client results', () => {
+  for (const [name, transport, protocol] of [['WebSockets', T.WebSockets, 'json'], ['LongPolling', T.LongPolling, 'messagepack'], ['ServerSentEvents', T.ServerSentEvents, 'json']]) {
+    test(`the server awaits a client's return value (${name} + ${protocol})`, async () => {
+      const tenant = `cr-${name}-${protocol}`;
+      const admin = connection({ user: 'root', tenant, roles: ['Admin'], transport: T.WebSockets });
+      const target = connection({ user: 'target', tenant, transport, protocol });
+      const silent = connection({ user: 'silent', tenant, transport, protocol });
+      const outsider = connection({ user: 'out', tenant: `${tenant}-other`, transport });
+      target.on('GetClientInfo', () => ({ client: 'js', transport: name }));
+      for (const c of [admin, target, silent, outsider]) await c.start();
+      assert.deepEqual(await admin.invoke('QueryClient', target.connectionId), { client: 'js', transport: name });
+      // A client with no handler answers with an error, which reaches the caller.
+      await assert.rejects(admin.invoke('QueryClient', silent.connectionId),
+        { message: "An unexpected error occurred invoking 'QueryClient' on the server. HubException: Client didn't provide a result." });
+      // Another tenant's connection does not exist for this admin.
+      await assert.rejects(admin.invoke('QueryClient', outsider.connectionId), /does not exist/);
+      await assert.rejects(target.invoke('QueryClient', admin.connectionId), /because user is unauthorized/);
+      for (const c of [admin, target, silent, outsider]) await c.stop();
+    });
+  }
+});

@@ -166,7 +166,16 @@ Expected<NegotiateResponse> NegotiateResponse::fromJson(QByteArrayView json)
             }
         }
     }
-    if (resp.error || !resp.url.isEmpty())
+    // Keep only what applies to this kind of response (and what toJson() writes for it), so a
+    // parsed response round-trips: an error response is just its error, an access token comes
+    // with a redirect url, a connection token with negotiate version 1+ (v0 uses the id).
+    if (resp.error)
+        return failure(*resp.error);
+    if (resp.url.isEmpty())
+        resp.accessToken.clear();
+    if (resp.negotiateVersion == 0)
+        resp.connectionToken.clear();
+    if (!resp.url.isEmpty())
         return resp;
     if (!hasConnectionId)
         return negotiateError(u"Invalid negotiation response received: missing 'connectionId'."_s);

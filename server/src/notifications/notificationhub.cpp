@@ -252,6 +252,25 @@ NotificationHub::NotificationHub(NotificationService &service, NotificationHubOp
                 streamAuditLog(ctx, stream, from);
             },
             anyOf({ "Admin" }));
+    // Admin: ask one connection of the tenant about its client (a client result).
+    addAsyncMethod(
+            "QueryClient",
+            [](HubCallContext &ctx, HubReplyPtr reply, QString connectionId) {
+                requireTenant(ctx);
+                const QByteArray tenant = ctx.user().tenantId;
+                ctx.clients().invokeClient(
+                        connectionId.toUtf8(), "GetClientInfo", {},
+                        [reply](const ClientResult &r) {
+                            reply->post([r](HubReply &rep) {
+                                if (r.ok)
+                                    rep.resolve(r.value);
+                                else
+                                    rep.reject(r.error);
+                            });
+                        },
+                        [tenant](const HubConnection &c) { return c.user().tenantId == tenant; });
+            },
+            anyOf({ "Admin" }));
     addMethod("GetOnlineUsers", [this](HubCallContext &ctx) {
         requireTenant(ctx);
         return m_presence.online(ctx.user().tenantId);

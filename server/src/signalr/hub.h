@@ -3,6 +3,7 @@
 #pragma once
 
 #include "signalr/hubtypes.h"
+#include "signalr/hubreply.h"
 #include "signalr/serverstream.h"
 
 #include <heliograph/client/convert.h>
@@ -80,6 +81,18 @@ template<typename R, typename... A> struct MethodTraits<R (*)(HubCallContext &, 
     static constexpr size_t Arity = sizeof...(A);
 };
 
+/// Async methods: f(HubCallContext &, HubReplyPtr, Args...).
+template<typename T> struct AsyncTraits : AsyncTraits<decltype(&T::operator())> { };
+template<typename R, typename C, typename... A>
+struct AsyncTraits<R (C::*)(HubCallContext &, HubReplyPtr, A...) const> {
+    using Result = R;
+    using Args = std::tuple<std::decay_t<A>...>;
+    static constexpr size_t Arity = sizeof...(A);
+};
+template<typename R, typename C, typename... A>
+struct AsyncTraits<R (C::*)(HubCallContext &, HubReplyPtr, A...)>
+    : AsyncTraits<R (C::*)(HubCallContext &, HubReplyPtr, A...) const> { };
+
 /// Streaming methods: f(HubCallContext &, ServerStreamPtr, Args...).
 template<typename T> struct StreamTraits : StreamTraits<decltype(&T::operator())> { };
 template<typename R, typename C, typename... A>
@@ -95,15 +108,20 @@ struct StreamTraits<R (C::*)(HubCallContext &, ServerStreamPtr, A...)>
 
 class Hub {
 public:
-    /// `stream` is null for ordinary methods.
+    /// What a streaming or async method gets besides its arguments (null otherwise).
+    struct Handles {
+        ServerStreamPtr stream;
+        HubReplyPtr reply;
+    };
     using Invoker = std::function<InvocationOutcome(HubCallContext &, const ValueList &,
-                                                    const ServerStreamPtr &stream)>;
+                                                    const Handles &handles)>;
     struct Method {
         QByteArray name;
         Invoker invoke;
         MethodPolicy policy;
         int arity = 0;
         bool streaming = false;
+        bool async = false;
     };
 
     explicit Hub(QByteArray path)
@@ -122,8 +140,7 @@ public:
         m.name = name;
         m.arity = int(Traits::Arity);
         m.policy = std::move(policy);
-        m.invoke = [f = std::move(f)](HubCallContext &ctx, const ValueList &args,
-                                      const ServerStreamPtr &) {
+        m.invoke = [f = std::move(f)](HubCallContext &ctx, const ValueList &args, const Handles &) {
             return invokeTyped<Traits>(
                     [&f](HubCallContext &c, auto &&...a) { return f(c, std::forward<decltype(a)>(a)...); },
                     ctx, args, std::make_index_sequence<Traits::Arity>());
@@ -142,11 +159,32 @@ public:
         m.arity = int(Traits::Arity);
         m.policy = std::move(policy);
         m.streaming = true;
-        m.invoke = [f = std::move(f)](HubCallContext &ctx, const ValueList &args,
-                                      const ServerStreamPtr &stream) {
+        m.invoke = [f = std::move(f)](HubCallContext &ctx, const ValueList &args, const Handles &h) {
             return invokeTyped<Traits>(
-                    [&f, &stream](HubCallContext &c, auto &&...a) {
-                        return f(c, stream, std::forward<decltype(a)>(a)...);
+                    [&f, &h](HubCallContext &c, auto &&...a) {
+                        return f(c, h.stream, std::forward<decltype(a)>(a)...);
+                    },
+                    ctx, args, std::make_index_sequence<Traits::Arity>());
+        };
+        m_methods.insert(name.toLower(), std::move(m));
+    }
+
+    /// Registers a method that completes later: `f(HubCallContext&, HubReplyPtr, Args...)`
+    /// resolves or rejects the reply, now or from a later event (a client result, a job).
+    /// While it is pending, further invocations of this client wait
+    /// (HubOptions::maximumParallelInvocationsPerClient).
+    template<typename F> void addAsyncMethod(QByteArray name, F f, MethodPolicy policy = {})
+    {
+        using Traits = Detail::AsyncTraits<std::decay_t<F>>;
+        Method m;
+        m.name = name;
+        m.arity = int(Traits::Arity);
+        m.policy = std::move(policy);
+        m.async = true;
+        m.invoke = [f = std::move(f)](HubCallContext &ctx, const ValueList &args, const Handles &h) {
+            return invokeTyped<Traits>(
+                    [&f, &h](HubCallContext &c, auto &&...a) {
+                        return f(c, h.reply, std::forward<decltype(a)>(a)...);
                     },
                     ctx, args, std::make_index_sequence<Traits::Arity>());
         };

@@ -144,7 +144,13 @@ void HubConnection::processMessages()
     if (m_dispatching)
         return; // re-entered from a hub method: the outer loop picks the messages up
     m_dispatching = true;
+    const int limit = qMax(1, m_options.maximumParallelInvocationsPerClient);
     while (m_state == State::Connected) {
+        if (!m_deferred.isEmpty() && m_replies.size() < limit) {
+            HubMessage next = m_deferred.takeFirst();
+            dispatch(next);
+            continue;
+        }
         auto r = m_reader->read();
         if (r.status == MessageReader::Status::NeedMoreData)
             break;
@@ -155,6 +161,17 @@ void HubConnection::processMessages()
                              u"InvalidDataException: "_s + r.error.message),
                   true);
             break;
+        }
+        if (isInvocation(*r.message) && (m_replies.size() >= limit || !m_deferred.isEmpty())) {
+            // Wait for a slot; completions, pings and cancellations still go through.
+            if (m_deferred.size() >= 1024) {
+                close(withDetail(u"Connection closed with an error."_s,
+                                 u"InvalidOperationException: too many pending invocations."_s),
+                      true);
+                break;
+            }
+            m_deferred.append(std::move(*r.message));
+            continue;
         }
         dispatch(*r.message);
     }
@@ -190,7 +207,17 @@ void HubConnection::dispatch(HubMessage &message)
         }
         break;
     }
-    case MessageType::Completion:
+    case MessageType::Completion: {
+        auto &c = std::get<CompletionMessage>(message);
+        if (ClientResultHandler handler = m_clientResults.take(c.invocationId)) {
+            ClientResult result;
+            result.ok = c.kind != CompletionMessage::Kind::Error;
+            result.value = c.result;
+            result.error = QString::fromUtf8(c.error);
+            handler(result);
+        }
+        break; // completions for unknown ids are ignored, as ASP.NET Core does
+    }
     case MessageType::StreamItem:
     case MessageType::Ack:
     case MessageType::Sequence:
@@ -242,7 +269,10 @@ void HubConnection::invoke(const QByteArray &invocationId, const QByteArray &tar
                      .toUtf8());
         return;
     }
-    ServerStreamPtr stream;
+    Hub::Handles handles;
+    ServerStreamPtr &stream = handles.stream;
+    if (method->async)
+        handles.reply = std::make_shared<HubReply>(this, invocationId, method->name);
     if (streaming) {
         if (m_streams.contains(invocationId)) {
             fail(u"Invocation ID '%1' is already in use."_s.arg(QString::fromUtf8(invocationId)).toUtf8());
@@ -261,7 +291,13 @@ void HubConnection::invoke(const QByteArray &invocationId, const QByteArray &tar
     timer.start();
     if (stream)
         m_streams.insert(invocationId, stream);
-    InvocationOutcome out = method->invoke(ctx, args, stream);
+    if (handles.reply)
+        m_replies.insert(handles.reply.get(), handles.reply);
+    InvocationOutcome out = method->invoke(ctx, args, handles);
+    if (handles.reply && out.status != InvocationOutcome::Status::Ok && handles.reply->isPending()) {
+        m_replies.remove(handles.reply.get());
+        handles.reply->abandon(); // the error completion below answers the call
+    }
     const Metrics::Labels methodLabel {{"method", method->name}};
     Metrics::instance().observe("heliograph_invocation_duration_seconds", methodLabel,
                                 double(timer.nsecsElapsed()) / 1e9);
@@ -277,7 +313,7 @@ void HubConnection::invoke(const QByteArray &invocationId, const QByteArray &tar
         return;
     switch (out.status) {
     case InvocationOutcome::Status::Ok:
-        if (!stream) // a stream completes through its ServerStream
+        if (!stream && !handles.reply) // streams and async methods complete themselves
             sendMessage(CompletionMessage::withResult(invocationId, std::move(out.result)));
         break;
     case InvocationOutcome::Status::BindingFailed:
@@ -297,6 +333,24 @@ void HubConnection::invoke(const QByteArray &invocationId, const QByteArray &tar
                         out.detail));
         break;
     }
+}
+
+void HubConnection::invokeClient(QByteArray target, ValueList arguments, ClientResultHandler handler)
+{
+    if (m_state != State::Connected) {
+        handler(ClientResult { false, {}, u"Connection disconnected."_s });
+        return;
+    }
+    const QByteArray id = 's' + QByteArray::number(++m_clientResultCounter);
+    m_clientResults.insert(id, std::move(handler));
+    sendMessage(InvocationMessage { {}, id, std::move(target), std::move(arguments), {} });
+}
+
+void HubConnection::asyncInvocationDone(HubReply *reply)
+{
+    m_replies.remove(reply);
+    if (!m_deferred.isEmpty() && !m_dispatching)
+        QMetaObject::invokeMethod(this, &HubConnection::processMessages, Qt::QueuedConnection);
 }
 
 void HubConnection::writeRaw(const QByteArray &bytes)
@@ -345,6 +399,11 @@ void HubConnection::finish()
     Heartbeat::forCurrentThread()->remove(this);
     for (const ServerStreamPtr &s : std::exchange(m_streams, {}))
         s->cancel();
+    for (const HubReplyPtr &r : std::exchange(m_replies, {}))
+        r->abandon();
+    m_deferred.clear();
+    for (const ClientResultHandler &h : std::exchange(m_clientResults, {}))
+        h(ClientResult { false, {}, u"Connection disconnected."_s });
     if (wasConnected) {
         Metrics::instance().add("heliograph_connections", metricLabels(), -1);
         m_lifetime.remove(this);

@@ -67,6 +67,11 @@ public:
     void send(const SharedMessage &message);
     void sendMessage(const HubMessage &message);
 
+    /// Invokes a client method that returns a result (ids "s1", "s2", ...). `handler` runs on
+    /// this connection's thread, once: with the client's result, its error, or
+    /// "Connection disconnected." if the connection ends first.
+    void invokeClient(QByteArray target, ValueList arguments, ClientResultHandler handler);
+
     /// Sends Close (with an error text and reconnect advice), then ends the transport.
     void close(std::optional<QByteArray> error = {}, bool allowReconnect = false);
 
@@ -78,6 +83,12 @@ private:
     friend class HubLifetimeManager;
     friend class Heartbeat;
     friend class ServerStream;
+    friend class HubReply;
+    void asyncInvocationDone(HubReply *reply);
+    static bool isInvocation(const HubMessage &m)
+    {
+        return m.index() == 0 || m.index() == 3;
+    }
 
     void tick(qint64 nowMs);
     void completeHandshake(QByteArrayView rest);
@@ -100,6 +111,10 @@ private:
     QVariantHash m_items;
     QSet<QByteArray> m_groups;
     QHash<QByteArray, ServerStreamPtr> m_streams; ///< running server-to-client streams
+    QHash<HubReply *, HubReplyPtr> m_replies; ///< pending async invocations
+    QList<HubMessage> m_deferred; ///< invocations waiting for a parallel-invocation slot
+    QHash<QByteArray, ClientResultHandler> m_clientResults;
+    quint64 m_clientResultCounter = 0;
     ConnectionTransport *m_transport = nullptr;
     const HubProtocol *m_protocol = nullptr;
     std::optional<MessageReader> m_reader;

@@ -224,6 +224,27 @@ void HubLifetimeManager::sendConnection(const QByteArray &connectionId, SharedMe
     });
 }
 
+void HubLifetimeManager::invokeClient(const QByteArray &connectionId, QByteArray target,
+                                      ValueList arguments, ClientResultHandler handler,
+                                      std::function<bool(const HubConnection &)> accept)
+{
+    const ClientResult missing { false, {},
+                                 QStringLiteral("Connection '%1' does not exist.").arg(QString::fromUtf8(connectionId)) };
+    Shard *s = shardOf(connectionId);
+    if (!s) {
+        handler(missing);
+        return;
+    }
+    runOn(s, [connectionId, target, arguments, handler, accept, missing](Shard &shard) {
+        HubConnection *c = shard.connections.value(connectionId);
+        if (!c || (accept && !accept(*c))) {
+            handler(missing);
+            return;
+        }
+        c->invokeClient(target, arguments, handler);
+    });
+}
+
 int HubLifetimeManager::connectionCount() const
 {
     QMutexLocker lock(&m_mutex);

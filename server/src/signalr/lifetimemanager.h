@@ -7,6 +7,7 @@
 // Only the connection-id -> shard directory is shared (under a mutex).
 #pragma once
 
+#include "signalr/hubreply.h"
 #include "signalr/hubtypes.h"
 
 #include <QtCore/QHash>
@@ -49,6 +50,13 @@ public:
     void forEachInGroup(const QByteArray &group, std::function<void(HubConnection &)> f);
     void sendUser(const QByteArray &userId, SharedMessage message);
     void sendConnection(const QByteArray &connectionId, SharedMessage message);
+
+    /// Invokes a client method with a result on any connection. `handler` runs once on the
+    /// target's thread (or on this one if the connection does not exist); `accept` (run on the
+    /// target's thread) may refuse the target, e.g. another tenant's connection.
+    void invokeClient(const QByteArray &connectionId, QByteArray target, ValueList arguments,
+                      ClientResultHandler handler,
+                      std::function<bool(const HubConnection &)> accept = {});
 
     int connectionCount() const;
 

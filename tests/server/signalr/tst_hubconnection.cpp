@@ -33,6 +33,15 @@ public:
         addMethod("Join", [](HubCallContext &ctx, QString g) {
             ctx.clients().addToGroup(ctx.connectionId(), g.toUtf8());
         });
+        addAsyncMethod("Wait", [this](HubCallContext &, HubReplyPtr reply) { pending = reply; });
+        addAsyncMethod("AskClient", [](HubCallContext &ctx, HubReplyPtr reply, QString what) {
+            ctx.caller().invokeClient("Question", { Value(what) }, [reply](const ClientResult &r) {
+                if (r.ok)
+                    reply->resolve(r.value);
+                else
+                    reply->reject(r.error);
+            });
+        });
         addMethod("SendGroup", [](HubCallContext &ctx, QString g, QString text) {
             ctx.clients().sendGroup(g.toUtf8(), makeInvocation("Receive", {Value(text)}),
                                     {ctx.connectionId()});
@@ -47,6 +56,7 @@ public:
     void onDisconnected(HubCallContext &) override { ++disconnected; }
     int connected = 0;
     int disconnected = 0;
+    HubReplyPtr pending;
 };
 
 Principal user(QByteArray id, QList<QByteArray> roles = {})
@@ -329,6 +339,68 @@ private Q_SLOTS:
             InvocationMessage {{}, {}, "SendGroup", {Value("room"), Value("again")}, {}}));
         QCOMPARE(t2.written.size(), before);
         QCOMPARE(t1.messages(HubProtocol::json()).size(), 1);
+    }
+
+    void asyncMethodsAndTheParallelInvocationLimit()
+    {
+        TestHub hub;
+        HubLifetimeManager lifetime;
+        HubOptions options; // one invocation at a time, as ASP.NET Core's default
+        FakeTransport t;
+        HubConnection c(hub, lifetime, options, "c1", user("u1"));
+        c.attachTransport(&t);
+        QByteArray in = Handshake::writeRequest({ "json", 1 });
+        HubProtocol::json().write(InvocationMessage { {}, "1", "Wait", {}, {} }, in);
+        HubProtocol::json().write(InvocationMessage { {}, "2", "Echo", { Value("after") }, {} }, in);
+        HubProtocol::json().write(PingMessage {}, in);
+        c.receive(in);
+        QVERIFY(hub.pending);
+        // Echo waits behind the pending Wait; nothing is answered yet.
+        QCOMPARE(t.messages(HubProtocol::json()).size(), 0);
+        hub.pending->resolve(Value(42));
+        QTRY_COMPARE(t.messages(HubProtocol::json()).size(), 2);
+        const auto out = t.messages(HubProtocol::json());
+        QCOMPARE(std::get<CompletionMessage>(out[0]), CompletionMessage::withResult("1", Value(42)));
+        QCOMPARE(std::get<CompletionMessage>(out[1]), CompletionMessage::withResult("2", Value("after")));
+        // Resolving twice changes nothing.
+        hub.pending->resolve(Value(1));
+        QCOMPARE(t.messages(HubProtocol::json()).size(), 2);
+    }
+
+    void clientResults()
+    {
+        TestHub hub;
+        HubLifetimeManager lifetime;
+        HubOptions options;
+        FakeTransport t;
+        HubConnection c(hub, lifetime, options, "c1", user("u1"));
+        c.attachTransport(&t);
+        QByteArray in = Handshake::writeRequest({ "json", 1 });
+        HubProtocol::json().write(InvocationMessage { {}, "7", "AskClient", { Value("name?") }, {} }, in);
+        c.receive(in);
+        auto out = t.messages(HubProtocol::json());
+        QCOMPARE(out.size(), 1);
+        const auto &question = std::get<InvocationMessage>(out[0]);
+        QCOMPARE(question.invocationId, QByteArray("s1")); // server ids start with 's'
+        QCOMPARE(question.target, QByteArray("Question"));
+        // A completion for an unknown id is ignored; the right one answers the hub method.
+        c.receive(HubProtocol::json().serialize(CompletionMessage::withResult("s99", Value(0))));
+        c.receive(HubProtocol::json().serialize(CompletionMessage::withResult("s1", Value("alice"))));
+        out = t.messages(HubProtocol::json());
+        QCOMPARE(out.size(), 2);
+        QCOMPARE(std::get<CompletionMessage>(out[1]), CompletionMessage::withResult("7", Value("alice")));
+
+        // The client's error reaches the caller as a HubException text.
+        c.receive(HubProtocol::json().serialize(InvocationMessage { {}, "8", "AskClient", { Value("x") }, {} }));
+        c.receive(HubProtocol::json().serialize(CompletionMessage::withError("s2", "Client didn't provide a result.")));
+        out = t.messages(HubProtocol::json());
+        QCOMPARE(std::get<CompletionMessage>(out.last()).error,
+                 QByteArray("An unexpected error occurred invoking 'AskClient' on the server. HubException: Client didn't provide a result."));
+
+        // A pending client result fails when the connection ends.
+        c.receive(HubProtocol::json().serialize(InvocationMessage { {}, "9", "AskClient", { Value("y") }, {} }));
+        c.transportEnded();
+        QCOMPARE(c.state(), HubConnection::State::Closed);
     }
 
     void timeouts()

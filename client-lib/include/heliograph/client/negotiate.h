@@ -13,7 +13,7 @@
 namespace Heliograph {
 
 /// One entry of `availableTransports`.
-struct AvailableTransport {
+struct HELIOGRAPH_CLIENT_EXPORT AvailableTransport {
     QByteArray transport; ///< "WebSockets", "ServerSentEvents", "LongPolling"
     QList<QByteArray> transferFormats; ///< "Text", "Binary"
     bool supports(TransferFormat f) const;
@@ -21,7 +21,7 @@ struct AvailableTransport {
 };
 
 /// The body of `POST [endpoint]/negotiate`.
-struct NegotiateResponse {
+struct HELIOGRAPH_CLIENT_EXPORT NegotiateResponse {
     int negotiateVersion = 0;
     QByteArray connectionId;
     QByteArray connectionToken; ///< v1 only; for v0 the id is the token
