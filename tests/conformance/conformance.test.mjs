@@ -369,3 +369,86 @@ describe('client results', () => {
     });
   }
 });
+
+import net from 'node:net';
+
+/** A TCP proxy in front of the server whose connections can be cut without a close frame. */
+function tcpProxy(targetPort) {
+  const sockets = new Set();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    sockets.add(client);
+    sockets.add(upstream);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    const cleanup = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    for (const s of [client, upstream]) {
+      s.on('error', cleanup);
+      s.on('close', cleanup);
+    }
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
+    url: `http://127.0.0.1:${server.address().port}`,
+    cut: () => { for (const s of sockets) s.destroy(); },
+    close: () => { for (const s of sockets) s.destroy(); server.close(); },
+  })));
+}
+
+describe('stateful reconnect', () => {
+  for (const protocol of ['json', 'messagepack']) {
+    test(`a cut connection resumes with nothing lost or repeated (${protocol})`, async () => {
+      const proxy = await tcpProxy(Number(new URL(base).port));
+      const doc = `sr-${protocol}`;
+      const builder = new signalR.HubConnectionBuilder()
+        .withUrl(`${proxy.url}/hubs/notifications`, {
+          transport: T.WebSockets, accessTokenFactory: () => token(`sr-${protocol}`, 't1', ['Viewer']),
+        })
+        .withStatefulReconnect()
+        .configureLogging(signalR.LogLevel.None);
+      if (protocol === 'messagepack') builder.withHubProtocol(new MessagePackHubProtocol());
+      const reader = builder.build();
+      let closedEvents = 0;
+      reader.onclose(() => { closedEvents++; });
+      const writer = connection({ user: 'writer', roles: ['Editor'], transport: T.WebSockets });
+      await reader.start();
+      await writer.start();
+      const id = reader.connectionId;
+      await reader.invoke('JoinDocument', doc);
+      await writer.invoke('JoinDocument', doc);
+
+      const versions = [];
+      let expect;
+      reader.on('DocumentUpdated', (_d, u) => { versions.push(Number(u.version)); if (expect) expect(); });
+      const until = (n) => new Promise((resolve) => { expect = () => { if (versions.length >= n) resolve(); }; expect(); });
+
+      await writer.invoke('SendDocumentPatch', doc, '{"n":1}');
+      await until(1);
+      proxy.cut(); // no WebSocket close frame: the server keeps the connection for a reconnect
+      for (let i = 2; i <= 5; ++i) await writer.invoke('SendDocumentPatch', doc, `{"n":${i}}`);
+      await until(5);
+      assert.deepEqual(versions, [1, 2, 3, 4, 5]);
+      // Same logical connection, still usable both ways, never closed.
+      assert.equal(reader.connectionId, id);
+      assert.equal(Number(await reader.invoke('JoinDocument', doc)), 5);
+      assert.equal(closedEvents, 0);
+      await reader.stop();
+      await writer.stop();
+      proxy.close();
+    });
+  }
+
+  test('negotiate offers stateful reconnect only when asked', async () => {
+    const tok = token('neg', 't1');
+    const ask = await fetch(`${base}/hubs/notifications/negotiate?negotiateVersion=1&useStatefulReconnect=true`,
+      { method: 'POST', headers: { Authorization: `Bearer ${tok}` } });
+    assert.equal((await ask.json()).useStatefulReconnect, true);
+    const plain = await fetch(`${base}/hubs/notifications/negotiate?negotiateVersion=1`,
+      { method: 'POST', headers: { Authorization: `Bearer ${tok}` } });
+    assert.equal((await plain.json()).useStatefulReconnect, undefined);
+  });
+});

@@ -72,6 +72,7 @@ struct ConnectionEntry {
     HubConnection *connection = nullptr;
     LongPollingTransport *longPolling = nullptr;
     qint64 createdAt = 0;
+    bool stateful = false; ///< negotiated useStatefulReconnect
 };
 using EntryPtr = std::shared_ptr<ConnectionEntry>;
 
@@ -314,7 +315,7 @@ class HttpSession : public QObject, public ConnectionTransport {
 public:
     HttpSession(HubServer::Private &server, Worker &worker, qintptr fd)
         : m_server(server)
-        , m_worker(worker)
+        , m_worker(&worker)
         , m_parser(server.config.httpLimits)
     {
         m_socket = new QTcpSocket(this);
@@ -361,6 +362,7 @@ public:
         } else {
             m_socket->disconnectFromHost();
         }
+        m_socket->flush(); // now: HubServer::stop() may end this thread before its loop writes
     }
 
     /// A reply to a request this session forwarded to another thread.
@@ -407,6 +409,8 @@ private:
 
     void onReadyRead()
     {
+        if (m_migrating)
+            return; // the bytes wait in the socket until the session has moved
         const QByteArray data = m_socket->readAll();
         if (m_mode == Mode::WebSocket) {
             m_frames->feed(data);
@@ -420,8 +424,13 @@ private:
 
     void onDisconnected()
     {
-        if (HubConnection *c = std::exchange(m_connection, nullptr))
-            c->transportEnded();
+        // A WebSocket that ends without a close frame may come back (stateful reconnect).
+        if (HubConnection *c = std::exchange(m_connection, nullptr)) {
+            if (m_mode == Mode::WebSocket && !m_closeSent)
+                c->transportLost();
+            else
+                c->transportEnded();
+        }
         if (m_waiting) {
             m_orphaned = true; // deleted when the outstanding answer arrives
             return;
@@ -477,11 +486,15 @@ private:
     void forward(const HttpRequest &request, EntryPtr entry);
     HubConnection *createConnection(const EntryPtr &entry, TransportKind kind,
                                     const HttpRequest &request, const QueryString &query,
-                                    ConnectionTransport *transport);
+                                    ConnectionTransport *transport, bool stateful = false);
+    void resumeWebSocket(const HttpRequest &request, EntryPtr entry, Worker *home);
+    void becomeWebSocket();
+    /// Moves this session (and its socket) to `target`'s thread, then runs `then` there.
+    void migrateTo(Worker *target, std::function<void()> then);
     void processFrames();
 
     HubServer::Private &m_server;
-    Worker &m_worker;
+    Worker *m_worker;
     QTcpSocket *m_socket = nullptr;
     HttpRequestParser m_parser;
     std::unique_ptr<WebSocket::FrameParser> m_frames;
@@ -493,6 +506,7 @@ private:
     bool m_waiting = false;
     bool m_orphaned = false;
     bool m_closeSent = false;
+    bool m_migrating = false;
 };
 
 void HubServer::Private::adopt(qintptr fd)
@@ -629,6 +643,10 @@ void HttpSession::negotiate(const HttpRequest &request, const QueryString &query
             QMutexLocker lock(&m_server.mutex);
             m_server.connections.insert(entry->token, entry);
         }
+        const QByteArray stateful = query.value("useStatefulReconnect");
+        entry->stateful = m_server.config.allowStatefulReconnects
+                && QByteArrayView(stateful).compare("true", Qt::CaseInsensitive) == 0;
+        n.useStatefulReconnect = entry->stateful;
         n.negotiateVersion = *v;
         n.connectionId = entry->id;
         n.connectionToken = entry->token;
@@ -643,7 +661,7 @@ void HttpSession::negotiate(const HttpRequest &request, const QueryString &query
 
 HubConnection *HttpSession::createConnection(const EntryPtr &entry, TransportKind kind,
                                              const HttpRequest &request, const QueryString &query,
-                                             ConnectionTransport *transport)
+                                             ConnectionTransport *transport, bool stateful)
 {
     ConnectionInfo info;
     info.transport = transportName(kind).toByteArray();
@@ -666,6 +684,8 @@ HubConnection *HttpSession::createConnection(const EntryPtr &entry, TransportKin
         QMutexLocker lock(&m_server.mutex);
         entry->connection = c;
     }
+    if (stateful)
+        c->allowStatefulReconnect();
     c->attachTransport(transport);
     return c;
 }
@@ -707,6 +727,12 @@ void HttpSession::startWebSocket(const HttpRequest &request, const QueryString &
     }
     {
         QMutexLocker lock(&m_server.mutex);
+        if (entry->transport == TransportKind::WebSockets && entry->stateful) {
+            Worker *home = entry->worker;
+            lock.unlock();
+            resumeWebSocket(request, entry, home);
+            return;
+        }
         if (entry->transport != TransportKind::None) {
             lock.unlock();
             respond(request,
@@ -716,7 +742,7 @@ void HttpSession::startWebSocket(const HttpRequest &request, const QueryString &
             return;
         }
         entry->transport = TransportKind::WebSockets;
-        entry->worker = &m_worker;
+        entry->worker = m_worker;
     }
     const WebSocket::Handshake hs = WebSocket::validateUpgrade(request);
     if (!hs.isAccepted()) {
@@ -726,19 +752,82 @@ void HttpSession::startWebSocket(const HttpRequest &request, const QueryString &
         return;
     }
     m_socket->write(hs.response());
-    m_mode = Mode::WebSocket;
-    m_headerTimer.stop();
-    m_frames = std::make_unique<WebSocket::FrameParser>(
-        m_server.config.hub.maximumReceiveMessageSize > 0
-            ? qMax<qsizetype>(m_server.config.hub.maximumReceiveMessageSize * 2, 64 * 1024)
-            : 0);
-    m_connection = createConnection(entry, TransportKind::WebSockets, request, query, this);
+    becomeWebSocket();
+    m_connection = createConnection(entry, TransportKind::WebSockets, request, query, this,
+                                    entry->stateful);
     // Bytes after the upgrade request already belong to the WebSocket.
     const QByteArray rest = m_parser.takeBuffered();
     if (!rest.isEmpty()) {
         m_frames->feed(rest);
         processFrames();
     }
+}
+
+void HttpSession::migrateTo(Worker *target, std::function<void()> then)
+{
+    m_migrating = true;
+    m_headerTimer.stop();
+    // Not from inside a socket signal: the socket must not be in the middle of its own work.
+    QMetaObject::invokeMethod(
+        this,
+        [this, target, then = std::move(then)]() mutable {
+            moveToThread(target->thread());
+            m_worker = target;
+            QMetaObject::invokeMethod(
+                this,
+                [this, then = std::move(then)] {
+                    m_migrating = false;
+                    then();
+                    if (m_socket->bytesAvailable() > 0)
+                        onReadyRead();
+                },
+                Qt::QueuedConnection);
+        },
+        Qt::QueuedConnection);
+}
+
+void HttpSession::becomeWebSocket()
+{
+    m_mode = Mode::WebSocket;
+    m_headerTimer.stop();
+    m_frames = std::make_unique<WebSocket::FrameParser>(
+        m_server.config.hub.maximumReceiveMessageSize > 0
+            ? qMax<qsizetype>(m_server.config.hub.maximumReceiveMessageSize * 2, 64 * 1024)
+            : 0);
+}
+
+void HttpSession::resumeWebSocket(const HttpRequest &request, EntryPtr entry, Worker *home)
+{
+    const WebSocket::Handshake hs = WebSocket::validateUpgrade(request);
+    if (!hs.isAccepted()) {
+        m_socket->write(hs.response());
+        m_socket->disconnectFromHost();
+        return;
+    }
+    auto resume = [this, hs, request, entry] {
+        HubConnection *c;
+        {
+            QMutexLocker lock(&m_server.mutex);
+            c = entry->connection;
+        }
+        if (!c || !c->isAwaitingReconnect()) {
+            respond(request, c ? textResponse(409) : textResponse(404, "No Connection with that ID"));
+            return;
+        }
+        m_socket->write(hs.response());
+        becomeWebSocket();
+        m_connection = c;
+        c->resumeTransport(this);
+        const QByteArray rest = m_parser.takeBuffered();
+        if (!rest.isEmpty()) {
+            m_frames->feed(rest);
+            processFrames();
+        }
+    };
+    if (home == m_worker)
+        resume();
+    else
+        migrateTo(home, std::move(resume));
 }
 
 void HttpSession::processFrames()
@@ -792,7 +881,7 @@ void HttpSession::startServerSentEvents(const HttpRequest &request, EntryPtr ent
             return;
         }
         entry->transport = TransportKind::ServerSentEvents;
-        entry->worker = &m_worker;
+        entry->worker = m_worker;
     }
     HttpResponse r(200);
     r.setHeader("Content-Type", "text/event-stream");
@@ -818,7 +907,7 @@ void HttpSession::forward(const HttpRequest &request, EntryPtr entry)
         if (kind == TransportKind::None && request.method == "GET") {
             // The first long poll starts the connection, on this thread.
             entry->transport = kind = TransportKind::LongPolling;
-            entry->worker = &m_worker;
+            entry->worker = m_worker;
             lock.unlock();
             auto *lp = new LongPollingTransport(m_server, entry);
             entry->longPolling = lp;
@@ -907,7 +996,7 @@ void HttpSession::forward(const HttpRequest &request, EntryPtr entry)
             reply(textResponse(404, "No Connection with that ID"));
         }
     };
-    if (target == &m_worker)
+    if (target == m_worker)
         work();
     else
         QMetaObject::invokeMethod(target, std::move(work), Qt::QueuedConnection);

@@ -30,6 +30,8 @@ struct ServerConfig {
     /// How long a negotiated connection, or a long-polling one between polls, may stay idle.
     std::chrono::milliseconds disconnectTimeout = 15s;
     HttpRequestLimits httpLimits;
+    /// Offer stateful reconnect (WebSockets) to clients that ask for it in negotiate.
+    bool allowStatefulReconnects = true;
     /// A client that does not read: the connection is closed once this much output is queued.
     qsizetype maxQueuedOutputBytes = 4 * 1024 * 1024;
     /// Requests that have not completed their headers within this time are cut off.

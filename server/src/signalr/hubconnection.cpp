@@ -86,14 +86,25 @@ void HubConnection::receive(QByteArrayView data)
             return;
         }
         m_protocol = *protocol;
+        m_stateful = m_statefulAllowed && request.version >= 2;
         const QByteArray rest = m_handshakeBuffer.mid(*parsed);
         m_handshakeBuffer.clear();
         m_handshakeBuffer.squeeze();
         completeHandshake(rest);
         return;
     }
+    releaseHeld(); // the client is talking: its message counter exists
     m_reader->append(data);
     processMessages();
+}
+
+void HubConnection::releaseHeld()
+{
+    if (!m_holding)
+        return;
+    m_holding = false;
+    if (!m_held.isEmpty())
+        writeRaw(std::exchange(m_held, {}));
 }
 
 void HubConnection::failHandshake(const QByteArray &error)
@@ -113,6 +124,8 @@ void HubConnection::completeHandshake(QByteArrayView rest)
         m_transport->setTransferFormat(m_protocol->transferFormat());
     m_reader.emplace(*m_protocol, m_options.maximumReceiveMessageSize);
     writeRaw(Handshake::writeResponse({}));
+    m_holding = m_stateful;
+    m_holdingSince = Heartbeat::now();
     m_state = State::Connected;
     m_lastPingSent = Heartbeat::now();
     Metrics::instance().add("heliograph_connections", metricLabels());
@@ -162,6 +175,8 @@ void HubConnection::processMessages()
                   true);
             break;
         }
+        if (!acceptIncoming(*r.message))
+            continue;
         if (isInvocation(*r.message) && (m_replies.size() >= limit || !m_deferred.isEmpty())) {
             // Wait for a slot; completions, pings and cancellations still go through.
             if (m_deferred.size() >= 1024) {
@@ -218,9 +233,29 @@ void HubConnection::dispatch(HubMessage &message)
         }
         break; // completions for unknown ids are ignored, as ASP.NET Core does
     }
+    case MessageType::Ack: {
+        const qint64 acked = std::get<AckMessage>(message).sequenceId;
+        while (!m_replay.isEmpty() && m_replay.first().id <= acked) {
+            m_replayBytes -= m_replay.first().bytes.size();
+            m_replay.removeFirst();
+        }
+        break;
+    }
+    case MessageType::Sequence: {
+        const qint64 s = std::get<SequenceMessage>(message).sequenceId;
+        if (!m_stateful)
+            break;
+        if (s > m_nextExpected) {
+            close(withDetail(u"Connection closed with an error."_s,
+                             u"InvalidOperationException: Sequence ID greater than amount of messages we've received."_s,
+                             true),
+                  false);
+            break;
+        }
+        m_nextExpected = s;
+        break;
+    }
     case MessageType::StreamItem:
-    case MessageType::Ack:
-    case MessageType::Sequence:
         // Streams, client results and stateful reconnect are not implemented yet: ignored,
         // as ASP.NET Core ignores ids it does not know.
         break;
@@ -355,6 +390,10 @@ void HubConnection::asyncInvocationDone(HubReply *reply)
 
 void HubConnection::writeRaw(const QByteArray &bytes)
 {
+    if (m_holding) {
+        m_held += bytes;
+        return;
+    }
     if (m_transport)
         m_transport->write(bytes);
 }
@@ -363,20 +402,83 @@ void HubConnection::send(const SharedMessage &message)
 {
     if (m_state != State::Connected)
         return;
-    writeRaw(message->bytesFor(*m_protocol));
+    writeMessage(message->bytesFor(*m_protocol), isSequenced(message->message));
 }
 
 void HubConnection::sendMessage(const HubMessage &message)
 {
     if (m_state != State::Connected)
         return;
-    writeRaw(m_protocol->serialize(message));
+    writeMessage(m_protocol->serialize(message), isSequenced(message));
+}
+
+void HubConnection::writeMessage(const QByteArray &bytes, bool sequenced)
+{
+    if (m_stateful && sequenced) {
+        m_replay.append({ ++m_sentSequence, bytes }); // shares the bytes, no copy
+        m_replayBytes += bytes.size();
+        if (m_replayBytes > m_options.statefulReconnectBufferSize * 10) {
+            // A client that never acknowledges would make us buffer forever.
+            qCInfo(lcConnection) << "connection" << m_connectionId << "closed: replay buffer full";
+            m_replay.clear();
+            m_replayBytes = 0;
+            m_stateful = false;
+            close(withDetail(u"Connection closed with an error."_s,
+                             u"InvalidOperationException: the client does not acknowledge messages."_s),
+                  true);
+            return;
+        }
+    }
+    writeRaw(bytes);
+}
+
+bool HubConnection::acceptIncoming(const HubMessage &message)
+{
+    if (!m_stateful || !isSequenced(message))
+        return true;
+    const qint64 id = m_nextExpected++;
+    if (id <= m_latestProcessed)
+        return false; // replayed by the client after a reconnect, already processed
+    m_latestProcessed = id;
+    return true;
+}
+
+void HubConnection::transportLost()
+{
+    if (m_state != State::Connected || !m_stateful) {
+        transportEnded();
+        return;
+    }
+    qCInfo(lcConnection) << "connection" << m_connectionId << "lost its transport; waiting for a reconnect";
+    m_transport = nullptr;
+    m_awaiting = true;
+    m_lostAt = Heartbeat::now();
+}
+
+bool HubConnection::resumeTransport(ConnectionTransport *transport)
+{
+    if (!isAwaitingReconnect() || m_state != State::Connected)
+        return false;
+    m_transport = transport;
+    m_awaiting = false;
+    m_holding = false;
+    m_held.clear(); // never delivered; the sequenced ones are replayed below
+    m_lastReceived = m_lastPingSent = Heartbeat::now();
+    transport->setTransferFormat(m_protocol->transferFormat());
+    const qint64 first = m_replay.isEmpty() ? m_sentSequence + 1 : m_replay.first().id;
+    QByteArray out = m_protocol->serialize(SequenceMessage { first });
+    for (const Buffered &b : std::as_const(m_replay))
+        out += b.bytes;
+    writeRaw(out);
+    qCInfo(lcConnection) << "connection" << m_connectionId << "resumed; replayed" << m_replay.size() << "messages";
+    return true;
 }
 
 void HubConnection::close(std::optional<QByteArray> error, bool allowReconnect)
 {
     if (m_state == State::Closed)
         return;
+    releaseHeld();
     if (m_state == State::Connected)
         writeRaw(m_protocol->serialize(CloseMessage {std::move(error), allowReconnect}));
     if (m_transport)
@@ -429,6 +531,19 @@ void HubConnection::tick(qint64 now)
         }
         break;
     case State::Connected:
+        if (m_awaiting && !m_transport) {
+            if (now - m_lostAt >= m_options.disconnectTimeout.count()) {
+                qCInfo(lcConnection) << "connection" << m_connectionId << "did not reconnect in time";
+                finish();
+            }
+            break;
+        }
+        if (m_holding && now - m_holdingSince >= 2000)
+            releaseHeld(); // a client that does not ping after the handshake
+        if (m_stateful && m_latestProcessed > m_lastAcked && m_transport) {
+            m_lastAcked = m_latestProcessed;
+            writeRaw(m_protocol->serialize(AckMessage { m_latestProcessed }));
+        }
         if (m_transport && m_transport->hasInherentKeepAlive())
             break;
         if (m_receivedPing && now - m_lastReceived >= m_options.clientTimeoutInterval.count()) {

@@ -63,6 +63,17 @@ public:
     /// The transport is gone (socket closed or failed): the connection ends without writing.
     void transportEnded();
 
+    /// Stateful reconnect (negotiated, WebSockets only): takes effect if the handshake asks for
+    /// protocol version 2. Call before the handshake arrives.
+    void allowStatefulReconnect() { m_statefulAllowed = true; }
+    bool isStateful() const noexcept { return m_stateful; }
+    /// The transport dropped without a close: a stateful connection waits for its client to
+    /// reconnect (up to HubOptions::disconnectTimeout); any other connection ends.
+    void transportLost();
+    bool isAwaitingReconnect() const noexcept { return m_transport == nullptr && m_awaiting; }
+    /// Continues on a new transport: sends Sequence and every unacknowledged message again.
+    bool resumeTransport(ConnectionTransport *transport);
+
     /// Fan-out delivery (already serialized for every protocol).
     void send(const SharedMessage &message);
     void sendMessage(const HubMessage &message);
@@ -98,6 +109,10 @@ private:
     void invoke(const QByteArray &invocationId, const QByteArray &target, const ValueList &args,
                 bool streaming);
     void writeRaw(const QByteArray &bytes);
+    /// Writes a message; sequenced ones are numbered and kept for replay when stateful.
+    void writeMessage(const QByteArray &bytes, bool sequenced);
+    /// Stateful reconnect bookkeeping for an incoming message; false: drop it (duplicate).
+    bool acceptIncoming(const HubMessage &message);
     void finish();
     Metrics::Labels metricLabels() const;
     QByteArray withDetail(const QString &base, const QString &detail, bool always = false) const;
@@ -114,6 +129,29 @@ private:
     QHash<HubReply *, HubReplyPtr> m_replies; ///< pending async invocations
     QList<HubMessage> m_deferred; ///< invocations waiting for a parallel-invocation slot
     QHash<QByteArray, ClientResultHandler> m_clientResults;
+    // Stateful reconnect: messages 1-5 are counted both ways; what we sent stays buffered
+    // (framed bytes) until the client acknowledges it.
+    struct Buffered {
+        qint64 id;
+        QByteArray bytes;
+    };
+    QList<Buffered> m_replay;
+    qsizetype m_replayBytes = 0;
+    qint64 m_sentSequence = 0;
+    qint64 m_nextExpected = 1;
+    qint64 m_latestProcessed = 0;
+    qint64 m_lastAcked = 0;
+    qint64 m_lostAt = 0;
+    // After a stateful handshake, output waits for the client's first message: the official
+    // JavaScript client creates its message counter only after the handshake completes, so
+    // anything that reaches it earlier would not be counted and replay would repeat it.
+    QByteArray m_held;
+    bool m_holding = false;
+    qint64 m_holdingSince = 0;
+    void releaseHeld();
+    bool m_statefulAllowed = false;
+    bool m_stateful = false;
+    bool m_awaiting = false;
     quint64 m_clientResultCounter = 0;
     ConnectionTransport *m_transport = nullptr;
     const HubProtocol *m_protocol = nullptr;

@@ -30,6 +30,8 @@ struct HubOptions {
     bool enableDetailedErrors = false;
     int maximumParallelInvocationsPerClient = 1;
     qsizetype statefulReconnectBufferSize = 100000;
+    /// How long a stateful-reconnect connection waits for its client to come back.
+    std::chrono::milliseconds disconnectTimeout = 15s;
 };
 
 /// Who is on the other end, from the access token.
