@@ -271,6 +271,41 @@ NotificationHub::NotificationHub(NotificationService &service, NotificationHubOp
                         [tenant](const HubConnection &c) { return c.user().tenantId == tenant; });
             },
             anyOf({ "Admin" }));
+    // Editor/Admin: a client-to-server stream of patches for one document (bulk import);
+    // returns the last version assigned.
+    addUploadMethod(
+        "UploadDocumentPatches",
+        1,
+        [this](HubCallContext &ctx, HubReplyPtr reply, QList<UploadStreamPtr> streams, QString documentId) {
+            requireTenant(ctx);
+            const QByteArray tenant = ctx.user().tenantId;
+            const QByteArray doc = documentKey(documentId);
+            const QByteArray author = ctx.user().userId;
+            const QByteArray connectionId = ctx.connectionId();
+            auto last = std::make_shared<qint64>(0);
+            UploadStreamPtr stream = streams.first();
+            stream->onItem([this, reply, tenant, doc, author, connectionId, last](const Value &item) {
+                if (!reply->isPending())
+                    return;
+                if (!item.isString()) {
+                    reply->reject(u"Every patch must be a JSON text (a string)."_s);
+                    return;
+                }
+                auto v = m_service.appendPatch(tenant, doc, item.bytes(), author, connectionId);
+                if (!v) {
+                    reply->reject(u"The patch could not be stored."_s);
+                    return;
+                }
+                *last = *v;
+            });
+            stream->onEnd([reply, last](const std::optional<QString> &error) {
+                if (error)
+                    reply->reject(u"The upload failed: %1"_s.arg(*error));
+                else
+                    reply->resolve(Value(*last));
+            });
+        },
+        anyOf({"Editor", "Admin"}));
     addMethod("GetOnlineUsers", [this](HubCallContext &ctx) {
         requireTenant(ctx);
         return m_presence.online(ctx.user().tenantId);

@@ -5,6 +5,7 @@
 #include "signalr/hubtypes.h"
 #include "signalr/hubreply.h"
 #include "signalr/serverstream.h"
+#include "signalr/uploadstream.h"
 
 #include <heliograph/client/convert.h>
 
@@ -93,6 +94,18 @@ template<typename R, typename C, typename... A>
 struct AsyncTraits<R (C::*)(HubCallContext &, HubReplyPtr, A...)>
     : AsyncTraits<R (C::*)(HubCallContext &, HubReplyPtr, A...) const> { };
 
+/// Upload methods: f(HubCallContext &, HubReplyPtr, QList<UploadStreamPtr>, Args...).
+template<typename T> struct UploadTraits : UploadTraits<decltype(&T::operator())> { };
+template<typename R, typename C, typename... A>
+struct UploadTraits<R (C::*)(HubCallContext &, HubReplyPtr, QList<UploadStreamPtr>, A...) const> {
+    using Result = R;
+    using Args = std::tuple<std::decay_t<A>...>;
+    static constexpr size_t Arity = sizeof...(A);
+};
+template<typename R, typename C, typename... A>
+struct UploadTraits<R (C::*)(HubCallContext &, HubReplyPtr, QList<UploadStreamPtr>, A...)>
+    : UploadTraits<R (C::*)(HubCallContext &, HubReplyPtr, QList<UploadStreamPtr>, A...) const> { };
+
 /// Streaming methods: f(HubCallContext &, ServerStreamPtr, Args...).
 template<typename T> struct StreamTraits : StreamTraits<decltype(&T::operator())> { };
 template<typename R, typename C, typename... A>
@@ -112,6 +125,7 @@ public:
     struct Handles {
         ServerStreamPtr stream;
         HubReplyPtr reply;
+        QList<UploadStreamPtr> uploads;
     };
     using Invoker = std::function<InvocationOutcome(HubCallContext &, const ValueList &,
                                                     const Handles &handles)>;
@@ -122,6 +136,7 @@ public:
         int arity = 0;
         bool streaming = false;
         bool async = false;
+        int uploadStreams = 0; ///< client-to-server streams the method takes
     };
 
     explicit Hub(QByteArray path)
@@ -165,6 +180,29 @@ public:
                         return f(c, h.stream, std::forward<decltype(a)>(a)...);
                     },
                     ctx, args, std::make_index_sequence<Traits::Arity>());
+        };
+        m_methods.insert(name.toLower(), std::move(m));
+    }
+
+    /// Registers a method that takes `streamCount` client-to-server streams (the client's
+    /// streamIds) and completes later: `f(HubCallContext&, HubReplyPtr, QList<UploadStreamPtr>,
+    /// Args...)`. Open streams are ended when the reply completes.
+    template<typename F>
+    void addUploadMethod(QByteArray name, int streamCount, F f, MethodPolicy policy = {})
+    {
+        using Traits = Detail::UploadTraits<std::decay_t<F>>;
+        Method m;
+        m.name = name;
+        m.arity = int(Traits::Arity);
+        m.policy = std::move(policy);
+        m.async = true;
+        m.uploadStreams = streamCount;
+        m.invoke = [f = std::move(f)](HubCallContext &ctx, const ValueList &args, const Handles &h) {
+            return invokeTyped<Traits>(
+                [&f, &h](HubCallContext &c, auto &&...a) {
+                    return f(c, h.reply, h.uploads, std::forward<decltype(a)>(a)...);
+                },
+                ctx, args, std::make_index_sequence<Traits::Arity>());
         };
         m_methods.insert(name.toLower(), std::move(m));
     }

@@ -198,12 +198,12 @@ void HubConnection::dispatch(HubMessage &message)
     switch (messageType(message)) {
     case MessageType::Invocation: {
         const auto &m = std::get<InvocationMessage>(message);
-        invoke(m.invocationId, m.target, m.arguments, false);
+        invoke(m.invocationId, m.target, m.arguments, false, m.streamIds);
         break;
     }
     case MessageType::StreamInvocation: {
         const auto &m = std::get<StreamInvocationMessage>(message);
-        invoke(m.invocationId, m.target, m.arguments, true);
+        invoke(m.invocationId, m.target, m.arguments, true, m.streamIds);
         break;
     }
     case MessageType::Ping:
@@ -222,8 +222,26 @@ void HubConnection::dispatch(HubMessage &message)
         }
         break;
     }
+    case MessageType::StreamItem: {
+        const auto &item = std::get<StreamItemMessage>(message);
+        if (UploadStreamPtr u = m_uploads.value(item.invocationId)) {
+            if (u->queued() >= 1000) { // a client that uploads faster than the method reads
+                close(withDetail(u"Connection closed with an error."_s,
+                                 u"InvalidOperationException: upload stream buffer full."_s),
+                      true);
+                break;
+            }
+            u->deliver(item.item);
+        }
+        break; // items for unknown streams are ignored
+    }
     case MessageType::Completion: {
         auto &c = std::get<CompletionMessage>(message);
+        if (UploadStreamPtr u = m_uploads.take(c.invocationId)) {
+            u->end(c.kind == CompletionMessage::Kind::Error ? std::optional<QString>(QString::fromUtf8(c.error))
+                                                           : std::nullopt);
+            break;
+        }
         if (ClientResultHandler handler = m_clientResults.take(c.invocationId)) {
             ClientResult result;
             result.ok = c.kind != CompletionMessage::Kind::Error;
@@ -255,10 +273,6 @@ void HubConnection::dispatch(HubMessage &message)
         m_nextExpected = s;
         break;
     }
-    case MessageType::StreamItem:
-        // Streams, client results and stateful reconnect are not implemented yet: ignored,
-        // as ASP.NET Core ignores ids it does not know.
-        break;
     }
 }
 
@@ -277,7 +291,7 @@ QByteArray HubConnection::withDetail(const QString &base, const QString &detail,
 }
 
 void HubConnection::invoke(const QByteArray &invocationId, const QByteArray &target,
-                           const ValueList &args, bool streaming)
+                           const ValueList &args, bool streaming, const QList<QByteArray> &streamIds)
 {
     const QString t = QString::fromUtf8(target);
     auto fail = [&](const QByteArray &error) {
@@ -326,6 +340,21 @@ void HubConnection::invoke(const QByteArray &invocationId, const QByteArray &tar
     timer.start();
     if (stream)
         m_streams.insert(invocationId, stream);
+    if (streamIds.size() != method->uploadStreams) {
+        fail(u"An unexpected error occurred invoking '%1' on the server. HubException: Client sent %2 stream(s), Hub method expects %3."_s
+                 .arg(t)
+                 .arg(streamIds.size())
+                 .arg(method->uploadStreams)
+                 .toUtf8());
+        return;
+    }
+    for (const QByteArray &id : streamIds) {
+        auto upload = std::make_shared<UploadStream>(id);
+        handles.uploads.append(upload);
+        m_uploads.insert(id, upload);
+    }
+    if (handles.reply && !streamIds.isEmpty())
+        m_uploadsOf.insert(handles.reply.get(), streamIds);
     if (handles.reply)
         m_replies.insert(handles.reply.get(), handles.reply);
     InvocationOutcome out = method->invoke(ctx, args, handles);
@@ -384,6 +413,10 @@ void HubConnection::invokeClient(QByteArray target, ValueList arguments, ClientR
 void HubConnection::asyncInvocationDone(HubReply *reply)
 {
     m_replies.remove(reply);
+    // The method is done: streams it did not read to the end are closed.
+    for (const QByteArray &id : m_uploadsOf.take(reply))
+        if (UploadStreamPtr u = m_uploads.take(id))
+            u->end(std::nullopt);
     if (!m_deferred.isEmpty() && !m_dispatching)
         QMetaObject::invokeMethod(this, &HubConnection::processMessages, Qt::QueuedConnection);
 }
@@ -503,6 +536,9 @@ void HubConnection::finish()
         s->cancel();
     for (const HubReplyPtr &r : std::exchange(m_replies, {}))
         r->abandon();
+    m_uploadsOf.clear();
+    for (const UploadStreamPtr &u : std::exchange(m_uploads, {}))
+        u->end(u"Connection disconnected."_s);
     m_deferred.clear();
     for (const ClientResultHandler &h : std::exchange(m_clientResults, {}))
         h(ClientResult { false, {}, u"Connection disconnected."_s });

@@ -107,7 +107,7 @@ private:
     void processMessages();
     void dispatch(HubMessage &message);
     void invoke(const QByteArray &invocationId, const QByteArray &target, const ValueList &args,
-                bool streaming);
+                bool streaming, const QList<QByteArray> &streamIds = {});
     void writeRaw(const QByteArray &bytes);
     /// Writes a message; sequenced ones are numbered and kept for replay when stateful.
     void writeMessage(const QByteArray &bytes, bool sequenced);
@@ -127,6 +127,8 @@ private:
     QSet<QByteArray> m_groups;
     QHash<QByteArray, ServerStreamPtr> m_streams; ///< running server-to-client streams
     QHash<HubReply *, HubReplyPtr> m_replies; ///< pending async invocations
+    QHash<QByteArray, UploadStreamPtr> m_uploads; ///< open client-to-server streams, by stream id
+    QHash<HubReply *, QList<QByteArray>> m_uploadsOf; ///< the streams each pending call owns
     QList<HubMessage> m_deferred; ///< invocations waiting for a parallel-invocation slot
     QHash<QByteArray, ClientResultHandler> m_clientResults;
     // Stateful reconnect: messages 1-5 are counted both ways; what we sent stays buffered
