@@ -31,6 +31,7 @@ const char Help[] = R"(Usage:
                           [--max-message-size BYTES] [--keep-alive S] [--client-timeout S]
                           [--handshake-timeout S] [--request-timeout S] [--max-queued-output BYTES]
                           [--max-connections-per-user N] [--detailed-errors true]
+                          [--retention-hours H] [--max-notifications-per-user N]
   heliograph-server token --user U --tenant T [--name DISPLAY] [--role R]... [--ttl SECONDS]
                           [--secret S | --data DIR] [--issuer ISS] [--audience AUD]
   heliograph-server --help | --version

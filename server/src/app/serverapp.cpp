@@ -14,6 +14,7 @@
 #include <QtCore/QFile>
 #include <QtCore/QLoggingCategory>
 #include <QtCore/QProcessEnvironment>
+#include <QtCore/QTimer>
 
 using namespace Qt::StringLiterals;
 
@@ -78,6 +79,10 @@ bool apply(const QString &key, const QString &value, ServeOptions &o, QString &e
         o.hub.clientTimeoutInterval = std::chrono::milliseconds(qint64(value.toDouble(&ok) * 1000));
     else if (key == u"handshake-timeout"_s)
         o.hub.handshakeTimeout = std::chrono::milliseconds(qint64(value.toDouble(&ok) * 1000));
+    else if (key == u"retention-hours"_s)
+        o.retentionHours = value.toDouble(&ok);
+    else if (key == u"max-notifications-per-user"_s)
+        o.maxNotificationsPerUser = value.toInt(&ok);
     else if (key == u"request-timeout"_s)
         o.requestHeadersTimeout = std::chrono::milliseconds(qint64(value.toDouble(&ok) * 1000));
     else if (key == u"max-queued-output"_s)
@@ -115,7 +120,11 @@ const char *const Keys[] = {"listen",
                             "handshake-timeout",
                             "max-connections-per-user",
                             "detailed-errors",
-                            "storage", "request-timeout", "max-queued-output"};
+                            "storage",
+                            "request-timeout",
+                            "max-queued-output",
+                            "retention-hours",
+                            "max-notifications-per-user"};
 
 } // namespace
 
@@ -211,6 +220,7 @@ struct ServerApp::Private {
     std::unique_ptr<HubServer> server;
     std::optional<JwtValidator> validator;
     std::unique_ptr<PushApi> pushApi;
+    QTimer retention;
 };
 
 ServerApp::ServerApp()
@@ -350,6 +360,19 @@ bool ServerApp::start(const ServeOptions &o, QString &error)
         r.setBody(ready ? "Ready" : "Storage unavailable", "text/plain");
         return r;
     });
+    // Retention: now, then every ten minutes.
+    const RetentionPolicy policy {qint64(o.retentionHours * 3600), o.maxNotificationsPerUser};
+    auto prune = [storage, policy] {
+        auto removed = storage->prune(policy, QDateTime::currentDateTimeUtc());
+        if (!removed)
+            qCWarning(lcApp) << "retention failed:" << removed.error().message;
+        else if (*removed > 0)
+            qCInfo(lcApp) << "retention removed" << *removed << "notifications";
+    };
+    prune();
+    QObject::connect(&d->retention, &QTimer::timeout, &d->retention, prune);
+    d->retention.start(10 * 60 * 1000);
+
     if (!d->server->listen()) {
         error = u"cannot listen on %1:%2: %3"_s.arg(o.address.toString())
                     .arg(o.port)
@@ -368,6 +391,7 @@ quint16 ServerApp::port() const
 
 void ServerApp::stop()
 {
+    d->retention.stop();
     if (d->server)
         d->server->stop();
     d->server.reset();

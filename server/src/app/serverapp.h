@@ -27,6 +27,8 @@ struct ServeOptions {
     HubOptions hub;
     int maxConnectionsPerUser = 10;
     std::chrono::milliseconds requestHeadersTimeout = 30s;
+    double retentionHours = 24; ///< notifications older than this are pruned
+    int maxNotificationsPerUser = 1000; ///< the newest N per user are kept
     qsizetype maxQueuedOutputBytes = 4 * 1024 * 1024;
 };
 
