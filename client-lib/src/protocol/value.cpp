@@ -573,6 +573,13 @@ QString typeMismatch(const char *expected, const Value &got)
                                         QLatin1StringView(typeName(got.type())));
 }
 
+QString outOfRange(const Value &got, size_t bytes, bool isSigned)
+{
+    return u"value %1 is out of range for %2 %3-bit integer"_s.arg(
+            QString::fromUtf8(Json::toJson(got)), isSigned ? u"a signed"_s : u"an unsigned"_s,
+            QString::number(bytes * 8));
+}
+
 QByteArray camelCase(const char *name)
 {
     QByteArray key(name);

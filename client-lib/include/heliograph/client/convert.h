@@ -47,6 +47,8 @@ struct ValueTraits; // static Value toValue(const T&); static bool fromValue(con
 
 namespace Detail {
 HELIOGRAPH_CLIENT_EXPORT QString typeMismatch(const char *expected, const Value &got);
+/// "value 300 is out of range for an unsigned 8-bit integer"
+HELIOGRAPH_CLIENT_EXPORT QString outOfRange(const Value &got, size_t bytes, bool isSigned);
 HELIOGRAPH_CLIENT_EXPORT QByteArray camelCase(const char *name);
 HELIOGRAPH_CLIENT_EXPORT bool readBinary(const Value &v, QByteArray &out, QString &error);
 HELIOGRAPH_CLIENT_EXPORT bool readDateTime(const Value &v, QDateTime &out, QString &error);
@@ -118,13 +120,22 @@ struct ValueTraits<T, std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<
         bool ok = false;
         if constexpr (std::is_signed_v<T>) {
             const qint64 i = v.toInteger(&ok);
-            if (ok && (i < std::numeric_limits<T>::min() || i > std::numeric_limits<T>::max()))
-                ok = false;
+            if ((ok && (i < std::numeric_limits<T>::min() || i > std::numeric_limits<T>::max()))
+                || v.type() == Value::Type::UnsignedInteger) { // above INT64_MAX
+                error = Detail::outOfRange(v, sizeof(T), true);
+                return false;
+            }
             out = static_cast<T>(i);
         } else {
             const quint64 u = v.toUnsignedInteger(&ok);
-            if (ok && u > std::numeric_limits<T>::max())
-                ok = false;
+            if (ok && u > std::numeric_limits<T>::max()) {
+                error = Detail::outOfRange(v, sizeof(T), false);
+                return false;
+            }
+            if (!ok && v.isInteger()) { // a negative number
+                error = Detail::outOfRange(v, sizeof(T), false);
+                return false;
+            }
             out = static_cast<T>(u);
         }
         if (!ok)
