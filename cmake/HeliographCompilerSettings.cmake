@@ -31,6 +31,7 @@ if(HELIOGRAPH_FUZZ)
         message(FATAL_ERROR "HELIOGRAPH_FUZZ needs clang (use the 'fuzz' preset)")
     endif()
     # Instrument everything for coverage; the fuzz targets add the libFuzzer main themselves.
-    add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+    add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+                        -fno-omit-frame-pointer)
     add_link_options(-fsanitize=address,undefined)
 endif()

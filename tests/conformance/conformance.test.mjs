@@ -490,3 +490,63 @@ describe('client-to-server streams', () => {
     await editor.stop();
   });
 });
+
+describe('issuer and audience', () => {
+  let strict;
+  before(async () => { strict = await startServer(['--jwt-issuer', 'heliograph-tests', '--jwt-audience', 'hub']); });
+  after(async () => { await stopServer(strict.child); });
+  const strictConnection = (tok) => new signalR.HubConnectionBuilder()
+    .withUrl(`${strict.url}/hubs/notifications`, { transport: T.WebSockets, accessTokenFactory: () => tok })
+    .configureLogging(signalR.LogLevel.None).build();
+  const claims = (extra) => ({ sub: 'a', tenant_id: 't1', exp: now() + 60, ...extra });
+  for (const [label, payload] of [
+    ['wrong audience', claims({ iss: 'heliograph-tests', aud: 'other' })],
+    ['audience array without ours', claims({ iss: 'heliograph-tests', aud: ['x', 'y'] })],
+    ['wrong issuer', claims({ iss: 'someone-else', aud: 'hub' })],
+    ['no audience', claims({ iss: 'heliograph-tests' })],
+  ]) {
+    test(`${label} is refused`, async () => {
+      const c = strictConnection(forge({ alg: 'HS256', typ: 'JWT' }, payload));
+      await assert.rejects(c.start(), /401|Unauthorized/);
+    });
+  }
+  test('the right issuer and audience (in an array) are accepted', async () => {
+    const c = strictConnection(forge({ alg: 'HS256', typ: 'JWT' }, claims({ iss: 'heliograph-tests', aud: ['x', 'hub'] })));
+    await c.start();
+    await c.stop();
+  });
+});
+
+describe('tenant isolation', () => {
+  test('presence, documents and notifications never cross tenants', async () => {
+    const a = connection({ user: 'same', tenant: 'iso-a', roles: ['Editor'], transport: T.WebSockets });
+    const b = connection({ user: 'same', tenant: 'iso-b', roles: ['Editor'], transport: T.LongPolling });
+    await a.start();
+    await b.start();
+    // Presence: each tenant sees only itself.
+    assert.deepEqual((await a.invoke('GetOnlineUsers')).map((u) => u.userId), ['same']);
+    assert.deepEqual((await b.invoke('GetOnlineUsers')).map((u) => u.connections), [1]);
+    // Documents with the same name are different documents.
+    await a.invoke('JoinDocument', 'shared-name');
+    await b.invoke('JoinDocument', 'shared-name');
+    const updatesB = [];
+    b.on('DocumentUpdated', (_d, u) => updatesB.push(u));
+    assert.equal(Number(await a.invoke('SendDocumentPatch', 'shared-name', '{"from":"a"}')), 1);
+    assert.equal((await b.invoke('GetDocumentPatchesSince', 'shared-name', 0)).length, 0);
+    // Notifications for user 'same' of tenant A reach only tenant A's 'same'.
+    const notesB = [];
+    b.on('ReceiveNotification', (n) => notesB.push(n));
+    const gotA = next(a, 'ReceiveNotification');
+    const svc = token('svc', 'ops', ['Service']);
+    await api('POST', '/api/tenants/iso-a/users/same/notifications', { token: svc, body: { title: 'for A' } });
+    assert.equal((await gotA)[0].title, 'for A');
+    // A later message to B arrives; anything from A would have come first.
+    const gotB = next(b, 'ReceiveNotification');
+    await api('POST', '/api/tenants/iso-b/users/same/notifications', { token: svc, body: { title: 'for B' } });
+    await gotB;
+    assert.deepEqual(notesB.map((n) => n.title), ['for B']);
+    assert.equal(updatesB.length, 0);
+    await a.stop();
+    await b.stop();
+  });
+});
