@@ -16,11 +16,13 @@
 #include <heliograph/client/negotiate.h>
 
 #include <QtCore/QBasicTimer>
+#include <QtCore/QDeadlineTimer>
 #include <QtCore/QHash>
 #include <QtCore/QLoggingCategory>
 #include <QtCore/QMutex>
 #include <QtCore/QPointer>
 #include <QtCore/QThread>
+#include <QtCore/QWaitCondition>
 #include <QtCore/QTimerEvent>
 #include <QtNetwork/QTcpServer>
 #include <QtNetwork/QTcpSocket>
@@ -140,6 +142,7 @@ struct HubServer::Private {
 
     mutable QMutex mutex;
     QHash<QByteArray, EntryPtr> connections; ///< by token
+    QWaitCondition drained; ///< a closed long-polling connection finished draining
     QBasicTimer sweepTimer;
     std::atomic<bool> stopping {false};
 
@@ -221,7 +224,8 @@ public:
             qCInfo(lcHttp) << "connection" << m_entry->id
                            << "long-polling client is not polling: closing";
             m_buffer.clear();
-            dispose();
+            // Queued: ending the connection here would re-enter the hub from inside a send.
+            QMetaObject::invokeMethod(this, &LongPollingTransport::dispose, Qt::QueuedConnection);
             return;
         }
         flush();
@@ -247,12 +251,19 @@ public:
         flush();
     }
 
+    /// Output the client has not polled yet.
+    bool hasUndelivered() const noexcept { return !m_buffer.isEmpty() && !m_disposed; }
+    /// After the connection ended: called once everything was polled (or the client is gone).
+    void setOnFinished(std::function<void()> f) { m_onFinished = std::move(f); }
+
     /// DELETE, timeout, or a client that stopped polling.
     void dispose()
     {
         if (m_disposed)
             return;
         m_disposed = true;
+        if (auto f = std::exchange(m_onFinished, nullptr))
+            QMetaObject::invokeMethod(this, std::move(f), Qt::QueuedConnection);
         if (m_pending)
             std::exchange(m_pending, nullptr)(textResponse(204));
         m_pollTimer.stop();
@@ -290,7 +301,7 @@ private:
             std::exchange(m_pending, nullptr)(std::move(r));
         } else if (m_ended) {
             std::exchange(m_pending, nullptr)(textResponse(204));
-            m_disposed = true;
+            dispose();
         } else {
             return;
         }
@@ -307,6 +318,7 @@ private:
     QBasicTimer m_idle;
     bool m_ended = false;
     bool m_disposed = false;
+    std::function<void()> m_onFinished;
 };
 
 // --- one TCP connection ------------------------------------------------------------------------
@@ -401,7 +413,8 @@ private:
         if (m_socket->bytesToWrite() + bytes.size() > m_server.config.maxQueuedOutputBytes) {
             qCInfo(lcHttp) << "closing" << m_remote
                            << ": the client does not read (output queue full)";
-            m_socket->abort();
+            // Queued: a synchronous abort re-enters the hub (OnDisconnected) from inside a send.
+            QMetaObject::invokeMethod(m_socket, &QAbstractSocket::abort, Qt::QueuedConnection);
             return;
         }
         m_socket->write(bytes);
@@ -467,6 +480,8 @@ private:
         if (!keepAlive)
             response.setConnectionClose();
         m_socket->write(response.serialize());
+        if (m_server.stopping)
+            m_socket->flush(); // the thread may end before the event loop writes it
         if (!keepAlive)
             m_socket->disconnectFromHost();
     }
@@ -672,11 +687,31 @@ HubConnection *HttpSession::createConnection(const EntryPtr &entry, TransportKin
     auto *c = new HubConnection(*entry->endpoint.hub, *entry->endpoint.lifetime,
                                 m_server.config.hub, entry->id, entry->principal, std::move(info));
     HubServer::Private &server = m_server;
-    QObject::connect(c, &HubConnection::closed, c, [&server, entry, c] {
-        server.removeEntry(entry->token);
+    Worker *worker = m_worker;
+    QObject::connect(c, &HubConnection::closed, c, [&server, entry, c, worker] {
+        LongPollingTransport *lp;
         {
             QMutexLocker lock(&server.mutex);
             entry->connection = nullptr;
+            lp = entry->longPolling;
+        }
+        if (lp && lp->hasUndelivered()) {
+            // Long polling: the client still has to poll what the connection said last (its
+            // Close, typically), as ASP.NET Core keeps the transport until it drains.
+            lp->setParent(worker);
+            lp->setOnFinished([&server, entry, lp] {
+                {
+                    QMutexLocker lock(&server.mutex);
+                    server.connections.remove(entry->token);
+                    entry->longPolling = nullptr;
+                    server.drained.wakeAll();
+                }
+                lp->deleteLater();
+            });
+        } else {
+            QMutexLocker lock(&server.mutex);
+            server.connections.remove(entry->token);
+            entry->longPolling = nullptr;
         }
         c->deleteLater();
     });
@@ -790,10 +825,12 @@ void HttpSession::becomeWebSocket()
 {
     m_mode = Mode::WebSocket;
     m_headerTimer.stop();
+    // The SignalR limit applies per message (HubConnection checks it); a frame may carry several
+    // messages (the official JavaScript client batches what it queues while a send is in flight),
+    // so frames are bounded like request bodies.
     m_frames = std::make_unique<WebSocket::FrameParser>(
-        m_server.config.hub.maximumReceiveMessageSize > 0
-            ? qMax<qsizetype>(m_server.config.hub.maximumReceiveMessageSize * 2, 64 * 1024)
-            : 0);
+        qMax<qsizetype>(m_server.config.httpLimits.maxBodySize,
+                        m_server.config.hub.maximumReceiveMessageSize * 2));
 }
 
 void HttpSession::resumeWebSocket(const HttpRequest &request, EntryPtr entry, Worker *home)
@@ -970,7 +1007,7 @@ void HttpSession::forward(const HttpRequest &request, EntryPtr entry)
             c = entry->connection;
             lp = entry->longPolling;
         }
-        if (!c) {
+        if (!c && (!lp || request.method == "POST")) {
             reply(textResponse(404, "No Connection with that ID"));
             return;
         }
@@ -1125,6 +1162,24 @@ void HubServer::stop()
             },
             Qt::BlockingQueuedConnection);
     }
+    // Long-polling clients fetch their Close with their next poll: give them a moment.
+    {
+        QDeadlineTimer deadline(2000);
+        QMutexLocker lock(&d->mutex);
+        auto draining = [&] {
+            for (const EntryPtr &e : std::as_const(d->connections))
+                if (e->longPolling && !e->connection)
+                    return true;
+            return false;
+        };
+        while (draining() && !deadline.hasExpired())
+            d->drained.wait(&d->mutex, deadline);
+    }
+    // Let what the closes produced reach the sockets: replies posted from one worker to
+    // another (long polling), then the writes. Two rounds drain replies posted during the first.
+    for (int round = 0; round < 2; ++round)
+        for (Worker *w : d->workers)
+            QMetaObject::invokeMethod(w, [] { }, Qt::BlockingQueuedConnection);
     for (auto &t : d->threads) {
         t->quit();
         t->wait();
