@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-#include <heliograph/client/handshake.h>
-
 #include "json_p.h"
+
+#include <heliograph/client/handshake.h>
 
 #include <cstring>
 
@@ -26,8 +26,8 @@ qsizetype findTerminator(QByteArrayView data, qsizetype maxSize)
 
 ProtocolError tooLargeHandshake(qsizetype maxSize)
 {
-    return ProtocolError { ProtocolErrorCode::MessageTooLarge,
-                           u"The handshake exceeds the maximum message size of %1B."_s.arg(maxSize) };
+    return ProtocolError {ProtocolErrorCode::MessageTooLarge,
+                          u"The handshake exceeds the maximum message size of %1B."_s.arg(maxSize)};
 }
 } // namespace
 
@@ -65,7 +65,7 @@ Expected<qsizetype> parseRequest(QByteArrayView data, HandshakeRequest &out, qsi
     Json::Reader r(data.first(end - 1), 8);
     if (!r.beginObject())
         return invalidData(u"Unexpected JSON Token Type '%1'. Expected a JSON Object."_s.arg(
-                QLatin1StringView(r.tokenTypeName())));
+            QLatin1StringView(r.tokenTypeName())));
     bool hasProtocol = false, hasVersion = false, done = false;
     QByteArray key;
     while (true) {
@@ -111,7 +111,7 @@ Expected<qsizetype> parseResponse(QByteArrayView data, HandshakeResponse &out, q
     Json::Reader r(data.first(end - 1), 8);
     if (!r.beginObject())
         return invalidData(u"Unexpected JSON Token Type '%1'. Expected a JSON Object."_s.arg(
-                QLatin1StringView(r.tokenTypeName())));
+            QLatin1StringView(r.tokenTypeName())));
     bool done = false;
     QByteArray key;
     out.error.clear();
@@ -136,7 +136,8 @@ Expected<qsizetype> parseResponse(QByteArrayView data, HandshakeResponse &out, q
     return end;
 }
 
-Expected<const HubProtocol *> resolve(const HandshakeRequest &request, TransferFormat transportFormats,
+Expected<const HubProtocol *> resolve(const HandshakeRequest &request,
+                                      TransferFormat transportFormats,
                                       const QList<const HubProtocol *> &enabled)
 {
     const HubProtocol *protocol = nullptr;
@@ -151,23 +152,21 @@ Expected<const HubProtocol *> resolve(const HandshakeRequest &request, TransferF
         }
     }
     if (!protocol)
-        return ProtocolError { ProtocolErrorCode::UnsupportedProtocol,
-                               u"The protocol '%1' is not supported."_s.arg(
-                                       QString::fromUtf8(request.protocol)) };
+        return ProtocolError {
+            ProtocolErrorCode::UnsupportedProtocol,
+            u"The protocol '%1' is not supported."_s.arg(QString::fromUtf8(request.protocol))};
     if (request.version > protocol->version() || request.version < 0)
-        return ProtocolError { ProtocolErrorCode::UnsupportedVersion,
-                               u"The server does not support version %1 of the '%2' protocol."_s
-                                       .arg(request.version)
-                                       .arg(QString::fromUtf8(request.protocol)) };
+        return ProtocolError {
+            ProtocolErrorCode::UnsupportedVersion,
+            u"The server does not support version %1 of the '%2' protocol."_s.arg(request.version)
+                .arg(QString::fromUtf8(request.protocol))};
     if (!supports(transportFormats, protocol->transferFormat()))
         return ProtocolError {
             ProtocolErrorCode::UnsupportedTransferFormat,
             u"Cannot use the '%1' protocol on the current transport. The transport does not "
-            "support '%2' transfer format."_s.arg(QString::fromUtf8(request.protocol),
-                                                  protocol->transferFormat() == TransferFormat::Text
-                                                          ? u"Text"_s
-                                                          : u"Binary"_s)
-        };
+            "support '%2' transfer format."_s.arg(
+                QString::fromUtf8(request.protocol),
+                protocol->transferFormat() == TransferFormat::Text ? u"Text"_s : u"Binary"_s)};
     return protocol;
 }
 

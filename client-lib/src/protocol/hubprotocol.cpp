@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-#include <heliograph/client/hubprotocol.h>
-
 #include "protocols_p.h"
+
+#include <heliograph/client/hubprotocol.h>
 
 using namespace Qt::StringLiterals;
 
@@ -9,8 +9,8 @@ namespace Heliograph {
 
 ProtocolError tooLarge(qsizetype maxMessageSize)
 {
-    return ProtocolError { ProtocolErrorCode::MessageTooLarge,
-                           u"The maximum message size of %1B was exceeded."_s.arg(maxMessageSize) };
+    return ProtocolError {ProtocolErrorCode::MessageTooLarge,
+                          u"The maximum message size of %1B was exceeded."_s.arg(maxMessageSize)};
 }
 
 HubProtocol::~HubProtocol() = default;
@@ -90,9 +90,9 @@ const char *messageTypeName(MessageType t) noexcept
 // --- MessageReader --------------------------------------------------------------------------
 
 MessageReader::MessageReader(const HubProtocol &protocol, qsizetype maxMessageSize)
-    : m_protocol(&protocol), m_maxMessageSize(maxMessageSize)
-{
-}
+    : m_protocol(&protocol)
+    , m_maxMessageSize(maxMessageSize)
+{ }
 
 void MessageReader::compact()
 {

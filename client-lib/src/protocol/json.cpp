@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "json_p.h"
+#include "text_p.h"
 
 #include <heliograph/client/json.h>
-
-#include "text_p.h"
 
 #include <charconv>
 #include <cstring>
@@ -37,8 +36,16 @@ const char *Reader::tokenTypeName() noexcept
     case '\0':
         return "None";
     case '-':
-    case '0': case '1': case '2': case '3': case '4':
-    case '5': case '6': case '7': case '8': case '9':
+    case '0':
+    case '1':
+    case '2':
+    case '3':
+    case '4':
+    case '5':
+    case '6':
+    case '7':
+    case '8':
+    case '9':
         return "Number";
     default:
         return "Invalid";
@@ -165,15 +172,15 @@ void appendUtf8(QByteArray &out, quint32 cp)
     if (cp < 0x80) {
         out.append(char(cp));
     } else if (cp < 0x800) {
-        const char b[2] = { char(0xC0 | (cp >> 6)), char(0x80 | (cp & 0x3F)) };
+        const char b[2] = {char(0xC0 | (cp >> 6)), char(0x80 | (cp & 0x3F))};
         out.append(b, 2);
     } else if (cp < 0x10000) {
-        const char b[3] = { char(0xE0 | (cp >> 12)), char(0x80 | ((cp >> 6) & 0x3F)),
-                            char(0x80 | (cp & 0x3F)) };
+        const char b[3]
+            = {char(0xE0 | (cp >> 12)), char(0x80 | ((cp >> 6) & 0x3F)), char(0x80 | (cp & 0x3F))};
         out.append(b, 3);
     } else {
-        const char b[4] = { char(0xF0 | (cp >> 18)), char(0x80 | ((cp >> 12) & 0x3F)),
-                            char(0x80 | ((cp >> 6) & 0x3F)), char(0x80 | (cp & 0x3F)) };
+        const char b[4] = {char(0xF0 | (cp >> 18)), char(0x80 | ((cp >> 12) & 0x3F)),
+                           char(0x80 | ((cp >> 6) & 0x3F)), char(0x80 | (cp & 0x3F))};
         out.append(b, 4);
     }
 }
@@ -207,8 +214,8 @@ bool Reader::readString(QByteArray &out)
         if (c == '"')
             break;
         if (c < 0x20)
-            return fail(u"Unescaped control character in JSON string at offset %1."_s.arg(
-                    p - m_begin));
+            return fail(
+                u"Unescaped control character in JSON string at offset %1."_s.arg(p - m_begin));
         if (c != '\\') {
             ++p;
             continue;
@@ -264,13 +271,13 @@ bool Reader::readString(QByteArray &out)
                 quint32 low;
                 if (m_end - p < 7 || p[1] != '\\' || p[2] != 'u' || !readHex4(p + 3, low)
                     || low < 0xDC00 || low > 0xDFFF)
-                    return fail(u"Invalid UTF-16 surrogate pair in JSON string at offset %1."_s
-                                        .arg(p - m_begin));
+                    return fail(u"Invalid UTF-16 surrogate pair in JSON string at offset %1."_s.arg(
+                        p - m_begin));
                 cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
                 p += 6;
             } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
                 return fail(u"Invalid UTF-16 surrogate pair in JSON string at offset %1."_s.arg(
-                        p - m_begin));
+                    p - m_begin));
             }
             appendUtf8(out, cp);
             break;
@@ -300,9 +307,10 @@ bool Reader::expectSeparator(bool &done, char close)
         done = true;
         return true;
     }
-    return fail(m_p >= m_end ? u"Unexpected end of JSON data."_s
-                             : u"Expected ',' or '%1' at offset %2."_s.arg(QLatin1Char(close))
-                                       .arg(offset()));
+    return fail(
+        m_p >= m_end
+            ? u"Unexpected end of JSON data."_s
+            : u"Expected ',' or '%1' at offset %2."_s.arg(QLatin1Char(close)).arg(offset()));
 }
 
 bool Reader::readArray(Value &out, int depth)
@@ -346,7 +354,7 @@ bool Reader::readObject(Value &out, int depth)
         Value v;
         if (!readValue(v, depth) || !expectSeparator(done, '}'))
             return false;
-        map.append({ Value::fromUtf8(std::move(key)), std::move(v) });
+        map.append({Value::fromUtf8(std::move(key)), std::move(v)});
     }
     out = Value(std::move(map));
     return true;
@@ -421,7 +429,7 @@ void writeString(QByteArrayView utf8, QByteArray &out)
             out.append("\\f", 2);
             break;
         default: {
-            const char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xF] };
+            const char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
             out.append(esc, 6);
         }
         }

@@ -14,10 +14,11 @@ namespace Heliograph::Json {
 class Reader {
 public:
     explicit Reader(QByteArrayView data, int maxDepth = 64) noexcept
-        : m_p(data.data()), m_begin(data.data()), m_end(data.data() + data.size()),
-          m_maxDepth(maxDepth)
-    {
-    }
+        : m_p(data.data())
+        , m_begin(data.data())
+        , m_end(data.data() + data.size())
+        , m_maxDepth(maxDepth)
+    { }
 
     void skipWhitespace() noexcept
     {

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The JSON hub protocol: one JSON object per message, terminated by the record separator 0x1E.
-#include "protocols_p.h"
-
 #include "json_p.h"
+#include "protocols_p.h"
 
 #include <cstring>
 
@@ -39,8 +38,7 @@ void writeId(const QByteArray &id, QByteArray &out)
     Json::writeString(id, out);
 }
 
-template<typename Inv>
-void writeInvocation(char type, const Inv &m, QByteArray &out)
+template<typename Inv> void writeInvocation(char type, const Inv &m, QByteArray &out)
 {
     out.append("{\"type\":");
     out.append(type);
@@ -139,7 +137,7 @@ bool readFields(Json::Reader &r, Fields &f)
 {
     if (!r.beginObject()) {
         return r.fail(u"Unexpected JSON Token Type '%1'. Expected a JSON Object."_s.arg(
-                QLatin1StringView(r.tokenTypeName())));
+            QLatin1StringView(r.tokenTypeName())));
     }
     QByteArray key;
     bool done = false;
@@ -199,8 +197,8 @@ bool readFields(Json::Reader &r, Fields &f)
             for (const MapEntry &e : h.map()) {
                 if (!e.value.isString())
                     return r.fail(u"Expected header '%1' to be of type String."_s.arg(
-                            QString::fromUtf8(e.key.bytes())));
-                f.headers.append({ e.key.bytes(), e.value.bytes() });
+                        QString::fromUtf8(e.key.bytes())));
+                f.headers.append({e.key.bytes(), e.value.bytes()});
             }
         } else if (key == "streamIds") {
             if (r.peek() != '[')
@@ -234,56 +232,56 @@ QByteArrayView JsonHubProtocol::name() const noexcept
 void JsonHubProtocol::write(const HubMessage &message, QByteArray &out) const
 {
     std::visit(
-            [&out](const auto &m) {
-                using T = std::decay_t<decltype(m)>;
-                if constexpr (std::is_same_v<T, InvocationMessage>) {
-                    writeInvocation('1', m, out);
-                } else if constexpr (std::is_same_v<T, StreamInvocationMessage>) {
-                    writeInvocation('4', m, out);
-                } else if constexpr (std::is_same_v<T, StreamItemMessage>) {
-                    out.append("{\"type\":2");
-                    writeHeaders(m.headers, out);
-                    writeId(m.invocationId, out);
-                    out.append(",\"item\":");
-                    Json::writeValue(m.item, out);
-                    out.append('}');
-                } else if constexpr (std::is_same_v<T, CompletionMessage>) {
-                    out.append("{\"type\":3");
-                    writeHeaders(m.headers, out);
-                    writeId(m.invocationId, out);
-                    if (m.kind == CompletionMessage::Kind::Error) {
-                        out.append(",\"error\":");
-                        Json::writeString(m.error, out);
-                    } else if (m.kind == CompletionMessage::Kind::Result) {
-                        out.append(",\"result\":");
-                        Json::writeValue(m.result, out);
-                    }
-                    out.append('}');
-                } else if constexpr (std::is_same_v<T, CancelInvocationMessage>) {
-                    out.append("{\"type\":5");
-                    writeHeaders(m.headers, out);
-                    writeId(m.invocationId, out);
-                    out.append('}');
-                } else if constexpr (std::is_same_v<T, PingMessage>) {
-                    out.append("{\"type\":6}");
-                } else if constexpr (std::is_same_v<T, CloseMessage>) {
-                    out.append("{\"type\":7");
-                    if (m.error) {
-                        out.append(",\"error\":");
-                        Json::writeString(*m.error, out);
-                    }
-                    if (m.allowReconnect)
-                        out.append(",\"allowReconnect\":true");
-                    out.append('}');
-                } else if constexpr (std::is_same_v<T, AckMessage>
-                                     || std::is_same_v<T, SequenceMessage>) {
-                    out.append(std::is_same_v<T, AckMessage> ? "{\"type\":8,\"sequenceId\":"
-                                                             : "{\"type\":9,\"sequenceId\":");
-                    Text::appendInt(out, m.sequenceId);
-                    out.append('}');
+        [&out](const auto &m) {
+            using T = std::decay_t<decltype(m)>;
+            if constexpr (std::is_same_v<T, InvocationMessage>) {
+                writeInvocation('1', m, out);
+            } else if constexpr (std::is_same_v<T, StreamInvocationMessage>) {
+                writeInvocation('4', m, out);
+            } else if constexpr (std::is_same_v<T, StreamItemMessage>) {
+                out.append("{\"type\":2");
+                writeHeaders(m.headers, out);
+                writeId(m.invocationId, out);
+                out.append(",\"item\":");
+                Json::writeValue(m.item, out);
+                out.append('}');
+            } else if constexpr (std::is_same_v<T, CompletionMessage>) {
+                out.append("{\"type\":3");
+                writeHeaders(m.headers, out);
+                writeId(m.invocationId, out);
+                if (m.kind == CompletionMessage::Kind::Error) {
+                    out.append(",\"error\":");
+                    Json::writeString(m.error, out);
+                } else if (m.kind == CompletionMessage::Kind::Result) {
+                    out.append(",\"result\":");
+                    Json::writeValue(m.result, out);
                 }
-            },
-            message);
+                out.append('}');
+            } else if constexpr (std::is_same_v<T, CancelInvocationMessage>) {
+                out.append("{\"type\":5");
+                writeHeaders(m.headers, out);
+                writeId(m.invocationId, out);
+                out.append('}');
+            } else if constexpr (std::is_same_v<T, PingMessage>) {
+                out.append("{\"type\":6}");
+            } else if constexpr (std::is_same_v<T, CloseMessage>) {
+                out.append("{\"type\":7");
+                if (m.error) {
+                    out.append(",\"error\":");
+                    Json::writeString(*m.error, out);
+                }
+                if (m.allowReconnect)
+                    out.append(",\"allowReconnect\":true");
+                out.append('}');
+            } else if constexpr (std::is_same_v<T,
+                                                AckMessage> || std::is_same_v<T, SequenceMessage>) {
+                out.append(std::is_same_v<T, AckMessage> ? "{\"type\":8,\"sequenceId\":"
+                                                         : "{\"type\":9,\"sequenceId\":");
+                Text::appendInt(out, m.sequenceId);
+                out.append('}');
+            }
+        },
+        message);
     out.append(RecordSeparator);
 }
 
@@ -292,7 +290,8 @@ FrameInfo JsonHubProtocol::scanFrame(QByteArrayView data, qsizetype maxMessageSi
 {
     FrameInfo info;
     scanFrom = std::clamp<qsizetype>(scanFrom, 0, data.size());
-    const void *rs = std::memchr(data.data() + scanFrom, RecordSeparator, size_t(data.size() - scanFrom));
+    const void *rs
+        = std::memchr(data.data() + scanFrom, RecordSeparator, size_t(data.size() - scanFrom));
     if (!rs) {
         if (maxMessageSize > 0 && data.size() >= maxMessageSize) {
             info.status = FrameInfo::Status::Invalid;
@@ -333,22 +332,20 @@ Expected<std::optional<HubMessage>> JsonHubProtocol::parsePayload(QByteArrayView
         if (!f.hasArguments)
             return err(missing("arguments"_L1));
         if (f.type == 1)
-            return std::optional<HubMessage>(
-                    InvocationMessage { std::move(f.headers), std::move(f.invocationId),
-                                        std::move(f.target), std::move(f.arguments),
-                                        std::move(f.streamIds) });
-        return std::optional<HubMessage>(StreamInvocationMessage {
+            return std::optional<HubMessage>(InvocationMessage {
                 std::move(f.headers), std::move(f.invocationId), std::move(f.target),
-                std::move(f.arguments), std::move(f.streamIds) });
+                std::move(f.arguments), std::move(f.streamIds)});
+        return std::optional<HubMessage>(StreamInvocationMessage {
+            std::move(f.headers), std::move(f.invocationId), std::move(f.target),
+            std::move(f.arguments), std::move(f.streamIds)});
     }
     case 2:
         if (!requireId())
             return err(missing("invocationId"_L1));
         if (!f.hasItem)
             return err(missing("item"_L1));
-        return std::optional<HubMessage>(StreamItemMessage { std::move(f.headers),
-                                                             std::move(f.invocationId),
-                                                             std::move(f.item) });
+        return std::optional<HubMessage>(
+            StreamItemMessage {std::move(f.headers), std::move(f.invocationId), std::move(f.item)});
     case 3: {
         if (!requireId())
             return err(missing("invocationId"_L1));
@@ -370,7 +367,7 @@ Expected<std::optional<HubMessage>> JsonHubProtocol::parsePayload(QByteArrayView
         if (!requireId())
             return err(missing("invocationId"_L1));
         return std::optional<HubMessage>(
-                CancelInvocationMessage { std::move(f.headers), std::move(f.invocationId) });
+            CancelInvocationMessage {std::move(f.headers), std::move(f.invocationId)});
     case 6:
         return std::optional<HubMessage>(PingMessage {});
     case 7: {
@@ -385,8 +382,8 @@ Expected<std::optional<HubMessage>> JsonHubProtocol::parsePayload(QByteArrayView
         if (!f.hasSequenceId)
             return err(missing("sequenceId"_L1));
         if (f.type == 8)
-            return std::optional<HubMessage>(AckMessage { f.sequenceId });
-        return std::optional<HubMessage>(SequenceMessage { f.sequenceId });
+            return std::optional<HubMessage>(AckMessage {f.sequenceId});
+        return std::optional<HubMessage>(SequenceMessage {f.sequenceId});
     default:
         return std::optional<HubMessage>(); // unknown type: skipped, as the official parsers do
     }

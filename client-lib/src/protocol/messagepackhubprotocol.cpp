@@ -4,9 +4,7 @@
 // parser straight into Value; the envelope is read field by field, like the .NET reader, so
 // errors name the field that failed.
 #include "protocols_p.h"
-
 #include "text_p.h"
-
 
 #include <QtCore/QtEndian>
 
@@ -27,7 +25,9 @@ namespace {
 /// per token took ~60% of the encoding time.
 class Sink {
 public:
-    explicit Sink(QByteArray *out) : m_out(out) { }
+    explicit Sink(QByteArray *out)
+        : m_out(out)
+    { }
     ~Sink() { flush(); }
     Q_DISABLE_COPY_MOVE(Sink)
 
@@ -87,7 +87,7 @@ void packFloat32(Packer &pk, float f)
 {
     quint32 bits;
     std::memcpy(&bits, &f, 4);
-    char buf[5] = { char(0xca) };
+    char buf[5] = {char(0xca)};
     qToBigEndian(bits, buf + 1);
     pk.pack_str_body(buf, 5); // raw bytes
 }
@@ -96,7 +96,7 @@ void packFloat64(Packer &pk, double d)
 {
     quint64 bits;
     std::memcpy(&bits, &d, 8);
-    char buf[9] = { char(0xcb) };
+    char buf[9] = {char(0xcb)};
     qToBigEndian(bits, buf + 1);
     pk.pack_str_body(buf, 9); // raw bytes
 }
@@ -202,8 +202,7 @@ void packHeaders(Packer &pk, const Headers &headers)
     }
 }
 
-template<typename Inv>
-void packInvocation(Packer &pk, int type, const Inv &m)
+template<typename Inv> void packInvocation(Packer &pk, int type, const Inv &m)
 {
     pk.pack_array(6);
     pk.pack_int(type);
@@ -222,7 +221,9 @@ void packInvocation(Packer &pk, int type, const Inv &m)
 
 class ValueBuilder {
 public:
-    explicit ValueBuilder(qsizetype available) : m_available(available) { }
+    explicit ValueBuilder(qsizetype available)
+        : m_available(available)
+    { }
 
     bool visit_nil() { return emit(Value()); }
     bool visit_boolean(bool v) { return emit(Value(v)); }
@@ -252,7 +253,10 @@ public:
             *slot = bytes;
         return emit(Value::fromUtf8(std::move(bytes)));
     }
-    bool visit_bin(const char *v, uint32_t size) { return emit(Value::fromBinary(QByteArray(v, size))); }
+    bool visit_bin(const char *v, uint32_t size)
+    {
+        return emit(Value::fromBinary(QByteArray(v, size)));
+    }
     bool visit_ext(const char *v, uint32_t size)
     {
         if (size < 1)
@@ -291,7 +295,8 @@ public:
     bool start_array(uint32_t n)
     {
         if (m_stack.size() >= size_t(HubProtocol::MaxDepth))
-            return failWith(u"The maximum nesting depth of %1 was exceeded."_s.arg(HubProtocol::MaxDepth));
+            return failWith(
+                u"The maximum nesting depth of %1 was exceeded."_s.arg(HubProtocol::MaxDepth));
         Frame f;
         f.value = Value(ValueList());
         // Never trust a declared count for allocation: each element takes at least a byte,
@@ -309,7 +314,8 @@ public:
     bool start_map(uint32_t n)
     {
         if (m_stack.size() >= size_t(HubProtocol::MaxDepth))
-            return failWith(u"The maximum nesting depth of %1 was exceeded."_s.arg(HubProtocol::MaxDepth));
+            return failWith(
+                u"The maximum nesting depth of %1 was exceeded."_s.arg(HubProtocol::MaxDepth));
         Frame f;
         f.value = Value(ValueMap());
         const qsizetype reserve = qMin<qsizetype>(n, m_available / 2);
@@ -328,10 +334,7 @@ public:
     {
         failWith(u"Invalid MessagePack data at offset %1."_s.arg(error_offset));
     }
-    void insufficient_bytes(size_t, size_t)
-    {
-        failWith(u"Truncated MessagePack data."_s);
-    }
+    void insufficient_bytes(size_t, size_t) { failWith(u"Truncated MessagePack data."_s); }
     bool referenced() const { return false; }
     void set_referenced(bool) { }
 
@@ -365,7 +368,7 @@ private:
             top.key = std::move(v);
             top.haveKey = true;
         } else {
-            top.value.asMap().append({ std::move(top.key), std::move(v) });
+            top.value.asMap().append({std::move(top.key), std::move(v)});
             top.key = Value();
             top.haveKey = false;
         }
@@ -391,7 +394,9 @@ private:
 
 class Cursor {
 public:
-    explicit Cursor(QByteArrayView data) : m_data(data) { }
+    explicit Cursor(QByteArrayView data)
+        : m_data(data)
+    { }
 
     // Like MessagePack-CSharp, a declared count is rejected when the remaining bytes cannot hold
     // that many items (at least one byte each).
@@ -450,20 +455,35 @@ public:
         const qsizetype save = m_pos++;
         bool ok = false;
         switch (c) {
-        case 0xcc: ok = fixed<quint8>(out); break;
-        case 0xcd: ok = fixed<quint16>(out); break;
-        case 0xce: ok = fixed<quint32>(out); break;
+        case 0xcc:
+            ok = fixed<quint8>(out);
+            break;
+        case 0xcd:
+            ok = fixed<quint16>(out);
+            break;
+        case 0xce:
+            ok = fixed<quint32>(out);
+            break;
         case 0xcf: {
             quint64 u = 0;
             ok = bigEndian<quint64>(u) && u <= quint64(std::numeric_limits<qint64>::max());
             out = qint64(u);
             break;
         }
-        case 0xd0: ok = fixed<qint8>(out); break;
-        case 0xd1: ok = fixed<qint16>(out); break;
-        case 0xd2: ok = fixed<qint32>(out); break;
-        case 0xd3: ok = fixed<qint64>(out); break;
-        default: break;
+        case 0xd0:
+            ok = fixed<qint8>(out);
+            break;
+        case 0xd1:
+            ok = fixed<qint16>(out);
+            break;
+        case 0xd2:
+            ok = fixed<qint32>(out);
+            break;
+        case 0xd3:
+            ok = fixed<qint64>(out);
+            break;
+        default:
+            break;
         }
         if (!ok)
             m_pos = save;
@@ -536,8 +556,7 @@ public:
 
 private:
     int byte() const { return m_pos < m_data.size() ? quint8(m_data[m_pos]) : -1; }
-    template<typename T, typename Out>
-    bool bigEndian(Out &out)
+    template<typename T, typename Out> bool bigEndian(Out &out)
     {
         if (m_data.size() - m_pos < qsizetype(sizeof(T)))
             return false;
@@ -547,11 +566,7 @@ private:
         m_pos += qsizetype(sizeof(T));
         return true;
     }
-    template<typename T>
-    bool fixed(qint64 &out)
-    {
-        return bigEndian<T>(out);
-    }
+    template<typename T> bool fixed(qint64 &out) { return bigEndian<T>(out); }
 
     QByteArrayView m_data;
     qsizetype m_pos = 0;
@@ -594,7 +609,7 @@ bool readHeaders(Cursor &c, Headers &headers, QString &error)
             error = u"Null or empty value in header."_s;
             return false;
         }
-        headers.append({ std::move(k), std::move(v) });
+        headers.append({std::move(k), std::move(v)});
     }
     return true;
 }
@@ -650,8 +665,8 @@ Expected<std::optional<HubMessage>> readInvocation(Cursor &c, quint32 count, boo
     if (!c.readString(m.target, &nilTarget))
         return err(readFailed("target"_L1, "String"_L1));
     if (m.target.isEmpty())
-        return err(u"Null or empty target for %1 message."_s.arg(
-                streaming ? "StreamInvocation"_L1 : "Invocation"_L1));
+        return err(u"Null or empty target for %1 message."_s.arg(streaming ? "StreamInvocation"_L1
+                                                                           : "Invocation"_L1));
     if (!readArguments(c, m.arguments, error))
         return err(error);
     if (count > 5 && !readStreamIds(c, m.streamIds, error))
@@ -678,7 +693,7 @@ namespace MsgPack {
 
 void writeValue(const Value &v, QByteArray &out)
 {
-    Sink sink { &out };
+    Sink sink {&out};
     Packer pk(sink);
     packValue(pk, v);
 }
@@ -730,61 +745,61 @@ void MessagePackHubProtocol::write(const HubMessage &message, QByteArray &out) c
     // Reserve one prefix byte, write the body, then widen the prefix if the body needs it.
     const qsizetype start = out.size();
     out.append('\0');
-    Sink sink { &out };
+    Sink sink {&out};
     Packer pk(sink);
     std::visit(
-            [&pk](const auto &m) {
-                using T = std::decay_t<decltype(m)>;
-                if constexpr (std::is_same_v<T, InvocationMessage>) {
-                    packInvocation(pk, 1, m);
-                } else if constexpr (std::is_same_v<T, StreamInvocationMessage>) {
-                    packInvocation(pk, 4, m);
-                } else if constexpr (std::is_same_v<T, StreamItemMessage>) {
-                    pk.pack_array(4);
-                    pk.pack_int(2);
-                    packHeaders(pk, m.headers);
-                    packIdOrNil(pk, m.invocationId);
-                    packValue(pk, m.item);
-                } else if constexpr (std::is_same_v<T, CompletionMessage>) {
-                    pk.pack_array(m.kind == CompletionMessage::Kind::Void ? 4 : 5);
-                    pk.pack_int(3);
-                    packHeaders(pk, m.headers);
-                    packIdOrNil(pk, m.invocationId);
-                    pk.pack_int(int(m.kind));
-                    if (m.kind == CompletionMessage::Kind::Error)
-                        packString(pk, m.error);
-                    else if (m.kind == CompletionMessage::Kind::Result)
-                        packValue(pk, m.result);
-                } else if constexpr (std::is_same_v<T, CancelInvocationMessage>) {
-                    pk.pack_array(3);
-                    pk.pack_int(5);
-                    packHeaders(pk, m.headers);
-                    packIdOrNil(pk, m.invocationId);
-                } else if constexpr (std::is_same_v<T, PingMessage>) {
-                    pk.pack_array(1);
-                    pk.pack_int(6);
-                } else if constexpr (std::is_same_v<T, CloseMessage>) {
-                    pk.pack_array(3);
-                    pk.pack_int(7);
-                    if (m.error && !m.error->isEmpty())
-                        packString(pk, *m.error);
-                    else
-                        pk.pack_nil();
-                    if (m.allowReconnect)
-                        pk.pack_true();
-                    else
-                        pk.pack_false();
-                } else if constexpr (std::is_same_v<T, AckMessage>) {
-                    pk.pack_array(2);
-                    pk.pack_int(8);
-                    pk.pack_int64(m.sequenceId);
-                } else if constexpr (std::is_same_v<T, SequenceMessage>) {
-                    pk.pack_array(2);
-                    pk.pack_int(9);
-                    pk.pack_int64(m.sequenceId);
-                }
-            },
-            message);
+        [&pk](const auto &m) {
+            using T = std::decay_t<decltype(m)>;
+            if constexpr (std::is_same_v<T, InvocationMessage>) {
+                packInvocation(pk, 1, m);
+            } else if constexpr (std::is_same_v<T, StreamInvocationMessage>) {
+                packInvocation(pk, 4, m);
+            } else if constexpr (std::is_same_v<T, StreamItemMessage>) {
+                pk.pack_array(4);
+                pk.pack_int(2);
+                packHeaders(pk, m.headers);
+                packIdOrNil(pk, m.invocationId);
+                packValue(pk, m.item);
+            } else if constexpr (std::is_same_v<T, CompletionMessage>) {
+                pk.pack_array(m.kind == CompletionMessage::Kind::Void ? 4 : 5);
+                pk.pack_int(3);
+                packHeaders(pk, m.headers);
+                packIdOrNil(pk, m.invocationId);
+                pk.pack_int(int(m.kind));
+                if (m.kind == CompletionMessage::Kind::Error)
+                    packString(pk, m.error);
+                else if (m.kind == CompletionMessage::Kind::Result)
+                    packValue(pk, m.result);
+            } else if constexpr (std::is_same_v<T, CancelInvocationMessage>) {
+                pk.pack_array(3);
+                pk.pack_int(5);
+                packHeaders(pk, m.headers);
+                packIdOrNil(pk, m.invocationId);
+            } else if constexpr (std::is_same_v<T, PingMessage>) {
+                pk.pack_array(1);
+                pk.pack_int(6);
+            } else if constexpr (std::is_same_v<T, CloseMessage>) {
+                pk.pack_array(3);
+                pk.pack_int(7);
+                if (m.error && !m.error->isEmpty())
+                    packString(pk, *m.error);
+                else
+                    pk.pack_nil();
+                if (m.allowReconnect)
+                    pk.pack_true();
+                else
+                    pk.pack_false();
+            } else if constexpr (std::is_same_v<T, AckMessage>) {
+                pk.pack_array(2);
+                pk.pack_int(8);
+                pk.pack_int64(m.sequenceId);
+            } else if constexpr (std::is_same_v<T, SequenceMessage>) {
+                pk.pack_array(2);
+                pk.pack_int(9);
+                pk.pack_int64(m.sequenceId);
+            }
+        },
+        message);
     if (sink.allBuffered()) { // the usual case: the prefix goes in front, nothing moves
         out.truncate(start);
         MsgPack::writeVarInt(out, quint32(sink.buffered()));
@@ -847,7 +862,8 @@ FrameInfo MessagePackHubProtocol::scanFrame(QByteArrayView data, qsizetype maxMe
     return info;
 }
 
-Expected<std::optional<HubMessage>> MessagePackHubProtocol::parsePayload(QByteArrayView payload) const
+Expected<std::optional<HubMessage>>
+MessagePackHubProtocol::parsePayload(QByteArrayView payload) const
 {
     Cursor c(payload);
     quint32 count;
@@ -865,14 +881,15 @@ Expected<std::optional<HubMessage>> MessagePackHubProtocol::parsePayload(QByteAr
         return readInvocation<StreamInvocationMessage>(c, count, true);
     case 2: {
         StreamItemMessage m;
-        if (!readHeaders(c, m.headers, error) || !requireId(c, m.invocationId, "StreamItem"_L1, error)
-            || !c.readValue(m.item, error))
+        if (!readHeaders(c, m.headers, error)
+            || !requireId(c, m.invocationId, "StreamItem"_L1, error) || !c.readValue(m.item, error))
             return err(error);
         return std::optional<HubMessage>(std::move(m));
     }
     case 3: {
         CompletionMessage m;
-        if (!readHeaders(c, m.headers, error) || !requireId(c, m.invocationId, "Completion"_L1, error))
+        if (!readHeaders(c, m.headers, error)
+            || !requireId(c, m.invocationId, "Completion"_L1, error))
             return err(error);
         qint64 kind;
         if (!c.readInteger(kind))
@@ -927,8 +944,8 @@ Expected<std::optional<HubMessage>> MessagePackHubProtocol::parsePayload(QByteAr
         if (count < 2 || !c.readInteger(id))
             return err(readFailed("sequenceId"_L1, "Int64"_L1));
         if (type == 8)
-            return std::optional<HubMessage>(AckMessage { id });
-        return std::optional<HubMessage>(SequenceMessage { id });
+            return std::optional<HubMessage>(AckMessage {id});
+        return std::optional<HubMessage>(SequenceMessage {id});
     }
     default:
         return std::optional<HubMessage>();

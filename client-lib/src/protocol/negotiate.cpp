@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-#include <heliograph/client/negotiate.h>
-
 #include "json_p.h"
+
+#include <heliograph/client/negotiate.h>
 
 #include <QtCore/QRandomGenerator>
 
@@ -79,7 +79,7 @@ QByteArray NegotiateResponse::toJson() const
 namespace {
 ProtocolError negotiateError(QString message)
 {
-    return ProtocolError { ProtocolErrorCode::NegotiateFailed, std::move(message) };
+    return ProtocolError {ProtocolErrorCode::NegotiateFailed, std::move(message)};
 }
 
 bool readStringField(const Value &v, QByteArray &out)
@@ -101,7 +101,7 @@ Expected<NegotiateResponse> NegotiateResponse::fromJson(QByteArrayView json)
         return negotiateError(u"Invalid negotiation response received: expected a JSON object."_s);
     if (!r.readValue(doc) || !r.atEnd())
         return negotiateError(u"Invalid negotiation response received: %1"_s.arg(
-                r.error().isEmpty() ? u"trailing data."_s : r.error()));
+            r.error().isEmpty() ? u"trailing data."_s : r.error()));
 
     NegotiateResponse resp;
     bool hasConnectionId = false, hasToken = false, hasTransports = false;
@@ -110,13 +110,13 @@ Expected<NegotiateResponse> NegotiateResponse::fromJson(QByteArrayView json)
         const Value &v = e.value;
         auto bad = [&](const char *type) {
             return negotiateError(u"Invalid negotiation response received: '%1' must be %2."_s.arg(
-                    QString::fromUtf8(key), QLatin1StringView(type)));
+                QString::fromUtf8(key), QLatin1StringView(type)));
         };
         if (key == "ProtocolVersion") {
             return negotiateError(
-                    u"Detected a connection attempt to an ASP.NET SignalR Server. This client only "
-                    "supports connecting to an ASP.NET Core SignalR Server. See "
-                    "https://aka.ms/signalr-core-differences for details."_s);
+                u"Detected a connection attempt to an ASP.NET SignalR Server. This client only "
+                "supports connecting to an ASP.NET Core SignalR Server. See "
+                "https://aka.ms/signalr-core-differences for details."_s);
         } else if (key == "error") {
             if (!v.isString())
                 return bad("a string");
@@ -154,9 +154,9 @@ Expected<NegotiateResponse> NegotiateResponse::fromJson(QByteArrayView json)
                 const Value *formats = t.find("transferFormats");
                 if (!name || !name->isString() || !formats || !formats->isArray())
                     return negotiateError(
-                            u"Invalid negotiation response received: every transport needs "
-                            "'transport' and 'transferFormats'."_s);
-                AvailableTransport at { name->bytes(), {} };
+                        u"Invalid negotiation response received: every transport needs "
+                        "'transport' and 'transferFormats'."_s);
+                AvailableTransport at {name->bytes(), {}};
                 for (const Value &f : formats->array()) {
                     if (!f.isString())
                         return bad("an array of strings");
@@ -181,10 +181,10 @@ Expected<NegotiateResponse> NegotiateResponse::fromJson(QByteArrayView json)
         return negotiateError(u"Invalid negotiation response received: missing 'connectionId'."_s);
     if (resp.negotiateVersion > 0 && !hasToken)
         return negotiateError(
-                u"Invalid negotiation response received: missing 'connectionToken'."_s);
+            u"Invalid negotiation response received: missing 'connectionToken'."_s);
     if (!hasTransports)
         return negotiateError(
-                u"Invalid negotiation response received: missing 'availableTransports'."_s);
+            u"Invalid negotiation response received: missing 'availableTransports'."_s);
     return resp;
 }
 
@@ -199,14 +199,14 @@ Expected<int> selectVersion(std::optional<QByteArrayView> requested, int minimum
         auto r = std::from_chars(s.data(), s.data() + s.size(), v);
         if (s.isEmpty() || r.ec != std::errc() || r.ptr != s.data() + s.size()
             || v > std::numeric_limits<int>::max() || v < std::numeric_limits<int>::min())
-            return ProtocolError { ProtocolErrorCode::UnsupportedVersion,
-                                   u"The client requested a non-integer protocol version."_s };
+            return ProtocolError {ProtocolErrorCode::UnsupportedVersion,
+                                  u"The client requested a non-integer protocol version."_s};
         version = int(v);
     }
     if (version < minimumVersion)
-        return ProtocolError { ProtocolErrorCode::UnsupportedVersion,
-                               u"The client requested version '%1', but the server does not "
-                               "support this version."_s.arg(version) };
+        return ProtocolError {ProtocolErrorCode::UnsupportedVersion,
+                              u"The client requested version '%1', but the server does not "
+                              "support this version."_s.arg(version)};
     return qMin(version, MaxVersion);
 }
 
@@ -215,7 +215,7 @@ QByteArray newConnectionId()
     quint32 raw[4];
     QRandomGenerator::system()->fillRange(raw);
     return QByteArray(reinterpret_cast<const char *>(raw), sizeof raw)
-            .toBase64(QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals);
+        .toBase64(QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals);
 }
 
 } // namespace Negotiate

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include <heliograph/client/hubprotocol.h>
-
 #include "text_p.h"
+
+#include <heliograph/client/hubprotocol.h>
 
 namespace Heliograph {
 

@@ -213,7 +213,7 @@ bool parseIso8601(QByteArrayView s, qint64 *seconds, quint32 *nanos) noexcept
     }
     if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60)
         return false;
-    static constexpr unsigned char monthDays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    static constexpr unsigned char monthDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
     if (day > monthDays[month - 1] || (month == 2 && day == 29 && !leap))
         return false;

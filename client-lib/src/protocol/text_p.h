@@ -11,7 +11,10 @@ namespace Heliograph::Text {
 
 /// True if `s` is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
 bool isValidUtf8(const char *s, qsizetype n) noexcept;
-inline bool isValidUtf8(QByteArrayView v) noexcept { return isValidUtf8(v.data(), v.size()); }
+inline bool isValidUtf8(QByteArrayView v) noexcept
+{
+    return isValidUtf8(v.data(), v.size());
+}
 
 /// Appends `YYYY-MM-DDTHH:MM:SS[.fffffffff]Z` (fraction trimmed of trailing zeros).
 void appendIso8601(QByteArray &out, qint64 seconds, quint32 nanos);

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
-#include <heliograph/client/convert.h>
-#include <heliograph/client/value.h>
-
 #include "json_p.h"
 #include "text_p.h"
+
+#include <heliograph/client/convert.h>
+#include <heliograph/client/value.h>
 
 #include <QtCore/QDebug>
 #include <QtCore/QJsonArray>
@@ -39,20 +39,32 @@ Value Value::fromFloat(float f) noexcept
     return v;
 }
 
-Value::Value(const char *utf8) : m_type(Type::String), m_bytes(utf8) { }
-Value::Value(const QString &s) : m_type(Type::String), m_bytes(s.toUtf8()) { }
-Value::Value(QStringView s) : m_type(Type::String), m_bytes(s.toUtf8()) { }
-Value::Value(QLatin1StringView s) : m_type(Type::String), m_bytes(QString(s).toUtf8()) { }
+Value::Value(const char *utf8)
+    : m_type(Type::String)
+    , m_bytes(utf8)
+{ }
+Value::Value(const QString &s)
+    : m_type(Type::String)
+    , m_bytes(s.toUtf8())
+{ }
+Value::Value(QStringView s)
+    : m_type(Type::String)
+    , m_bytes(s.toUtf8())
+{ }
+Value::Value(QLatin1StringView s)
+    : m_type(Type::String)
+    , m_bytes(QString(s).toUtf8())
+{ }
 
 Value::Value(ValueList array)
-    : m_type(Type::Array), m_container(std::make_shared<ValueList>(std::move(array)))
-{
-}
+    : m_type(Type::Array)
+    , m_container(std::make_shared<ValueList>(std::move(array)))
+{ }
 
 Value::Value(ValueMap map)
-    : m_type(Type::Map), m_container(std::make_shared<ValueMap>(std::move(map)))
-{
-}
+    : m_type(Type::Map)
+    , m_container(std::make_shared<ValueMap>(std::move(map)))
+{ }
 
 Value::Value(const QDateTime &dt)
 {
@@ -233,7 +245,8 @@ ValueList &Value::asArray()
     if (m_type != Type::Array) {
         *this = Value(ValueList());
     } else if (m_container.use_count() > 1) {
-        m_container = std::make_shared<ValueList>(*static_cast<const ValueList *>(m_container.get()));
+        m_container
+            = std::make_shared<ValueList>(*static_cast<const ValueList *>(m_container.get()));
     }
     return *static_cast<ValueList *>(m_container.get());
 }
@@ -305,7 +318,7 @@ void Value::insert(Value key, Value value)
             return;
         }
     }
-    m.append({ std::move(key), std::move(value) });
+    m.append({std::move(key), std::move(value)});
 }
 
 bool operator==(const Value &a, const Value &b) noexcept
@@ -323,7 +336,7 @@ bool operator==(const Value &a, const Value &b) noexcept
     case Value::Type::Double:
         // Bitwise equality for NaN, value equality otherwise.
         return a.m_scalar.d == b.m_scalar.d
-                || (std::isnan(a.m_scalar.d) && std::isnan(b.m_scalar.d));
+            || (std::isnan(a.m_scalar.d) && std::isnan(b.m_scalar.d));
     case Value::Type::String:
     case Value::Type::Binary:
         return a.m_bytes == b.m_bytes;
@@ -385,14 +398,14 @@ Value Value::fromVariant(const QVariant &v)
         ValueMap m;
         const QVariantMap src = v.toMap();
         for (auto it = src.cbegin(); it != src.cend(); ++it)
-            m.append({ Value(it.key()), fromVariant(it.value()) });
+            m.append({Value(it.key()), fromVariant(it.value())});
         return Value(std::move(m));
     }
     case QMetaType::QVariantHash: {
         ValueMap m;
         const QVariantHash src = v.toHash();
         for (auto it = src.cbegin(); it != src.cend(); ++it)
-            m.append({ Value(it.key()), fromVariant(it.value()) });
+            m.append({Value(it.key()), fromVariant(it.value())});
         return Value(std::move(m));
     }
     case QMetaType::QJsonValue:
@@ -438,8 +451,8 @@ QVariant Value::toVariant() const
     case Type::Map: {
         QVariantMap m;
         for (const MapEntry &e : map()) {
-            QString key = e.key.isString() ? e.key.toString()
-                                           : QString::fromUtf8(Json::toJson(e.key));
+            QString key
+                = e.key.isString() ? e.key.toString() : QString::fromUtf8(Json::toJson(e.key));
             m.insert(key, e.value.toVariant());
         }
         return m;
@@ -477,7 +490,7 @@ Value Value::fromJsonValue(const QJsonValue &v)
         ValueMap m;
         const QJsonObject o = v.toObject();
         for (auto it = o.constBegin(); it != o.constEnd(); ++it)
-            m.append({ Value(it.key()), fromJsonValue(it.value()) });
+            m.append({Value(it.key()), fromJsonValue(it.value())});
         return Value(std::move(m));
     }
     }
@@ -516,8 +529,8 @@ QJsonValue Value::toJsonValue() const
     case Type::Map: {
         QJsonObject o;
         for (const MapEntry &e : map()) {
-            QString key = e.key.isString() ? e.key.toString()
-                                           : QString::fromUtf8(Json::toJson(e.key));
+            QString key
+                = e.key.isString() ? e.key.toString() : QString::fromUtf8(Json::toJson(e.key));
             o.insert(key, e.value.toJsonValue());
         }
         return o;
@@ -576,8 +589,8 @@ QString typeMismatch(const char *expected, const Value &got)
 QString outOfRange(const Value &got, size_t bytes, bool isSigned)
 {
     return u"value %1 is out of range for %2 %3-bit integer"_s.arg(
-            QString::fromUtf8(Json::toJson(got)), isSigned ? u"a signed"_s : u"an unsigned"_s,
-            QString::number(bytes * 8));
+        QString::fromUtf8(Json::toJson(got)), isSigned ? u"a signed"_s : u"an unsigned"_s,
+        QString::number(bytes * 8));
 }
 
 QByteArray camelCase(const char *name)

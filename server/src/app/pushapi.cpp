@@ -154,8 +154,7 @@ HttpResponse PushApi::handle(const RouteRequest &request) const
     if (!stringMember(*body, "message", message, error, MaxBody, true)
         || !stringMember(*body, "level", level, error, 32, false, u"info"_s))
         return problem(400, error);
-    auto audit
-        = m_service.audit(tenant, claims->subject, "BroadcastSystemAlert", message);
+    auto audit = m_service.audit(tenant, claims->subject, "BroadcastSystemAlert", message);
     if (!audit)
         return problem(503, u"The alert could not be recorded; nothing was sent."_s);
     m_service.broadcast(Groups::tenant(tenant), "ReceiveSystemAlert",

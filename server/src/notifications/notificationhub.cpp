@@ -125,7 +125,7 @@ Expected<qint64> NotificationService::appendPatch(const QByteArray &tenant,
 
 AuditEventDto toDto(const AuditEvent &e)
 {
-    return { e.id, e.at, QString::fromUtf8(e.actor), QString::fromUtf8(e.action), e.details };
+    return {e.id, e.at, QString::fromUtf8(e.actor), QString::fromUtf8(e.action), e.details};
 }
 
 Expected<AuditEvent> NotificationService::audit(const QByteArray &tenant, const QByteArray &actor,
@@ -160,7 +160,7 @@ void NotificationService::subscribeAudit(const QByteArray &tenant, const ServerS
     QMutexLocker lock(&m_auditMutex);
     auto &feed = m_auditFeeds[tenant];
     feed.removeIf([](const AuditSubscriber &s) { return s.stream.expired(); });
-    feed.append({ stream, std::move(lastId) });
+    feed.append({stream, std::move(lastId)});
 }
 
 void NotificationService::unsubscribeAudit(const QByteArray &tenant, const ServerStream *stream)
@@ -247,36 +247,36 @@ NotificationHub::NotificationHub(NotificationService &service, NotificationHubOp
                   return out;
               });
     addStreamMethod(
-            "StreamAuditLog",
-            [this](HubCallContext &ctx, ServerStreamPtr stream, QString from) {
-                streamAuditLog(ctx, stream, from);
-            },
-            anyOf({ "Admin" }));
+        "StreamAuditLog",
+        [this](HubCallContext &ctx, ServerStreamPtr stream, QString from) {
+            streamAuditLog(ctx, stream, from);
+        },
+        anyOf({"Admin"}));
     // Admin: ask one connection of the tenant about its client (a client result).
     addAsyncMethod(
-            "QueryClient",
-            [](HubCallContext &ctx, HubReplyPtr reply, QString connectionId) {
-                requireTenant(ctx);
-                const QByteArray tenant = ctx.user().tenantId;
-                ctx.clients().invokeClient(
-                        connectionId.toUtf8(), "GetClientInfo", {},
-                        [reply](const ClientResult &r) {
-                            reply->post([r](HubReply &rep) {
-                                if (r.ok)
-                                    rep.resolve(r.value);
-                                else
-                                    rep.reject(r.error);
-                            });
-                        },
-                        [tenant](const HubConnection &c) { return c.user().tenantId == tenant; });
-            },
-            anyOf({ "Admin" }));
+        "QueryClient",
+        [](HubCallContext &ctx, HubReplyPtr reply, QString connectionId) {
+            requireTenant(ctx);
+            const QByteArray tenant = ctx.user().tenantId;
+            ctx.clients().invokeClient(
+                connectionId.toUtf8(), "GetClientInfo", {},
+                [reply](const ClientResult &r) {
+                    reply->post([r](HubReply &rep) {
+                        if (r.ok)
+                            rep.resolve(r.value);
+                        else
+                            rep.reject(r.error);
+                    });
+                },
+                [tenant](const HubConnection &c) { return c.user().tenantId == tenant; });
+        },
+        anyOf({"Admin"}));
     // Editor/Admin: a client-to-server stream of patches for one document (bulk import);
     // returns the last version assigned.
     addUploadMethod(
-        "UploadDocumentPatches",
-        1,
-        [this](HubCallContext &ctx, HubReplyPtr reply, QList<UploadStreamPtr> streams, QString documentId) {
+        "UploadDocumentPatches", 1,
+        [this](HubCallContext &ctx, HubReplyPtr reply, QList<UploadStreamPtr> streams,
+               QString documentId) {
             requireTenant(ctx);
             const QByteArray tenant = ctx.user().tenantId;
             const QByteArray doc = documentKey(documentId);
@@ -284,20 +284,21 @@ NotificationHub::NotificationHub(NotificationService &service, NotificationHubOp
             const QByteArray connectionId = ctx.connectionId();
             auto last = std::make_shared<qint64>(0);
             UploadStreamPtr stream = streams.first();
-            stream->onItem([this, reply, tenant, doc, author, connectionId, last](const Value &item) {
-                if (!reply->isPending())
-                    return;
-                if (!item.isString()) {
-                    reply->reject(u"Every patch must be a JSON text (a string)."_s);
-                    return;
-                }
-                auto v = m_service.appendPatch(tenant, doc, item.bytes(), author, connectionId);
-                if (!v) {
-                    reply->reject(u"The patch could not be stored."_s);
-                    return;
-                }
-                *last = *v;
-            });
+            stream->onItem(
+                [this, reply, tenant, doc, author, connectionId, last](const Value &item) {
+                    if (!reply->isPending())
+                        return;
+                    if (!item.isString()) {
+                        reply->reject(u"Every patch must be a JSON text (a string)."_s);
+                        return;
+                    }
+                    auto v = m_service.appendPatch(tenant, doc, item.bytes(), author, connectionId);
+                    if (!v) {
+                        reply->reject(u"The patch could not be stored."_s);
+                        return;
+                    }
+                    *last = *v;
+                });
             stream->onEnd([reply, last](const std::optional<QString> &error) {
                 if (error)
                     reply->reject(u"The upload failed: %1"_s.arg(*error));
@@ -314,7 +315,8 @@ NotificationHub::NotificationHub(NotificationService &service, NotificationHubOp
         "BroadcastSystemAlert",
         [this](HubCallContext &ctx, QString message) {
             requireTenant(ctx);
-            m_service.audit(ctx.user().tenantId, ctx.user().userId, "BroadcastSystemAlert", message);
+            m_service.audit(ctx.user().tenantId, ctx.user().userId, "BroadcastSystemAlert",
+                            message);
             m_service.broadcast(Groups::tenant(ctx.user().tenantId), "ReceiveSystemAlert",
                                 {toValue(SystemAlertDto {u"info"_s, message})});
         },
@@ -334,7 +336,7 @@ void NotificationHub::streamAuditLog(HubCallContext &ctx, const ServerStreamPtr 
     m_service.subscribeAudit(tenant, stream, lastId);
     NotificationService *service = &m_service;
     stream->setCancelHandler(
-            [service, tenant, raw = stream.get()] { service->unsubscribeAudit(tenant, raw); });
+        [service, tenant, raw = stream.get()] { service->unsubscribeAudit(tenant, raw); });
     auto history = m_service.storage().auditSince(tenant, since, 10000);
     if (!history) {
         stream->fail(history.error().message);

@@ -22,8 +22,8 @@
 #include <QtCore/QMutex>
 #include <QtCore/QPointer>
 #include <QtCore/QThread>
-#include <QtCore/QWaitCondition>
 #include <QtCore/QTimerEvent>
+#include <QtCore/QWaitCondition>
 #include <QtNetwork/QTcpServer>
 #include <QtNetwork/QTcpSocket>
 
@@ -660,7 +660,7 @@ void HttpSession::negotiate(const HttpRequest &request, const QueryString &query
         }
         const QByteArray stateful = query.value("useStatefulReconnect");
         entry->stateful = m_server.config.allowStatefulReconnects
-                && QByteArrayView(stateful).compare("true", Qt::CaseInsensitive) == 0;
+            && QByteArrayView(stateful).compare("true", Qt::CaseInsensitive) == 0;
         n.useStatefulReconnect = entry->stateful;
         n.negotiateVersion = *v;
         n.connectionId = entry->id;
@@ -788,8 +788,8 @@ void HttpSession::startWebSocket(const HttpRequest &request, const QueryString &
     }
     m_socket->write(hs.response());
     becomeWebSocket();
-    m_connection = createConnection(entry, TransportKind::WebSockets, request, query, this,
-                                    entry->stateful);
+    m_connection
+        = createConnection(entry, TransportKind::WebSockets, request, query, this, entry->stateful);
     // Bytes after the upgrade request already belong to the WebSocket.
     const QByteArray rest = m_parser.takeBuffered();
     if (!rest.isEmpty()) {
@@ -828,9 +828,8 @@ void HttpSession::becomeWebSocket()
     // The SignalR limit applies per message (HubConnection checks it); a frame may carry several
     // messages (the official JavaScript client batches what it queues while a send is in flight),
     // so frames are bounded like request bodies.
-    m_frames = std::make_unique<WebSocket::FrameParser>(
-        qMax<qsizetype>(m_server.config.httpLimits.maxBodySize,
-                        m_server.config.hub.maximumReceiveMessageSize * 2));
+    m_frames = std::make_unique<WebSocket::FrameParser>(qMax<qsizetype>(
+        m_server.config.httpLimits.maxBodySize, m_server.config.hub.maximumReceiveMessageSize * 2));
 }
 
 void HttpSession::resumeWebSocket(const HttpRequest &request, EntryPtr entry, Worker *home)
@@ -848,7 +847,8 @@ void HttpSession::resumeWebSocket(const HttpRequest &request, EntryPtr entry, Wo
             c = entry->connection;
         }
         if (!c || !c->isAwaitingReconnect()) {
-            respond(request, c ? textResponse(409) : textResponse(404, "No Connection with that ID"));
+            respond(request,
+                    c ? textResponse(409) : textResponse(404, "No Connection with that ID"));
             return;
         }
         m_socket->write(hs.response());
@@ -1179,7 +1179,8 @@ void HubServer::stop()
     // another (long polling), then the writes. Two rounds drain replies posted during the first.
     for (int round = 0; round < 2; ++round)
         for (Worker *w : d->workers)
-            QMetaObject::invokeMethod(w, [] { }, Qt::BlockingQueuedConnection);
+            QMetaObject::invokeMethod(
+                w, [] {}, Qt::BlockingQueuedConnection);
     for (auto &t : d->threads) {
         t->quit();
         t->wait();

@@ -2,8 +2,8 @@
 // The C++ hub API: typed hub methods, per-method authorization, lifecycle hooks.
 #pragma once
 
-#include "signalr/hubtypes.h"
 #include "signalr/hubreply.h"
+#include "signalr/hubtypes.h"
 #include "signalr/serverstream.h"
 #include "signalr/uploadstream.h"
 
@@ -157,8 +157,10 @@ public:
         m.policy = std::move(policy);
         m.invoke = [f = std::move(f)](HubCallContext &ctx, const ValueList &args, const Handles &) {
             return invokeTyped<Traits>(
-                    [&f](HubCallContext &c, auto &&...a) { return f(c, std::forward<decltype(a)>(a)...); },
-                    ctx, args, std::make_index_sequence<Traits::Arity>());
+                [&f](HubCallContext &c, auto &&...a) {
+                    return f(c, std::forward<decltype(a)>(a)...);
+                },
+                ctx, args, std::make_index_sequence<Traits::Arity>());
         };
         m_methods.insert(name.toLower(), std::move(m));
     }
@@ -174,13 +176,14 @@ public:
         m.arity = int(Traits::Arity);
         m.policy = std::move(policy);
         m.streaming = true;
-        m.invoke = [f = std::move(f)](HubCallContext &ctx, const ValueList &args, const Handles &h) {
-            return invokeTyped<Traits>(
-                    [&f, &h](HubCallContext &c, auto &&...a) {
-                        return f(c, h.stream, std::forward<decltype(a)>(a)...);
-                    },
-                    ctx, args, std::make_index_sequence<Traits::Arity>());
-        };
+        m.invoke
+            = [f = std::move(f)](HubCallContext &ctx, const ValueList &args, const Handles &h) {
+                  return invokeTyped<Traits>(
+                      [&f, &h](HubCallContext &c, auto &&...a) {
+                          return f(c, h.stream, std::forward<decltype(a)>(a)...);
+                      },
+                      ctx, args, std::make_index_sequence<Traits::Arity>());
+              };
         m_methods.insert(name.toLower(), std::move(m));
     }
 
@@ -197,13 +200,14 @@ public:
         m.policy = std::move(policy);
         m.async = true;
         m.uploadStreams = streamCount;
-        m.invoke = [f = std::move(f)](HubCallContext &ctx, const ValueList &args, const Handles &h) {
-            return invokeTyped<Traits>(
-                [&f, &h](HubCallContext &c, auto &&...a) {
-                    return f(c, h.reply, h.uploads, std::forward<decltype(a)>(a)...);
-                },
-                ctx, args, std::make_index_sequence<Traits::Arity>());
-        };
+        m.invoke
+            = [f = std::move(f)](HubCallContext &ctx, const ValueList &args, const Handles &h) {
+                  return invokeTyped<Traits>(
+                      [&f, &h](HubCallContext &c, auto &&...a) {
+                          return f(c, h.reply, h.uploads, std::forward<decltype(a)>(a)...);
+                      },
+                      ctx, args, std::make_index_sequence<Traits::Arity>());
+              };
         m_methods.insert(name.toLower(), std::move(m));
     }
 
@@ -219,13 +223,14 @@ public:
         m.arity = int(Traits::Arity);
         m.policy = std::move(policy);
         m.async = true;
-        m.invoke = [f = std::move(f)](HubCallContext &ctx, const ValueList &args, const Handles &h) {
-            return invokeTyped<Traits>(
-                    [&f, &h](HubCallContext &c, auto &&...a) {
-                        return f(c, h.reply, std::forward<decltype(a)>(a)...);
-                    },
-                    ctx, args, std::make_index_sequence<Traits::Arity>());
-        };
+        m.invoke
+            = [f = std::move(f)](HubCallContext &ctx, const ValueList &args, const Handles &h) {
+                  return invokeTyped<Traits>(
+                      [&f, &h](HubCallContext &c, auto &&...a) {
+                          return f(c, h.reply, std::forward<decltype(a)>(a)...);
+                      },
+                      ctx, args, std::make_index_sequence<Traits::Arity>());
+              };
         m_methods.insert(name.toLower(), std::move(m));
     }
 

@@ -238,8 +238,9 @@ void HubConnection::dispatch(HubMessage &message)
     case MessageType::Completion: {
         auto &c = std::get<CompletionMessage>(message);
         if (UploadStreamPtr u = m_uploads.take(c.invocationId)) {
-            u->end(c.kind == CompletionMessage::Kind::Error ? std::optional<QString>(QString::fromUtf8(c.error))
-                                                           : std::nullopt);
+            u->end(c.kind == CompletionMessage::Kind::Error
+                       ? std::optional<QString>(QString::fromUtf8(c.error))
+                       : std::nullopt);
             break;
         }
         if (ClientResultHandler handler = m_clientResults.take(c.invocationId)) {
@@ -264,10 +265,12 @@ void HubConnection::dispatch(HubMessage &message)
         if (!m_stateful)
             break;
         if (s > m_nextExpected) {
-            close(withDetail(u"Connection closed with an error."_s,
-                             u"InvalidOperationException: Sequence ID greater than amount of messages we've received."_s,
-                             true),
-                  false);
+            close(
+                withDetail(
+                    u"Connection closed with an error."_s,
+                    u"InvalidOperationException: Sequence ID greater than amount of messages we've received."_s,
+                    true),
+                false);
             break;
         }
         m_nextExpected = s;
@@ -291,7 +294,8 @@ QByteArray HubConnection::withDetail(const QString &base, const QString &detail,
 }
 
 void HubConnection::invoke(const QByteArray &invocationId, const QByteArray &target,
-                           const ValueList &args, bool streaming, const QList<QByteArray> &streamIds)
+                           const ValueList &args, bool streaming,
+                           const QList<QByteArray> &streamIds)
 {
     const QString t = QString::fromUtf8(target);
     auto fail = [&](const QByteArray &error) {
@@ -307,15 +311,17 @@ void HubConnection::invoke(const QByteArray &invocationId, const QByteArray &tar
         return;
     }
     if (streaming && !method->streaming) {
-        fail(u"The client attempted to invoke the non-streaming '%1' method with a streaming invocation."_s
-                     .arg(t)
-                     .toUtf8());
+        fail(
+            u"The client attempted to invoke the non-streaming '%1' method with a streaming invocation."_s
+                .arg(t)
+                .toUtf8());
         return;
     }
     if (!streaming && method->streaming) {
-        fail(u"The client attempted to invoke the streaming '%1' method with a non-streaming invocation."_s
-                     .arg(t)
-                     .toUtf8());
+        fail(
+            u"The client attempted to invoke the streaming '%1' method with a non-streaming invocation."_s
+                .arg(t)
+                .toUtf8());
         return;
     }
     Hub::Handles handles;
@@ -324,7 +330,8 @@ void HubConnection::invoke(const QByteArray &invocationId, const QByteArray &tar
         handles.reply = std::make_shared<HubReply>(this, invocationId, method->name);
     if (streaming) {
         if (m_streams.contains(invocationId)) {
-            fail(u"Invocation ID '%1' is already in use."_s.arg(QString::fromUtf8(invocationId)).toUtf8());
+            fail(u"Invocation ID '%1' is already in use."_s.arg(QString::fromUtf8(invocationId))
+                     .toUtf8());
             return;
         }
         stream = std::make_shared<ServerStream>(this, invocationId);
@@ -341,11 +348,12 @@ void HubConnection::invoke(const QByteArray &invocationId, const QByteArray &tar
     if (stream)
         m_streams.insert(invocationId, stream);
     if (streamIds.size() != method->uploadStreams) {
-        fail(u"An unexpected error occurred invoking '%1' on the server. HubException: Client sent %2 stream(s), Hub method expects %3."_s
-                 .arg(t)
-                 .arg(streamIds.size())
-                 .arg(method->uploadStreams)
-                 .toUtf8());
+        fail(
+            u"An unexpected error occurred invoking '%1' on the server. HubException: Client sent %2 stream(s), Hub method expects %3."_s
+                .arg(t)
+                .arg(streamIds.size())
+                .arg(method->uploadStreams)
+                .toUtf8());
         return;
     }
     for (const QByteArray &id : streamIds) {
@@ -358,7 +366,8 @@ void HubConnection::invoke(const QByteArray &invocationId, const QByteArray &tar
     if (handles.reply)
         m_replies.insert(handles.reply.get(), handles.reply);
     InvocationOutcome out = method->invoke(ctx, args, handles);
-    if (handles.reply && out.status != InvocationOutcome::Status::Ok && handles.reply->isPending()) {
+    if (handles.reply && out.status != InvocationOutcome::Status::Ok
+        && handles.reply->isPending()) {
         m_replies.remove(handles.reply.get());
         handles.reply->abandon(); // the error completion below answers the call
     }
@@ -399,15 +408,16 @@ void HubConnection::invoke(const QByteArray &invocationId, const QByteArray &tar
     }
 }
 
-void HubConnection::invokeClient(QByteArray target, ValueList arguments, ClientResultHandler handler)
+void HubConnection::invokeClient(QByteArray target, ValueList arguments,
+                                 ClientResultHandler handler)
 {
     if (m_state != State::Connected) {
-        handler(ClientResult { false, {}, u"Connection disconnected."_s });
+        handler(ClientResult {false, {}, u"Connection disconnected."_s});
         return;
     }
     const QByteArray id = 's' + QByteArray::number(++m_clientResultCounter);
     m_clientResults.insert(id, std::move(handler));
-    sendMessage(InvocationMessage { {}, id, std::move(target), std::move(arguments), {} });
+    sendMessage(InvocationMessage {{}, id, std::move(target), std::move(arguments), {}});
 }
 
 void HubConnection::asyncInvocationDone(HubReply *reply)
@@ -448,7 +458,7 @@ void HubConnection::sendMessage(const HubMessage &message)
 void HubConnection::writeMessage(const QByteArray &bytes, bool sequenced)
 {
     if (m_stateful && sequenced) {
-        m_replay.append({ ++m_sentSequence, bytes }); // shares the bytes, no copy
+        m_replay.append({++m_sentSequence, bytes}); // shares the bytes, no copy
         m_replayBytes += bytes.size();
         if (m_replayBytes > m_options.statefulReconnectBufferSize * 10) {
             // A client that never acknowledges would make us buffer forever.
@@ -456,8 +466,9 @@ void HubConnection::writeMessage(const QByteArray &bytes, bool sequenced)
             m_replay.clear();
             m_replayBytes = 0;
             m_stateful = false;
-            close(withDetail(u"Connection closed with an error."_s,
-                             u"InvalidOperationException: the client does not acknowledge messages."_s),
+            close(withDetail(
+                      u"Connection closed with an error."_s,
+                      u"InvalidOperationException: the client does not acknowledge messages."_s),
                   true);
             return;
         }
@@ -482,7 +493,8 @@ void HubConnection::transportLost()
         transportEnded();
         return;
     }
-    qCInfo(lcConnection) << "connection" << m_connectionId << "lost its transport; waiting for a reconnect";
+    qCInfo(lcConnection) << "connection" << m_connectionId
+                         << "lost its transport; waiting for a reconnect";
     m_transport = nullptr;
     m_awaiting = true;
     m_lostAt = Heartbeat::now();
@@ -499,11 +511,12 @@ bool HubConnection::resumeTransport(ConnectionTransport *transport)
     m_lastReceived = m_lastPingSent = Heartbeat::now();
     transport->setTransferFormat(m_protocol->transferFormat());
     const qint64 first = m_replay.isEmpty() ? m_sentSequence + 1 : m_replay.first().id;
-    QByteArray out = m_protocol->serialize(SequenceMessage { first });
+    QByteArray out = m_protocol->serialize(SequenceMessage {first});
     for (const Buffered &b : std::as_const(m_replay))
         out += b.bytes;
     writeRaw(out);
-    qCInfo(lcConnection) << "connection" << m_connectionId << "resumed; replayed" << m_replay.size() << "messages";
+    qCInfo(lcConnection) << "connection" << m_connectionId << "resumed; replayed" << m_replay.size()
+                         << "messages";
     return true;
 }
 
@@ -541,7 +554,7 @@ void HubConnection::finish()
         u->end(u"Connection disconnected."_s);
     m_deferred.clear();
     for (const ClientResultHandler &h : std::exchange(m_clientResults, {}))
-        h(ClientResult { false, {}, u"Connection disconnected."_s });
+        h(ClientResult {false, {}, u"Connection disconnected."_s});
     if (wasConnected) {
         Metrics::instance().add("heliograph_connections", metricLabels(), -1);
         m_lifetime.remove(this);
@@ -569,7 +582,8 @@ void HubConnection::tick(qint64 now)
     case State::Connected:
         if (m_awaiting && !m_transport) {
             if (now - m_lostAt >= m_options.disconnectTimeout.count()) {
-                qCInfo(lcConnection) << "connection" << m_connectionId << "did not reconnect in time";
+                qCInfo(lcConnection)
+                    << "connection" << m_connectionId << "did not reconnect in time";
                 finish();
             }
             break;
@@ -578,7 +592,7 @@ void HubConnection::tick(qint64 now)
             releaseHeld(); // a client that does not ping after the handshake
         if (m_stateful && m_latestProcessed > m_lastAcked && m_transport) {
             m_lastAcked = m_latestProcessed;
-            writeRaw(m_protocol->serialize(AckMessage { m_latestProcessed }));
+            writeRaw(m_protocol->serialize(AckMessage {m_latestProcessed}));
         }
         if (m_transport && m_transport->hasInherentKeepAlive())
             break;

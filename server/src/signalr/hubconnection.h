@@ -96,10 +96,7 @@ private:
     friend class ServerStream;
     friend class HubReply;
     void asyncInvocationDone(HubReply *reply);
-    static bool isInvocation(const HubMessage &m)
-    {
-        return m.index() == 0 || m.index() == 3;
-    }
+    static bool isInvocation(const HubMessage &m) { return m.index() == 0 || m.index() == 3; }
 
     void tick(qint64 nowMs);
     void completeHandshake(QByteArrayView rest);

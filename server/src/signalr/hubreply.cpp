@@ -12,8 +12,7 @@ HubReply::HubReply(HubConnection *connection, QByteArray invocationId, QByteArra
     , m_invocationId(std::move(invocationId))
     , m_target(std::move(target))
     , m_context(new QObject, [](QObject *o) { o->deleteLater(); })
-{
-}
+{ }
 
 HubReply::~HubReply() = default;
 
@@ -32,10 +31,10 @@ void HubReply::reject(const QString &message)
         return;
     if (!m_invocationId.isEmpty())
         m_connection->sendMessage(CompletionMessage::withError(
-                m_invocationId,
-                (u"An unexpected error occurred invoking '%1' on the server. HubException: %2"_s.arg(
-                         QString::fromUtf8(m_target), message))
-                        .toUtf8()));
+            m_invocationId,
+            (u"An unexpected error occurred invoking '%1' on the server. HubException: %2"_s.arg(
+                 QString::fromUtf8(m_target), message))
+                .toUtf8()));
     finish();
 }
 
@@ -53,12 +52,12 @@ void HubReply::abandon()
 void HubReply::post(std::function<void(HubReply &)> f)
 {
     QMetaObject::invokeMethod(
-            m_context.get(),
-            [self = shared_from_this(), f = std::move(f)] {
-                if (self->isPending())
-                    f(*self);
-            },
-            Qt::QueuedConnection);
+        m_context.get(),
+        [self = shared_from_this(), f = std::move(f)] {
+            if (self->isPending())
+                f(*self);
+        },
+        Qt::QueuedConnection);
 }
 
 } // namespace Heliograph::Server

@@ -228,8 +228,10 @@ void HubLifetimeManager::invokeClient(const QByteArray &connectionId, QByteArray
                                       ValueList arguments, ClientResultHandler handler,
                                       std::function<bool(const HubConnection &)> accept)
 {
-    const ClientResult missing { false, {},
-                                 QStringLiteral("Connection '%1' does not exist.").arg(QString::fromUtf8(connectionId)) };
+    const ClientResult missing {
+        false,
+        {},
+        QStringLiteral("Connection '%1' does not exist.").arg(QString::fromUtf8(connectionId))};
     Shard *s = shardOf(connectionId);
     if (!s) {
         handler(missing);

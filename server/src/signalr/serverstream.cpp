@@ -11,15 +11,14 @@ ServerStream::ServerStream(HubConnection *connection, QByteArray invocationId)
     : m_connection(connection)
     , m_invocationId(std::move(invocationId))
     , m_context(new QObject, [](QObject *o) { o->deleteLater(); })
-{
-}
+{ }
 
 ServerStream::~ServerStream() = default;
 
 void ServerStream::write(const Value &item)
 {
     if (m_connection)
-        m_connection->sendMessage(StreamItemMessage { {}, m_invocationId, item });
+        m_connection->sendMessage(StreamItemMessage {{}, m_invocationId, item});
 }
 
 void ServerStream::complete()
@@ -35,8 +34,9 @@ void ServerStream::fail(const QString &detail)
     if (!m_connection)
         return;
     m_connection->sendMessage(CompletionMessage::withError(
-            m_invocationId,
-            m_connection->withDetail(u"An error occurred on the server while streaming results."_s, detail)));
+        m_invocationId,
+        m_connection->withDetail(u"An error occurred on the server while streaming results."_s,
+                                 detail)));
     end();
 }
 
@@ -59,12 +59,12 @@ void ServerStream::cancel()
 void ServerStream::post(std::function<void(ServerStream &)> f)
 {
     QMetaObject::invokeMethod(
-            m_context.get(),
-            [self = shared_from_this(), f = std::move(f)] {
-                if (self->isActive())
-                    f(*self);
-            },
-            Qt::QueuedConnection);
+        m_context.get(),
+        [self = shared_from_this(), f = std::move(f)] {
+            if (self->isActive())
+                f(*self);
+        },
+        Qt::QueuedConnection);
 }
 
 } // namespace Heliograph::Server

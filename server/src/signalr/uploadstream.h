@@ -20,7 +20,9 @@ public:
     /// `error` is set if the client failed the stream or the connection ended.
     using EndHandler = std::function<void(const std::optional<QString> &error)>;
 
-    explicit UploadStream(QByteArray streamId) : m_streamId(std::move(streamId)) { }
+    explicit UploadStream(QByteArray streamId)
+        : m_streamId(std::move(streamId))
+    { }
     const QByteArray &streamId() const noexcept { return m_streamId; }
     bool isOpen() const noexcept { return !m_ended; }
 

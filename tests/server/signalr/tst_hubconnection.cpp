@@ -35,7 +35,7 @@ public:
         });
         addAsyncMethod("Wait", [this](HubCallContext &, HubReplyPtr reply) { pending = reply; });
         addAsyncMethod("AskClient", [](HubCallContext &ctx, HubReplyPtr reply, QString what) {
-            ctx.caller().invokeClient("Question", { Value(what) }, [reply](const ClientResult &r) {
+            ctx.caller().invokeClient("Question", {Value(what)}, [reply](const ClientResult &r) {
                 if (r.ok)
                     reply->resolve(r.value);
                 else
@@ -349,9 +349,9 @@ private Q_SLOTS:
         FakeTransport t;
         HubConnection c(hub, lifetime, options, "c1", user("u1"));
         c.attachTransport(&t);
-        QByteArray in = Handshake::writeRequest({ "json", 1 });
-        HubProtocol::json().write(InvocationMessage { {}, "1", "Wait", {}, {} }, in);
-        HubProtocol::json().write(InvocationMessage { {}, "2", "Echo", { Value("after") }, {} }, in);
+        QByteArray in = Handshake::writeRequest({"json", 1});
+        HubProtocol::json().write(InvocationMessage {{}, "1", "Wait", {}, {}}, in);
+        HubProtocol::json().write(InvocationMessage {{}, "2", "Echo", {Value("after")}, {}}, in);
         HubProtocol::json().write(PingMessage {}, in);
         c.receive(in);
         QVERIFY(hub.pending);
@@ -360,8 +360,10 @@ private Q_SLOTS:
         hub.pending->resolve(Value(42));
         QTRY_COMPARE(t.messages(HubProtocol::json()).size(), 2);
         const auto out = t.messages(HubProtocol::json());
-        QCOMPARE(std::get<CompletionMessage>(out[0]), CompletionMessage::withResult("1", Value(42)));
-        QCOMPARE(std::get<CompletionMessage>(out[1]), CompletionMessage::withResult("2", Value("after")));
+        QCOMPARE(std::get<CompletionMessage>(out[0]),
+                 CompletionMessage::withResult("1", Value(42)));
+        QCOMPARE(std::get<CompletionMessage>(out[1]),
+                 CompletionMessage::withResult("2", Value("after")));
         // Resolving twice changes nothing.
         hub.pending->resolve(Value(1));
         QCOMPARE(t.messages(HubProtocol::json()).size(), 2);
@@ -375,8 +377,9 @@ private Q_SLOTS:
         FakeTransport t;
         HubConnection c(hub, lifetime, options, "c1", user("u1"));
         c.attachTransport(&t);
-        QByteArray in = Handshake::writeRequest({ "json", 1 });
-        HubProtocol::json().write(InvocationMessage { {}, "7", "AskClient", { Value("name?") }, {} }, in);
+        QByteArray in = Handshake::writeRequest({"json", 1});
+        HubProtocol::json().write(InvocationMessage {{}, "7", "AskClient", {Value("name?")}, {}},
+                                  in);
         c.receive(in);
         auto out = t.messages(HubProtocol::json());
         QCOMPARE(out.size(), 1);
@@ -385,20 +388,26 @@ private Q_SLOTS:
         QCOMPARE(question.target, QByteArray("Question"));
         // A completion for an unknown id is ignored; the right one answers the hub method.
         c.receive(HubProtocol::json().serialize(CompletionMessage::withResult("s99", Value(0))));
-        c.receive(HubProtocol::json().serialize(CompletionMessage::withResult("s1", Value("alice"))));
+        c.receive(
+            HubProtocol::json().serialize(CompletionMessage::withResult("s1", Value("alice"))));
         out = t.messages(HubProtocol::json());
         QCOMPARE(out.size(), 2);
-        QCOMPARE(std::get<CompletionMessage>(out[1]), CompletionMessage::withResult("7", Value("alice")));
+        QCOMPARE(std::get<CompletionMessage>(out[1]),
+                 CompletionMessage::withResult("7", Value("alice")));
 
         // The client's error reaches the caller as a HubException text.
-        c.receive(HubProtocol::json().serialize(InvocationMessage { {}, "8", "AskClient", { Value("x") }, {} }));
-        c.receive(HubProtocol::json().serialize(CompletionMessage::withError("s2", "Client didn't provide a result.")));
+        c.receive(HubProtocol::json().serialize(
+            InvocationMessage {{}, "8", "AskClient", {Value("x")}, {}}));
+        c.receive(HubProtocol::json().serialize(
+            CompletionMessage::withError("s2", "Client didn't provide a result.")));
         out = t.messages(HubProtocol::json());
         QCOMPARE(std::get<CompletionMessage>(out.last()).error,
-                 QByteArray("An unexpected error occurred invoking 'AskClient' on the server. HubException: Client didn't provide a result."));
+                 QByteArray("An unexpected error occurred invoking 'AskClient' on the server. "
+                            "HubException: Client didn't provide a result."));
 
         // A pending client result fails when the connection ends.
-        c.receive(HubProtocol::json().serialize(InvocationMessage { {}, "9", "AskClient", { Value("y") }, {} }));
+        c.receive(HubProtocol::json().serialize(
+            InvocationMessage {{}, "9", "AskClient", {Value("y")}, {}}));
         c.transportEnded();
         QCOMPARE(c.state(), HubConnection::State::Closed);
     }

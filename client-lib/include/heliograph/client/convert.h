@@ -43,7 +43,8 @@ QT_END_NAMESPACE
 namespace Heliograph {
 
 template<typename T, typename Enable = void>
-struct ValueTraits; // static Value toValue(const T&); static bool fromValue(const Value&, T&, QString &error)
+struct ValueTraits; // static Value toValue(const T&); static bool fromValue(const Value&, T&,
+                    // QString &error)
 
 namespace Detail {
 HELIOGRAPH_CLIENT_EXPORT QString typeMismatch(const char *expected, const Value &got);
@@ -56,52 +57,54 @@ HELIOGRAPH_CLIENT_EXPORT bool readString(const Value &v, QString &out, QString &
 HELIOGRAPH_CLIENT_EXPORT void prefixPath(QString &error, QByteArrayView key);
 HELIOGRAPH_CLIENT_EXPORT void prefixIndex(QString &error, qsizetype index);
 
-template<typename C, typename M>
-struct Field {
+template<typename C, typename M> struct Field {
     QByteArray key;
     M C::*member;
 };
-template<typename C, typename M>
-Field<C, M> field(const char *name, M C::*member)
+template<typename C, typename M> Field<C, M> field(const char *name, M C::*member)
 {
-    return Field<C, M> { camelCase(name), member };
+    return Field<C, M> {camelCase(name), member};
 }
 } // namespace Detail
 
 template<typename T>
-concept Described = requires(const T *p) { heliographFields(p); };
-
-template<typename T>
-concept Convertible = requires(const T &t, const Value &v, T &out, QString &e) {
-    { ValueTraits<T>::toValue(t) } -> std::convertible_to<Value>;
-    { ValueTraits<T>::fromValue(v, out, e) } -> std::same_as<bool>;
+concept Described = requires(const T *p)
+{
+    heliographFields(p);
 };
 
 template<typename T>
-Value toValue(const T &t)
+concept Convertible = requires(const T &t, const Value &v, T &out, QString &e)
+{
+    {
+        ValueTraits<T>::toValue(t)
+        } -> std::convertible_to<Value>;
+    {
+        ValueTraits<T>::fromValue(v, out, e)
+        } -> std::same_as<bool>;
+};
+
+template<typename T> Value toValue(const T &t)
 {
     return ValueTraits<T>::toValue(t);
 }
 
 /// Converts with a message naming the path of the first mismatch (e.g. "items[2].title: ...").
-template<typename T>
-Expected<T> fromValue(const Value &v)
+template<typename T> Expected<T> fromValue(const Value &v)
 {
     T out {};
     QString error;
     if (!ValueTraits<T>::fromValue(v, out, error))
-        return ProtocolError { ProtocolErrorCode::ConversionFailed, error };
+        return ProtocolError {ProtocolErrorCode::ConversionFailed, error};
     return out;
 }
 
-template<>
-struct ValueTraits<Value> {
+template<> struct ValueTraits<Value> {
     static Value toValue(const Value &v) { return v; }
     static bool fromValue(const Value &v, Value &out, QString &) { return out = v, true; }
 };
 
-template<>
-struct ValueTraits<bool> {
+template<> struct ValueTraits<bool> {
     static Value toValue(bool b) { return Value(b); }
     static bool fromValue(const Value &v, bool &out, QString &error)
     {
@@ -144,8 +147,7 @@ struct ValueTraits<T, std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<
     }
 };
 
-template<typename T>
-struct ValueTraits<T, std::enable_if_t<std::is_floating_point_v<T>>> {
+template<typename T> struct ValueTraits<T, std::enable_if_t<std::is_floating_point_v<T>>> {
     static Value toValue(T t)
     {
         if constexpr (std::is_same_v<T, float>)
@@ -163,8 +165,7 @@ struct ValueTraits<T, std::enable_if_t<std::is_floating_point_v<T>>> {
     }
 };
 
-template<typename T>
-struct ValueTraits<T, std::enable_if_t<std::is_enum_v<T>>> {
+template<typename T> struct ValueTraits<T, std::enable_if_t<std::is_enum_v<T>>> {
     using U = std::underlying_type_t<T>;
     static Value toValue(T t) { return Value(static_cast<U>(t)); }
     static bool fromValue(const Value &v, T &out, QString &error)
@@ -177,8 +178,7 @@ struct ValueTraits<T, std::enable_if_t<std::is_enum_v<T>>> {
     }
 };
 
-template<>
-struct ValueTraits<QString> {
+template<> struct ValueTraits<QString> {
     static Value toValue(const QString &s) { return Value(s); }
     static bool fromValue(const Value &v, QString &out, QString &error)
     {
@@ -186,8 +186,7 @@ struct ValueTraits<QString> {
     }
 };
 
-template<>
-struct ValueTraits<std::string> {
+template<> struct ValueTraits<std::string> {
     static Value toValue(const std::string &s)
     {
         return Value::fromUtf8(QByteArray(s.data(), qsizetype(s.size())));
@@ -202,8 +201,7 @@ struct ValueTraits<std::string> {
 };
 
 /// QByteArray is binary (MessagePack bin, base64 in JSON). Use QString for text.
-template<>
-struct ValueTraits<QByteArray> {
+template<> struct ValueTraits<QByteArray> {
     static Value toValue(const QByteArray &b) { return Value::fromBinary(b); }
     static bool fromValue(const Value &v, QByteArray &out, QString &error)
     {
@@ -211,8 +209,7 @@ struct ValueTraits<QByteArray> {
     }
 };
 
-template<>
-struct ValueTraits<QDateTime> {
+template<> struct ValueTraits<QDateTime> {
     static Value toValue(const QDateTime &d) { return Value(d); }
     static bool fromValue(const Value &v, QDateTime &out, QString &error)
     {
@@ -220,20 +217,17 @@ struct ValueTraits<QDateTime> {
     }
 };
 
-template<>
-struct HELIOGRAPH_CLIENT_EXPORT ValueTraits<QVariant> {
+template<> struct HELIOGRAPH_CLIENT_EXPORT ValueTraits<QVariant> {
     static Value toValue(const QVariant &v);
     static bool fromValue(const Value &v, QVariant &out, QString &error);
 };
 
-template<>
-struct HELIOGRAPH_CLIENT_EXPORT ValueTraits<QJsonValue> {
+template<> struct HELIOGRAPH_CLIENT_EXPORT ValueTraits<QJsonValue> {
     static Value toValue(const QJsonValue &v);
     static bool fromValue(const Value &v, QJsonValue &out, QString &error);
 };
 
-template<typename T>
-struct ValueTraits<std::optional<T>> {
+template<typename T> struct ValueTraits<std::optional<T>> {
     static Value toValue(const std::optional<T> &o)
     {
         return o ? ValueTraits<T>::toValue(*o) : Value();
@@ -251,8 +245,7 @@ struct ValueTraits<std::optional<T>> {
 };
 
 namespace Detail {
-template<typename Seq>
-struct SequenceTraits {
+template<typename Seq> struct SequenceTraits {
     using T = typename Seq::value_type;
     static Value toValue(const Seq &s)
     {
@@ -280,8 +273,7 @@ struct SequenceTraits {
     }
 };
 
-template<typename M, typename K>
-QByteArray keyBytes(const K &k)
+template<typename M, typename K> QByteArray keyBytes(const K &k)
 {
     if constexpr (std::is_same_v<K, QString>)
         return k.toUtf8();
@@ -291,8 +283,7 @@ QByteArray keyBytes(const K &k)
         return QByteArray(k);
 }
 
-template<typename M>
-struct StringMapTraits {
+template<typename M> struct StringMapTraits {
     using K = typename M::key_type;
     using T = typename M::mapped_type;
     static Value toValue(const M &m)
@@ -301,10 +292,10 @@ struct StringMapTraits {
         map.reserve(qsizetype(m.size()));
         if constexpr (requires { m.asKeyValueRange(); }) {
             for (const auto &[k, e] : m.asKeyValueRange())
-                map.append({ Value::fromUtf8(keyBytes<M>(k)), ValueTraits<T>::toValue(e) });
+                map.append({Value::fromUtf8(keyBytes<M>(k)), ValueTraits<T>::toValue(e)});
         } else {
             for (const auto &[k, e] : m)
-                map.append({ Value::fromUtf8(keyBytes<M>(k)), ValueTraits<T>::toValue(e) });
+                map.append({Value::fromUtf8(keyBytes<M>(k)), ValueTraits<T>::toValue(e)});
         }
         return Value(std::move(map));
     }
@@ -330,8 +321,7 @@ struct StringMapTraits {
 };
 } // namespace Detail
 
-template<typename T>
-struct ValueTraits<QList<T>> : Detail::SequenceTraits<QList<T>> { };
+template<typename T> struct ValueTraits<QList<T>> : Detail::SequenceTraits<QList<T>> { };
 template<typename T>
 struct ValueTraits<std::vector<T>> : Detail::SequenceTraits<std::vector<T>> { };
 template<typename T>
@@ -339,11 +329,11 @@ struct ValueTraits<QMap<QString, T>> : Detail::StringMapTraits<QMap<QString, T>>
 template<typename T>
 struct ValueTraits<QHash<QString, T>> : Detail::StringMapTraits<QHash<QString, T>> { };
 template<typename T>
-struct ValueTraits<std::map<std::string, T>> : Detail::StringMapTraits<std::map<std::string, T>> { };
+struct ValueTraits<std::map<std::string, T>> : Detail::StringMapTraits<std::map<std::string, T>> {
+};
 
 /// Structs described with HELIOGRAPH_DESCRIBE: maps keyed by camelCase member names.
-template<Described S>
-struct ValueTraits<S> {
+template<Described S> struct ValueTraits<S> {
     static Value toValue(const S &s)
     {
         const auto &fields = heliographFields(static_cast<const S *>(nullptr));
@@ -351,7 +341,7 @@ struct ValueTraits<S> {
         map.reserve(qsizetype(std::tuple_size_v<std::decay_t<decltype(fields)>>));
         std::apply(
             [&](const auto &...f) {
-                (map.append({ Value::fromUtf8(f.key), Heliograph::toValue(s.*(f.member)) }), ...);
+                (map.append({Value::fromUtf8(f.key), Heliograph::toValue(s.*(f.member))}), ...);
             },
             fields);
         return Value(std::move(map));
@@ -393,7 +383,7 @@ struct ValueTraits<S> {
 #define HELIOGRAPH_DETAIL_FIELDS(...)                                                              \
     __VA_OPT__(HELIOGRAPH_DETAIL_EXPAND(HELIOGRAPH_DETAIL_FIELDS_STEP(__VA_ARGS__)))
 #define HELIOGRAPH_DETAIL_FIELDS_STEP(member, ...)                                                 \
-    ::Heliograph::Detail::field(#member, &HeliographSelf::member)                                   \
+    ::Heliograph::Detail::field(#member, &HeliographSelf::member)                                  \
         __VA_OPT__(, HELIOGRAPH_DETAIL_FIELDS_AGAIN HELIOGRAPH_DETAIL_PARENS(__VA_ARGS__))
 #define HELIOGRAPH_DETAIL_FIELDS_AGAIN() HELIOGRAPH_DETAIL_FIELDS_STEP
 

@@ -31,12 +31,17 @@ struct ProtocolError {
 };
 
 /// A minimal std::expected stand-in (C++20 has none): either a value or a ProtocolError.
-template<typename T>
-class Expected {
+template<typename T> class Expected {
 public:
-    Expected(const T &v) : m_data(std::in_place_index<0>, v) { }
-    Expected(T &&v) : m_data(std::in_place_index<0>, std::move(v)) { }
-    Expected(ProtocolError e) : m_data(std::in_place_index<1>, std::move(e)) { }
+    Expected(const T &v)
+        : m_data(std::in_place_index<0>, v)
+    { }
+    Expected(T &&v)
+        : m_data(std::in_place_index<0>, std::move(v))
+    { }
+    Expected(ProtocolError e)
+        : m_data(std::in_place_index<1>, std::move(e))
+    { }
 
     bool has_value() const noexcept { return m_data.index() == 0; }
     explicit operator bool() const noexcept { return has_value(); }
@@ -55,7 +60,7 @@ private:
 
 inline ProtocolError invalidData(QString message)
 {
-    return ProtocolError { ProtocolErrorCode::InvalidData, std::move(message) };
+    return ProtocolError {ProtocolErrorCode::InvalidData, std::move(message)};
 }
 
 } // namespace Heliograph

@@ -33,13 +33,12 @@ HELIOGRAPH_CLIENT_EXPORT QByteArray writeResponse(const HandshakeResponse &respo
 /// (including the record separator), 0 if the request is not complete yet, or an error.
 /// Bytes after the separator are hub messages and belong to the caller.
 /// `maxSize` (0 = unlimited) bounds how long an unterminated request may grow.
-HELIOGRAPH_CLIENT_EXPORT Expected<qsizetype> parseRequest(QByteArrayView data, HandshakeRequest &out,
-                                                          qsizetype maxSize = 0);
+HELIOGRAPH_CLIENT_EXPORT Expected<qsizetype>
+parseRequest(QByteArrayView data, HandshakeRequest &out, qsizetype maxSize = 0);
 
 /// Same for the server's response, as a client reads it.
-HELIOGRAPH_CLIENT_EXPORT Expected<qsizetype> parseResponse(QByteArrayView data,
-                                                           HandshakeResponse &out,
-                                                           qsizetype maxSize = 0);
+HELIOGRAPH_CLIENT_EXPORT Expected<qsizetype>
+parseResponse(QByteArrayView data, HandshakeResponse &out, qsizetype maxSize = 0);
 
 /// Server side: picks the protocol for a parsed request, with the exact error texts of
 /// ASP.NET Core (unknown protocol, unsupported version, transfer format not supported by the

@@ -57,13 +57,16 @@ struct CompletionMessage {
 
     static CompletionMessage withResult(QByteArray id, Value result)
     {
-        return { {}, std::move(id), Kind::Result, std::move(result), {} };
+        return {{}, std::move(id), Kind::Result, std::move(result), {}};
     }
     static CompletionMessage withError(QByteArray id, QByteArray error)
     {
-        return { {}, std::move(id), Kind::Error, {}, std::move(error) };
+        return {{}, std::move(id), Kind::Error, {}, std::move(error)};
     }
-    static CompletionMessage empty(QByteArray id) { return { {}, std::move(id), Kind::Void, {}, {} }; }
+    static CompletionMessage empty(QByteArray id)
+    {
+        return {{}, std::move(id), Kind::Void, {}, {}};
+    }
     friend bool operator==(const CompletionMessage &, const CompletionMessage &) = default;
 };
 
@@ -74,14 +77,16 @@ struct StreamInvocationMessage {
     QByteArray target;
     ValueList arguments;
     QList<QByteArray> streamIds;
-    friend bool operator==(const StreamInvocationMessage &, const StreamInvocationMessage &) = default;
+    friend bool operator==(const StreamInvocationMessage &, const StreamInvocationMessage &)
+        = default;
 };
 
 /// CancelInvocation (5): stop a server stream.
 struct CancelInvocationMessage {
     Headers headers;
     QByteArray invocationId;
-    friend bool operator==(const CancelInvocationMessage &, const CancelInvocationMessage &) = default;
+    friend bool operator==(const CancelInvocationMessage &, const CancelInvocationMessage &)
+        = default;
 };
 
 /// Ping (6): keep-alive.
@@ -109,9 +114,9 @@ struct SequenceMessage {
 };
 
 /// One hub message. The alternative's index + 1 is its MessageType.
-using HubMessage = std::variant<InvocationMessage, StreamItemMessage, CompletionMessage,
-                                StreamInvocationMessage, CancelInvocationMessage, PingMessage,
-                                CloseMessage, AckMessage, SequenceMessage>;
+using HubMessage
+    = std::variant<InvocationMessage, StreamItemMessage, CompletionMessage, StreamInvocationMessage,
+                   CancelInvocationMessage, PingMessage, CloseMessage, AckMessage, SequenceMessage>;
 
 inline MessageType messageType(const HubMessage &m) noexcept
 {

@@ -53,10 +53,14 @@ public:
 
     Value() noexcept = default;
     Value(std::nullptr_t) noexcept { }
-    Value(bool b) noexcept : m_type(Type::Bool) { m_scalar.b = b; }
+    Value(bool b) noexcept
+        : m_type(Type::Bool)
+    {
+        m_scalar.b = b;
+    }
     template<std::integral I>
-        requires(!std::same_as<I, bool> && !std::same_as<I, char>)
-    Value(I v) noexcept
+    requires(!std::same_as<I, bool> && !std::same_as<I, char>) Value(I v)
+    noexcept
     {
         if constexpr (std::is_signed_v<I> || sizeof(I) < sizeof(qint64)) {
             m_type = Type::Integer;
@@ -69,7 +73,11 @@ public:
             m_scalar.i = static_cast<qint64>(v);
         }
     }
-    Value(double d) noexcept : m_type(Type::Double) { m_scalar.d = d; }
+    Value(double d) noexcept
+        : m_type(Type::Double)
+    {
+        m_scalar.d = d;
+    }
     /// A single-precision number: encoded as MessagePack float32, like .NET's `float`.
     static Value fromFloat(float f) noexcept;
     Value(const char *utf8);
@@ -131,7 +139,8 @@ public:
     const Value &operator[](QByteArrayView key) const noexcept;
     const Value &operator[](qsizetype index) const noexcept;
     /// Map lookup ignoring ASCII case, as .NET's JSON binder does.
-    const Value *find(QByteArrayView key, Qt::CaseSensitivity cs = Qt::CaseSensitive) const noexcept;
+    const Value *find(QByteArrayView key,
+                      Qt::CaseSensitivity cs = Qt::CaseSensitive) const noexcept;
     void insert(Value key, Value value);
 
     QVariant toVariant() const;
@@ -151,7 +160,7 @@ private:
         qint64 i;
         quint64 u;
         double d;
-    } m_scalar { .i = 0 };
+    } m_scalar {.i = 0};
     QByteArray m_bytes;
     std::shared_ptr<void> m_container;
 };
