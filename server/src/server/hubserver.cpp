@@ -152,6 +152,20 @@ struct HubServer::Private {
         QMutexLocker lock(&mutex);
         return connections.value(token);
     }
+    /// A new logical connection in the table; for negotiate v0 (and without negotiate) the
+    /// token is the id.
+    EntryPtr newEntry(const Endpoint &endpoint, Principal principal, bool separateToken)
+    {
+        auto entry = std::make_shared<ConnectionEntry>();
+        entry->id = Negotiate::newConnectionId();
+        entry->token = separateToken ? Negotiate::newConnectionId() : entry->id;
+        entry->endpoint = endpoint;
+        entry->principal = std::move(principal);
+        entry->createdAt = monotonicMs();
+        QMutexLocker lock(&mutex);
+        connections.insert(entry->token, entry);
+        return entry;
+    }
     void removeEntry(const QByteArray &token)
     {
         QMutexLocker lock(&mutex);
@@ -486,6 +500,13 @@ private:
             m_socket->disconnectFromHost();
     }
 
+    void respondUnauthorized(const HttpRequest &request)
+    {
+        HttpResponse r = textResponse(401);
+        r.setHeader("WWW-Authenticate", "Bearer");
+        respond(request, std::move(r));
+    }
+
     void respond(const HttpRequest &request, HttpResponse response)
     {
         m_server.addCors(request, response);
@@ -615,9 +636,7 @@ void HttpSession::handleHub(const HttpRequest &request, const Endpoint &endpoint
     if (!m_server.authenticate(request, query, principal, error)
         || principal.userId != entry->principal.userId) {
         qCInfo(lcHttp) << "connection" << entry->id << "request rejected:" << error;
-        HttpResponse r = textResponse(401);
-        r.setHeader("WWW-Authenticate", "Bearer");
-        respond(request, std::move(r));
+        respondUnauthorized(request);
         return;
     }
     if (request.method == "GET" && request.header("accept").contains("text/event-stream")) {
@@ -634,9 +653,7 @@ void HttpSession::negotiate(const HttpRequest &request, const QueryString &query
     QString error;
     if (!m_server.authenticate(request, query, principal, error)) {
         qCInfo(lcHttp) << "negotiate from" << m_remote << "rejected:" << error;
-        HttpResponse r = textResponse(401);
-        r.setHeader("WWW-Authenticate", "Bearer");
-        respond(request, std::move(r));
+        respondUnauthorized(request);
         return;
     }
     NegotiateResponse n;
@@ -648,16 +665,7 @@ void HttpSession::negotiate(const HttpRequest &request, const QueryString &query
     if (!v) {
         n = NegotiateResponse::failure(v.error().message);
     } else {
-        auto entry = std::make_shared<ConnectionEntry>();
-        entry->id = Negotiate::newConnectionId();
-        entry->token = *v > 0 ? Negotiate::newConnectionId() : entry->id;
-        entry->endpoint = endpoint;
-        entry->principal = std::move(principal);
-        entry->createdAt = monotonicMs();
-        {
-            QMutexLocker lock(&m_server.mutex);
-            m_server.connections.insert(entry->token, entry);
-        }
+        auto entry = m_server.newEntry(endpoint, std::move(principal), *v > 0);
         const QByteArray stateful = query.value("useStatefulReconnect");
         entry->stateful = m_server.config.allowStatefulReconnects
             && QByteArrayView(stateful).compare("true", Qt::CaseInsensitive) == 0;
@@ -732,21 +740,13 @@ void HttpSession::startWebSocket(const HttpRequest &request, const QueryString &
     QString error;
     if (!m_server.authenticate(request, query, principal, error)) {
         qCInfo(lcHttp) << "WebSocket from" << m_remote << "rejected:" << error;
-        HttpResponse r = textResponse(401);
-        r.setHeader("WWW-Authenticate", "Bearer");
-        respond(request, std::move(r));
+        respondUnauthorized(request);
         return;
     }
     EntryPtr entry;
     const QByteArray token = query.value("id");
     if (token.isEmpty()) { // negotiate skipped: a new connection whose token is its id
-        entry = std::make_shared<ConnectionEntry>();
-        entry->id = entry->token = Negotiate::newConnectionId();
-        entry->endpoint = endpoint;
-        entry->principal = principal;
-        entry->createdAt = monotonicMs();
-        QMutexLocker lock(&m_server.mutex);
-        m_server.connections.insert(entry->token, entry);
+        entry = m_server.newEntry(endpoint, principal, false);
     } else {
         entry = m_server.find(token);
         if (!entry || entry->endpoint.hub != endpoint.hub) {
@@ -754,9 +754,7 @@ void HttpSession::startWebSocket(const HttpRequest &request, const QueryString &
             return;
         }
         if (principal.userId != entry->principal.userId) {
-            HttpResponse r = textResponse(401);
-            r.setHeader("WWW-Authenticate", "Bearer");
-            respond(request, std::move(r));
+            respondUnauthorized(request);
             return;
         }
     }

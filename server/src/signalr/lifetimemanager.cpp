@@ -165,11 +165,8 @@ void HubLifetimeManager::sendGroup(const QByteArray &group, SharedMessage messag
                                    QList<QByteArray> excluded)
 {
     forEachShard([group, message, excluded](Shard &shard) {
-        auto it = shard.groups.constFind(group);
-        if (it == shard.groups.cend())
-            return;
-        // Copy: a send may close a connection, which edits the set.
-        const QSet<HubConnection *> members = *it;
+        // A copy (QHash::value): a send may close a connection, which edits the set.
+        const QSet<HubConnection *> members = shard.groups.value(group);
         qsizetype n = 0;
         for (HubConnection *c : members)
             if (!excludedFrom(excluded, c->connectionId()))
@@ -192,10 +189,8 @@ void HubLifetimeManager::forEachInGroup(const QByteArray &group,
                                         std::function<void(HubConnection &)> f)
 {
     forEachShard([group, f](Shard &shard) {
-        auto it = shard.groups.constFind(group);
-        if (it == shard.groups.cend())
-            return;
-        const QSet<HubConnection *> members = *it;
+        // A copy (QHash::value): a send may close a connection, which edits the set.
+        const QSet<HubConnection *> members = shard.groups.value(group);
         for (HubConnection *c : members)
             f(*c);
     });
@@ -204,10 +199,8 @@ void HubLifetimeManager::forEachInGroup(const QByteArray &group,
 void HubLifetimeManager::sendUser(const QByteArray &userId, SharedMessage message)
 {
     forEachShard([userId, message](Shard &shard) {
-        auto it = shard.users.constFind(userId);
-        if (it == shard.users.cend())
-            return;
-        const QSet<HubConnection *> members = *it;
+        // A copy (QHash::value): a send may close a connection, which edits the set.
+        const QSet<HubConnection *> members = shard.users.value(userId);
         for (HubConnection *c : members)
             c->send(message);
     });
