@@ -74,6 +74,20 @@ inline HubMessage cancelInvocation(QByteArray id, Headers headers = {})
     return CancelInvocationMessage {std::move(headers), std::move(id)};
 }
 
+/// Frames a MessagePack body with its VarInt length prefix (written here independently of the
+/// library's writer).
+inline QByteArray framed(const QByteArray &body)
+{
+    QByteArray out;
+    quint32 n = quint32(body.size());
+    do {
+        const auto low = char(n & 0x7F);
+        n >>= 7;
+        out.append(n ? char(low | 0x80) : low);
+    } while (n);
+    return out + body;
+}
+
 inline HubMessage ping()
 {
     return PingMessage {};

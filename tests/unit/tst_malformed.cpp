@@ -23,19 +23,6 @@ QByteArray repeated(const char *unit, int times)
     return QByteArray(unit).repeated(times);
 }
 
-/// VarInt-frames a MessagePack body (independent of the library's writer).
-QByteArray framed(const QByteArray &body)
-{
-    QByteArray out;
-    quint32 n = quint32(body.size());
-    do {
-        const auto low = char(n & 0x7F);
-        n >>= 7;
-        out.append(n ? char(low | 0x80) : low);
-    } while (n);
-    return out + body;
-}
-
 /// An invocation of "T" whose single argument is the given MessagePack value bytes.
 QByteArray mpInvocationWithArgument(const QByteArray &argument)
 {

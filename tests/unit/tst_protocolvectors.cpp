@@ -34,20 +34,6 @@ const QByteArray allTransportsJson
       R"({"transport":"ServerSentEvents","transferFormats":["Text"]},)"
       R"({"transport":"LongPolling","transferFormats":["Text","Binary"]}])";
 
-/// Frames a MessagePack body with its VarInt length prefix (written here independently of the
-/// library's writer).
-QByteArray framed(const QByteArray &body)
-{
-    QByteArray out;
-    quint32 n = quint32(body.size());
-    do {
-        const auto low = char(n & 0x7F);
-        n >>= 7;
-        out.append(n ? char(low | 0x80) : low);
-    } while (n);
-    return out + body;
-}
-
 void drain(MessageReader &reader, QList<HubMessage> &out)
 {
     while (true) {
