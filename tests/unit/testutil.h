@@ -3,6 +3,7 @@
 #pragma once
 
 #include <heliograph/client/expected.h>
+#include <heliograph/client/handshake.h>
 #include <heliograph/client/hubmessage.h>
 #include <heliograph/client/hubprotocol.h>
 #include <heliograph/client/value.h>
@@ -86,6 +87,18 @@ inline QByteArray framed(const QByteArray &body)
         out.append(n ? char(low | 0x80) : low);
     } while (n);
     return out + body;
+}
+
+/// Writes a handshake response, parses it back and checks every field.
+inline void checkHandshakeResponseRoundTrip(const QByteArray &error, const QByteArray &bytes)
+{
+    QCOMPARE(Handshake::writeResponse({error}), bytes);
+    HandshakeResponse parsed {"stale"};
+    auto consumed = Handshake::parseResponse(bytes, parsed);
+    VERIFY_OK(consumed);
+    QCOMPARE(*consumed, bytes.size());
+    QCOMPARE(parsed.error, error);
+    QCOMPARE(parsed.isSuccess(), error.isEmpty());
 }
 
 inline HubMessage ping()
