@@ -32,6 +32,7 @@ const char Help[] = R"(Usage:
                           [--handshake-timeout S] [--request-timeout S] [--max-queued-output BYTES]
                           [--max-connections-per-user N] [--detailed-errors true]
                           [--retention-hours H] [--max-notifications-per-user N]
+                          [--bench-hub]
   heliograph-server token --user U --tenant T [--name DISPLAY] [--role R]... [--ttl SECONDS]
                           [--secret S | --data DIR] [--issuer ISS] [--audience AUD]
   heliograph-server --help | --version

@@ -489,9 +489,8 @@ describe('raw HTTP abuse', () => {
     await served('1000 idle: after');
   });
 
-  // These requests are written so that the server has read every byte sent when it refuses: the
-  // server closes without a lingering close, so bytes still unread then turn its close into a
-  // reset that can destroy the response on the client side (see the todo test at the end).
+  // These requests are written so that the server has read every byte sent when it refuses; the
+  // test at the end covers clients that are still sending (lingering close).
   test('a 64 KB header block is refused with 431', async () => {
     const s = await rawConnect();
     const st = track(s);
@@ -704,23 +703,21 @@ describe('limits spare well-behaved clients', () => {
 
 describe('refusals reach clients that are still sending', () => {
   // RFC 9112 section 9.6: a server that closes while request bytes are still arriving makes its
-  // TCP stack send a reset, which can destroy the response before the client reads it; servers
-  // close in stages (half-close, drain, then close). heliograph-server closes at once: a client
-  // that writes a 2 MB body with its headers, as most clients do, mostly gets EPIPE/ECONNRESET and
-  // never sees the 413; one that writes a 64 KB header block line by line sometimes misses the 431.
-  // Remove `todo` once the server does a lingering close.
-  test('20 clients writing headers, then a 2 MB body at once, all read the 413',
-    { todo: 'server bug: no lingering close, the reset destroys the 413' }, async () => {
-      const outcomes = [];
-      for (let i = 0; i < 20; ++i) {
-        const s = await rawConnect();
-        const st = track(s);
-        s.write(`POST /health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${2 * 1024 * 1024}\r\n\r\n`);
-        s.write(Buffer.alloc(2 * 1024 * 1024, 0x61), () => {});
-        await withTimeout(st.closed, 10000, 'the server to close');
-        outcomes.push(`${statusOf(st.text) || 'no response'}${st.error ? ` (${st.error.code})` : ''}`);
-      }
-      assert.deepEqual(outcomes.filter((o) => !o.startsWith('413')), [], outcomes.join(', '));
-      await served('lingering close: after');
-    });
+  // TCP stack send a reset, which can destroy the response before the client reads it. The server
+  // half-closes after the response and drops what still arrives (lingering close); without that,
+  // a client that writes a 2 MB body with its headers, as most clients do, mostly got
+  // EPIPE/ECONNRESET and never saw the 413.
+  test('20 clients writing headers, then a 2 MB body at once, all read the 413', async () => {
+    const outcomes = [];
+    for (let i = 0; i < 20; ++i) {
+      const s = await rawConnect();
+      const st = track(s);
+      s.write(`POST /health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${2 * 1024 * 1024}\r\n\r\n`);
+      s.write(Buffer.alloc(2 * 1024 * 1024, 0x61), () => {});
+      await withTimeout(st.closed, 10000, 'the server to close');
+      outcomes.push(`${statusOf(st.text) || 'no response'}${st.error ? ` (${st.error.code})` : ''}`);
+    }
+    assert.deepEqual(outcomes.filter((o) => !o.startsWith('413')), [], outcomes.join(', '));
+    await served('lingering close: after');
+  });
 });

@@ -3,6 +3,7 @@
 
 #include "app/pushapi.h"
 #include "auth/jwt.h"
+#include "bench/benchhub.h"
 #include "notifications/notificationhub.h"
 #include "server/metrics.h"
 #include "signalr/lifetimemanager.h"
@@ -91,7 +92,10 @@ bool apply(const QString &key, const QString &value, ServeOptions &o, QString &e
         o.maxConnectionsPerUser = value.toInt(&ok);
     else if (key == u"detailed-errors"_s)
         o.hub.enableDetailedErrors = value == u"true"_s || value == u"1"_s;
-    else if (key == u"storage"_s) {
+    else if (key == u"bench-hub"_s) {
+        ok = value == u"true"_s || value == u"1"_s || value == u"false"_s || value == u"0"_s;
+        o.benchHub = value == u"true"_s || value == u"1"_s;
+    } else if (key == u"storage"_s) {
         if (value != u"sqlite"_s && value != u"memory"_s) {
             error = u"storage must be sqlite or memory"_s;
             return false;
@@ -124,7 +128,8 @@ const char *const Keys[] = {"listen",
                             "request-timeout",
                             "max-queued-output",
                             "retention-hours",
-                            "max-notifications-per-user"};
+                            "max-notifications-per-user",
+                            "bench-hub"};
 
 } // namespace
 
@@ -194,6 +199,9 @@ bool parseServeOptions(const QStringList &args, ServeOptions &o, QString &error)
         } else if (key == u"memory"_s) {
             o.memoryStorage = true;
             continue;
+        } else if (key == u"bench-hub"_s) {
+            o.benchHub = true;
+            continue;
         } else if (i + 1 < args.size()) {
             value = args[++i];
         } else {
@@ -217,6 +225,8 @@ struct ServerApp::Private {
     std::unique_ptr<HubLifetimeManager> lifetime;
     std::unique_ptr<NotificationService> service;
     std::unique_ptr<NotificationHub> hub;
+    std::unique_ptr<HubLifetimeManager> benchLifetime;
+    std::unique_ptr<BenchHub> benchHub;
     std::unique_ptr<HubServer> server;
     std::optional<JwtValidator> validator;
     std::unique_ptr<PushApi> pushApi;
@@ -327,6 +337,13 @@ bool ServerApp::start(const ServeOptions &o, QString &error)
             return true;
         });
     d->server->addHub(*d->hub, *d->lifetime);
+    if (o.benchHub) {
+        d->benchLifetime = std::make_unique<HubLifetimeManager>();
+        d->benchHub = std::make_unique<BenchHub>();
+        d->server->addHub(*d->benchHub, *d->benchLifetime);
+        qCWarning(lcApp) << "the benchmark hub is enabled at" << d->benchHub->path()
+                         << "without authentication: for benchmarks only";
+    }
     // Service tokens for the push API need no tenant.
     JwtValidationOptions apiOptions = d->validator->options();
     apiOptions.requiredClaims = {"sub"};
@@ -395,6 +412,8 @@ void ServerApp::stop()
     if (d->server)
         d->server->stop();
     d->server.reset();
+    d->benchHub.reset();
+    d->benchLifetime.reset();
     d->hub.reset();
     d->service.reset();
     d->lifetime.reset();

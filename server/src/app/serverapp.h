@@ -30,6 +30,7 @@ struct ServeOptions {
     double retentionHours = 24; ///< notifications older than this are pruned
     int maxNotificationsPerUser = 1000; ///< the newest N per user are kept
     qsizetype maxQueuedOutputBytes = 4 * 1024 * 1024;
+    bool benchHub = false; ///< the unauthenticated benchmark hub at /hubs/bench
 };
 
 /// Reads `--config FILE` (JSON), HELIOGRAPH_* environment variables and flags, in that order of

@@ -9,6 +9,7 @@
 
 #include "http/websocket.h"
 #include "server/metrics.h"
+#include "signalr/handoff.h"
 #include "signalr/hub.h"
 #include "signalr/hubconnection.h"
 #include "signalr/lifetimemanager.h"
@@ -16,18 +17,18 @@
 #include <heliograph/client/negotiate.h>
 
 #include <QtCore/QBasicTimer>
-#include <QtCore/QDeadlineTimer>
 #include <QtCore/QHash>
 #include <QtCore/QLoggingCategory>
 #include <QtCore/QMutex>
 #include <QtCore/QPointer>
 #include <QtCore/QThread>
 #include <QtCore/QTimerEvent>
-#include <QtCore/QWaitCondition>
 #include <QtNetwork/QTcpServer>
 #include <QtNetwork/QTcpSocket>
 
 #include <atomic>
+#include <condition_variable>
+#include <sys/socket.h>
 
 using namespace Qt::StringLiterals;
 
@@ -41,6 +42,9 @@ class LongPollingTransport;
 namespace {
 
 enum class TransportKind : quint8 { None, WebSockets, ServerSentEvents, LongPolling };
+
+/// How long a refused client may go on sending before the connection is cut (lingering close).
+constexpr std::chrono::milliseconds LingerTime {5000};
 
 QByteArrayView transportName(TransportKind k)
 {
@@ -114,6 +118,7 @@ class HttpSession;
 struct HubServer::Private {
     HubServer *q = nullptr;
     ServerConfig config;
+    QByteArray keepAliveHeader; ///< "timeout=N": how long an idle keep-alive connection lives
     Authenticator authenticator;
     QList<Endpoint> endpoints;
     struct Route {
@@ -142,7 +147,9 @@ struct HubServer::Private {
 
     mutable QMutex mutex;
     QHash<QByteArray, EntryPtr> connections; ///< by token
-    QWaitCondition drained; ///< a closed long-polling connection finished draining
+    /// A closed long-polling connection finished draining. Not QWaitCondition: it unlocks and
+    /// relocks `mutex` inside libQt6Core, out of ThreadSanitizer's sight.
+    std::condition_variable_any drained;
     QBasicTimer sweepTimer;
     std::atomic<bool> stopping {false};
 
@@ -190,9 +197,14 @@ struct HubServer::Private {
         response.addHeader("Vary", "Origin");
     }
 
-    bool authenticate(const HttpRequest &request, const QueryString &query, Principal &principal,
-                      QString &error, QByteArray *tokenOut = nullptr) const
+    bool authenticate(const Endpoint &endpoint, const HttpRequest &request,
+                      const QueryString &query, Principal &principal, QString &error,
+                      QByteArray *tokenOut = nullptr) const
     {
+        if (endpoint.hub->anonymousIdentity) { // a hub without tokens names its callers itself
+            principal = endpoint.hub->anonymousIdentity(query.items());
+            return true;
+        }
         QByteArray token;
         const QByteArrayView auth = request.header("authorization");
         if (auth.size() > 7 && auth.first(7).compare("Bearer ", Qt::CaseInsensitive) == 0)
@@ -239,7 +251,7 @@ public:
                            << "long-polling client is not polling: closing";
             m_buffer.clear();
             // Queued: ending the connection here would re-enter the hub from inside a send.
-            QMetaObject::invokeMethod(this, &LongPollingTransport::dispose, Qt::QueuedConnection);
+            postTo(this, [this] { dispose(); });
             return;
         }
         flush();
@@ -277,7 +289,7 @@ public:
             return;
         m_disposed = true;
         if (auto f = std::exchange(m_onFinished, nullptr))
-            QMetaObject::invokeMethod(this, std::move(f), Qt::QueuedConnection);
+            postTo(this, std::move(f));
         if (m_pending)
             std::exchange(m_pending, nullptr)(textResponse(204));
         m_pollTimer.stop();
@@ -414,11 +426,36 @@ protected:
             m_socket->abort();
         } else if (m_mode == Mode::WebSocket && m_closeSent) {
             m_socket->abort();
+        } else if (m_mode == Mode::Lingering) {
+            m_socket->abort(); // the client kept sending past the linger time
         }
     }
 
 private:
-    enum class Mode : quint8 { Http, WebSocket, ServerSentEvents };
+    enum class Mode : quint8 { Http, WebSocket, ServerSentEvents, Lingering };
+
+    /// Ends a connection whose client may still be sending: a refused request (400, 413, 431).
+    /// Closing at once would make the kernel answer the unread bytes with a reset, which can
+    /// destroy the response before the client has read it (RFC 9112, section 9.6). Instead:
+    /// write the response, half-close once it has left, and read and drop what still arrives
+    /// until the client closes or the linger time is up.
+    void lingeringClose(const QByteArray &response)
+    {
+        m_mode = Mode::Lingering;
+        m_headerTimer.start(int(LingerTime.count()), this);
+        m_socket->write(response);
+        connect(m_socket, &QTcpSocket::bytesWritten, this, &HttpSession::halfCloseWhenWritten);
+        halfCloseWhenWritten();
+    }
+
+    void halfCloseWhenWritten()
+    {
+        if (m_halfClosed || m_socket->bytesToWrite() > 0
+            || m_socket->state() != QAbstractSocket::ConnectedState)
+            return;
+        m_halfClosed = true;
+        ::shutdown(int(m_socket->socketDescriptor()), SHUT_WR);
+    }
 
     void writeSocket(const QByteArray &bytes)
     {
@@ -428,7 +465,7 @@ private:
             qCInfo(lcHttp) << "closing" << m_remote
                            << ": the client does not read (output queue full)";
             // Queued: a synchronous abort re-enters the hub (OnDisconnected) from inside a send.
-            QMetaObject::invokeMethod(m_socket, &QAbstractSocket::abort, Qt::QueuedConnection);
+            postTo(m_socket, [socket = m_socket] { socket->abort(); });
             return;
         }
         m_socket->write(bytes);
@@ -446,7 +483,7 @@ private:
             m_parser.feed(data);
             processRequests();
         }
-        // SSE: the client has nothing to say on this socket; ignore.
+        // SSE: the client has nothing to say on this socket; lingering: dropped.
     }
 
     void onDisconnected()
@@ -478,8 +515,7 @@ private:
             if (r.status == HttpRequestParser::Status::Error) {
                 qCInfo(lcHttp) << "bad request from" << m_remote << r.error.status
                                << r.error.reason;
-                m_socket->write(HttpResponse::errorResponse(r.error));
-                m_socket->disconnectFromHost();
+                lingeringClose(HttpResponse::errorResponse(r.error));
                 return;
             }
             m_headerTimer.stop();
@@ -493,6 +529,8 @@ private:
     {
         if (!keepAlive)
             response.setConnectionClose();
+        else
+            response.setHeader("Keep-Alive", m_server.keepAliveHeader);
         m_socket->write(response.serialize());
         if (m_server.stopping)
             m_socket->flush(); // the thread may end before the event loop writes it
@@ -543,6 +581,7 @@ private:
     bool m_orphaned = false;
     bool m_closeSent = false;
     bool m_migrating = false;
+    bool m_halfClosed = false;
 };
 
 void HubServer::Private::adopt(qintptr fd)
@@ -550,8 +589,7 @@ void HubServer::Private::adopt(qintptr fd)
     if (workers.empty())
         return;
     Worker *w = workers[nextWorker++ % workers.size()];
-    QMetaObject::invokeMethod(
-        w, [this, w, fd] { new HttpSession(*this, *w, fd); }, Qt::QueuedConnection);
+    postTo(w, [this, w, fd] { new HttpSession(*this, *w, fd); });
 }
 
 void HttpSession::handle(const HttpRequest &request)
@@ -633,7 +671,7 @@ void HttpSession::handleHub(const HttpRequest &request, const Endpoint &endpoint
     }
     Principal principal;
     QString error;
-    if (!m_server.authenticate(request, query, principal, error)
+    if (!m_server.authenticate(endpoint, request, query, principal, error)
         || principal.userId != entry->principal.userId) {
         qCInfo(lcHttp) << "connection" << entry->id << "request rejected:" << error;
         respondUnauthorized(request);
@@ -651,7 +689,7 @@ void HttpSession::negotiate(const HttpRequest &request, const QueryString &query
 {
     Principal principal;
     QString error;
-    if (!m_server.authenticate(request, query, principal, error)) {
+    if (!m_server.authenticate(endpoint, request, query, principal, error)) {
         qCInfo(lcHttp) << "negotiate from" << m_remote << "rejected:" << error;
         respondUnauthorized(request);
         return;
@@ -712,7 +750,7 @@ HubConnection *HttpSession::createConnection(const EntryPtr &entry, TransportKin
                     QMutexLocker lock(&server.mutex);
                     server.connections.remove(entry->token);
                     entry->longPolling = nullptr;
-                    server.drained.wakeAll();
+                    server.drained.notify_all();
                 }
                 lp->deleteLater();
             });
@@ -738,7 +776,7 @@ void HttpSession::startWebSocket(const HttpRequest &request, const QueryString &
 {
     Principal principal;
     QString error;
-    if (!m_server.authenticate(request, query, principal, error)) {
+    if (!m_server.authenticate(endpoint, request, query, principal, error)) {
         qCInfo(lcHttp) << "WebSocket from" << m_remote << "rejected:" << error;
         respondUnauthorized(request);
         return;
@@ -801,22 +839,16 @@ void HttpSession::migrateTo(Worker *target, std::function<void()> then)
     m_migrating = true;
     m_headerTimer.stop();
     // Not from inside a socket signal: the socket must not be in the middle of its own work.
-    QMetaObject::invokeMethod(
-        this,
-        [this, target, then = std::move(then)]() mutable {
-            moveToThread(target->thread());
-            m_worker = target;
-            QMetaObject::invokeMethod(
-                this,
-                [this, then = std::move(then)] {
-                    m_migrating = false;
-                    then();
-                    if (m_socket->bytesAvailable() > 0)
-                        onReadyRead();
-                },
-                Qt::QueuedConnection);
-        },
-        Qt::QueuedConnection);
+    postTo(this, [this, target, then = std::move(then)]() mutable {
+        moveToThread(target->thread());
+        m_worker = target;
+        postTo(this, [this, then = std::move(then)] {
+            m_migrating = false;
+            then();
+            if (m_socket->bytesAvailable() > 0)
+                onReadyRead();
+        });
+    });
 }
 
 void HttpSession::becomeWebSocket()
@@ -990,12 +1022,9 @@ void HttpSession::forward(const HttpRequest &request, EntryPtr entry)
         if (QThread::currentThread() == session->thread())
             session->deliver(std::move(r), keepAlive);
         else
-            QMetaObject::invokeMethod(
-                session,
-                [session, r = std::move(r), keepAlive]() mutable {
-                    session->deliver(std::move(r), keepAlive);
-                },
-                Qt::QueuedConnection);
+            postTo(session, [session, r = std::move(r), keepAlive]() mutable {
+                session->deliver(std::move(r), keepAlive);
+            });
     };
     auto work = [entry, request, reply, &server]() {
         HubConnection *c = nullptr;
@@ -1034,7 +1063,7 @@ void HttpSession::forward(const HttpRequest &request, EntryPtr entry)
     if (target == m_worker)
         work();
     else
-        QMetaObject::invokeMethod(target, std::move(work), Qt::QueuedConnection);
+        postTo(target, std::move(work));
 }
 
 void HubServer::Private::sweep()
@@ -1060,6 +1089,10 @@ HubServer::HubServer(ServerConfig config, Authenticator authenticator, QObject *
     d->q = this;
     d->config = std::move(config);
     d->authenticator = std::move(authenticator);
+    d->keepAliveHeader = "timeout="
+        + QByteArray::number(std::chrono::duration_cast<std::chrono::seconds>(
+                                 d->config.requestHeadersTimeout)
+                                 .count());
 }
 
 HubServer::~HubServer()
@@ -1092,6 +1125,8 @@ bool HubServer::listen()
     }
     d->listener = std::make_unique<Private::Listener>(*d);
     d->listener->setMaxPendingConnections(1024);
+    // Qt's default backlog (50) drops SYNs in a connect storm; the kernel caps this at somaxconn.
+    d->listener->setListenBacklogSize(d->config.listenBacklog);
     if (!d->listener->listen(d->config.address, d->config.port))
         return false;
     struct Sweeper : QObject {
@@ -1147,22 +1182,19 @@ void HubServer::stop()
         }
         if (!w)
             continue;
-        QMetaObject::invokeMethod(
-            w,
-            [e, d = d.get()] {
-                HubConnection *c;
-                {
-                    QMutexLocker lock(&d->mutex);
-                    c = e->connection;
-                }
-                if (c)
-                    c->close(std::nullopt, true);
-            },
-            Qt::BlockingQueuedConnection);
+        runOnAndWait(w, [e, d = d.get()] {
+            HubConnection *c;
+            {
+                QMutexLocker lock(&d->mutex);
+                c = e->connection;
+            }
+            if (c)
+                c->close(std::nullopt, true);
+        });
     }
     // Long-polling clients fetch their Close with their next poll: give them a moment.
     {
-        QDeadlineTimer deadline(2000);
+        const auto deadline = std::chrono::steady_clock::now() + 2s;
         QMutexLocker lock(&d->mutex);
         auto draining = [&] {
             for (const EntryPtr &e : std::as_const(d->connections))
@@ -1170,15 +1202,14 @@ void HubServer::stop()
                     return true;
             return false;
         };
-        while (draining() && !deadline.hasExpired())
-            d->drained.wait(&d->mutex, deadline);
+        while (draining() && std::chrono::steady_clock::now() < deadline)
+            d->drained.wait_until(*lock.mutex(), deadline);
     }
     // Let what the closes produced reach the sockets: replies posted from one worker to
     // another (long polling), then the writes. Two rounds drain replies posted during the first.
     for (int round = 0; round < 2; ++round)
         for (Worker *w : d->workers)
-            QMetaObject::invokeMethod(
-                w, [] {}, Qt::BlockingQueuedConnection);
+            runOnAndWait(w, [] {});
     for (auto &t : d->threads) {
         t->quit();
         t->wait();

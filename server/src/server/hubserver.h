@@ -36,6 +36,8 @@ struct ServerConfig {
     qsizetype maxQueuedOutputBytes = 4 * 1024 * 1024;
     /// Requests that have not completed their headers within this time are cut off.
     std::chrono::milliseconds requestHeadersTimeout = 30s;
+    /// Pending TCP connections the kernel queues before accept (capped by net.core.somaxconn).
+    int listenBacklog = 4096;
 };
 
 /// Turns an access token into a principal, or says why not (never echoing the token).

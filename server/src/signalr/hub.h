@@ -249,6 +249,13 @@ public:
     /// Who may connect at all (default: any authenticated user).
     MethodPolicy connectPolicy;
 
+    /// For hubs that take no access token (the benchmark hub only): when set, HubServer does
+    /// not authenticate this hub's requests and names the caller with this function of the
+    /// request's decoded query instead. Unset (the default): a valid access token is required.
+    using AnonymousIdentity
+        = std::function<Principal(const QList<std::pair<QByteArray, QByteArray>> &query)>;
+    AnonymousIdentity anonymousIdentity;
+
 private:
     template<typename Traits, typename F, size_t... I>
     static InvocationOutcome invokeTyped(F &&f, HubCallContext &ctx, const ValueList &args,

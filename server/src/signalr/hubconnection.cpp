@@ -2,6 +2,7 @@
 #include "signalr/hubconnection.h"
 
 #include "server/metrics.h"
+#include "signalr/handoff.h"
 #include "signalr/heartbeat_p.h"
 #include "signalr/lifetimemanager.h"
 
@@ -428,7 +429,7 @@ void HubConnection::asyncInvocationDone(HubReply *reply)
         if (UploadStreamPtr u = m_uploads.take(id))
             u->end(std::nullopt);
     if (!m_deferred.isEmpty() && !m_dispatching)
-        QMetaObject::invokeMethod(this, &HubConnection::processMessages, Qt::QueuedConnection);
+        postTo(this, [this] { processMessages(); });
 }
 
 void HubConnection::writeRaw(const QByteArray &bytes)

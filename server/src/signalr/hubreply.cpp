@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "signalr/hubreply.h"
 
+#include "signalr/handoff.h"
 #include "signalr/hubconnection.h"
 
 using namespace Qt::StringLiterals;
@@ -51,13 +52,10 @@ void HubReply::abandon()
 
 void HubReply::post(std::function<void(HubReply &)> f)
 {
-    QMetaObject::invokeMethod(
-        m_context.get(),
-        [self = shared_from_this(), f = std::move(f)] {
-            if (self->isPending())
-                f(*self);
-        },
-        Qt::QueuedConnection);
+    postTo(m_context.get(), [self = shared_from_this(), f = std::move(f)] {
+        if (self->isPending())
+            f(*self);
+    });
 }
 
 } // namespace Heliograph::Server

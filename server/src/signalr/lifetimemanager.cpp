@@ -2,6 +2,7 @@
 #include "signalr/lifetimemanager.h"
 
 #include "server/metrics.h"
+#include "signalr/handoff.h"
 #include "signalr/hubconnection.h"
 
 #include <QtCore/QThread>
@@ -44,9 +45,7 @@ template<typename F> void HubLifetimeManager::runOn(Shard *shard, F f)
     if (shard->thread == QThread::currentThread())
         f(*shard);
     else
-        QMetaObject::invokeMethod(
-            shard->context.get(), [shard, f = std::move(f)]() mutable { f(*shard); },
-            Qt::QueuedConnection);
+        postTo(shard->context.get(), [shard, f = std::move(f)]() mutable { f(*shard); });
 }
 
 template<typename F> void HubLifetimeManager::forEachShard(F &&f)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "signalr/serverstream.h"
 
+#include "signalr/handoff.h"
 #include "signalr/hubconnection.h"
 
 using namespace Qt::StringLiterals;
@@ -58,13 +59,10 @@ void ServerStream::cancel()
 
 void ServerStream::post(std::function<void(ServerStream &)> f)
 {
-    QMetaObject::invokeMethod(
-        m_context.get(),
-        [self = shared_from_this(), f = std::move(f)] {
-            if (self->isActive())
-                f(*self);
-        },
-        Qt::QueuedConnection);
+    postTo(m_context.get(), [self = shared_from_this(), f = std::move(f)] {
+        if (self->isActive())
+            f(*self);
+    });
 }
 
 } // namespace Heliograph::Server
