@@ -673,7 +673,8 @@ void HttpSession::handleHub(const HttpRequest &request, const Endpoint &endpoint
     QString error;
     if (!m_server.authenticate(endpoint, request, query, principal, error)
         || principal.userId != entry->principal.userId) {
-        qCInfo(lcHttp) << "connection" << entry->id << "request rejected:" << error;
+        qCInfo(lcHttp) << "connection" << entry->id << "tenant" << entry->principal.tenantId
+                       << "user" << entry->principal.userId << "request rejected:" << error;
         respondUnauthorized(request);
         return;
     }

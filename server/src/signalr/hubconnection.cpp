@@ -17,6 +17,13 @@ Q_LOGGING_CATEGORY(lcConnection, "heliograph.server.connection", QtInfoMsg)
 
 namespace Heliograph::Server {
 
+QByteArray HubConnection::who() const
+{
+    // Every log line names the tenant and user, so an operator can tell whose connection it was.
+    return "connection " + m_connectionId + " (tenant " + m_user.tenantId + ", user "
+        + m_user.userId + ")";
+}
+
 const Principal &HubCallContext::user() const noexcept
 {
     return m_caller.user();
@@ -110,8 +117,7 @@ void HubConnection::releaseHeld()
 
 void HubConnection::failHandshake(const QByteArray &error)
 {
-    qCInfo(lcConnection) << "connection" << m_connectionId << "tenant" << m_user.tenantId
-                         << "handshake failed:" << error;
+    qCInfo(lcConnection).noquote() << who() << "handshake failed:" << error;
     Metrics::instance().add("heliograph_rejected_connections_total", {{"reason", "handshake"}});
     writeRaw(Handshake::writeResponse(HandshakeResponse {error}));
     if (m_transport)
@@ -137,8 +143,7 @@ void HubConnection::completeHandshake(QByteArrayView rest)
         m_hub.onConnected(ctx);
     } catch (const std::exception &e) {
         const bool isHub = dynamic_cast<const HubException *>(&e) != nullptr;
-        qCWarning(lcConnection) << "connection" << m_connectionId
-                                << "rejected in OnConnected:" << e.what();
+        qCWarning(lcConnection).noquote() << who() << "rejected in OnConnected:" << e.what();
         close(withDetail(u"Connection closed with an error."_s,
                          (isHub ? u"HubException: "_s : QString()) + QString::fromUtf8(e.what()),
                          isHub),
@@ -169,8 +174,7 @@ void HubConnection::processMessages()
         if (r.status == MessageReader::Status::NeedMoreData)
             break;
         if (r.status == MessageReader::Status::Error) {
-            qCInfo(lcConnection) << "connection" << m_connectionId
-                                 << "closed: bad message:" << r.error.message;
+            qCInfo(lcConnection).noquote() << who() << "closed: bad message:" << r.error.message;
             close(withDetail(u"Connection closed with an error."_s,
                              u"InvalidDataException: "_s + r.error.message),
                   true);
@@ -338,8 +342,7 @@ void HubConnection::invoke(const QByteArray &invocationId, const QByteArray &tar
         stream = std::make_shared<ServerStream>(this, invocationId);
     }
     if (!method->policy.allows(m_user)) {
-        qCInfo(lcConnection) << "connection" << m_connectionId << "user" << m_user.userId
-                             << "not authorized for" << target;
+        qCInfo(lcConnection).noquote() << who() << "not authorized for" << target;
         fail(u"Failed to invoke '%1' because user is unauthorized"_s.arg(t).toUtf8());
         return;
     }
@@ -402,7 +405,8 @@ void HubConnection::invoke(const QByteArray &invocationId, const QByteArray &tar
                         out.detail, true));
         break;
     case InvocationOutcome::Status::Threw:
-        qCWarning(lcConnection) << "hub method" << target << "threw:" << out.detail;
+        qCWarning(lcConnection).noquote()
+            << who() << "hub method" << target << "threw:" << out.detail;
         fail(withDetail(u"An unexpected error occurred invoking '%1' on the server."_s.arg(t),
                         out.detail));
         break;
@@ -463,7 +467,7 @@ void HubConnection::writeMessage(const QByteArray &bytes, bool sequenced)
         m_replayBytes += bytes.size();
         if (m_replayBytes > m_options.statefulReconnectBufferSize * 10) {
             // A client that never acknowledges would make us buffer forever.
-            qCInfo(lcConnection) << "connection" << m_connectionId << "closed: replay buffer full";
+            qCInfo(lcConnection).noquote() << who() << "closed: replay buffer full";
             m_replay.clear();
             m_replayBytes = 0;
             m_stateful = false;
@@ -494,8 +498,7 @@ void HubConnection::transportLost()
         transportEnded();
         return;
     }
-    qCInfo(lcConnection) << "connection" << m_connectionId
-                         << "lost its transport; waiting for a reconnect";
+    qCInfo(lcConnection).noquote() << who() << "lost its transport; waiting for a reconnect";
     m_transport = nullptr;
     m_awaiting = true;
     m_lostAt = Heartbeat::now();
@@ -516,8 +519,7 @@ bool HubConnection::resumeTransport(ConnectionTransport *transport)
     for (const Buffered &b : std::as_const(m_replay))
         out += b.bytes;
     writeRaw(out);
-    qCInfo(lcConnection) << "connection" << m_connectionId << "resumed; replayed" << m_replay.size()
-                         << "messages";
+    qCInfo(lcConnection).noquote() << who() << "resumed; replayed" << m_replay.size() << "messages";
     return true;
 }
 
@@ -564,7 +566,7 @@ void HubConnection::finish()
             try {
                 m_hub.onDisconnected(ctx);
             } catch (const std::exception &e) {
-                qCWarning(lcConnection) << "OnDisconnected threw for" << m_connectionId << e.what();
+                qCWarning(lcConnection).noquote() << who() << "OnDisconnected threw:" << e.what();
             }
         }
     }
@@ -576,7 +578,7 @@ void HubConnection::tick(qint64 now)
     switch (m_state) {
     case State::Handshaking:
         if (now - m_startedAt >= m_options.handshakeTimeout.count()) {
-            qCInfo(lcConnection) << "connection" << m_connectionId << "handshake timed out";
+            qCInfo(lcConnection).noquote() << who() << "handshake timed out";
             failHandshake("Handshake was canceled.");
         }
         break;
@@ -598,7 +600,7 @@ void HubConnection::tick(qint64 now)
         if (m_transport && m_transport->hasInherentKeepAlive())
             break;
         if (m_receivedPing && now - m_lastReceived >= m_options.clientTimeoutInterval.count()) {
-            qCInfo(lcConnection) << "connection" << m_connectionId << "client timeout";
+            qCInfo(lcConnection).noquote() << who() << "client timeout";
             close(
                 withDetail(u"Connection closed with an error."_s,
                            u"OperationCanceledException: Client hasn't sent a message/ping within "

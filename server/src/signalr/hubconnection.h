@@ -91,6 +91,8 @@ Q_SIGNALS:
     void closed();
 
 private:
+    /// "connection ID (tenant T, user U)" for log lines.
+    QByteArray who() const;
     friend class HubLifetimeManager;
     friend class Heartbeat;
     friend class ServerStream;
