@@ -11,6 +11,7 @@
 //  - no error message ever contains a token, a segment of one, a secret or key material.
 #pragma once
 
+#include <heliograph/client/expected.h>
 #include <heliograph/client/value.h>
 
 #include <QtCore/QByteArray>
@@ -64,37 +65,8 @@ struct AuthError {
     QString message;
 };
 
-/// Either a value or an error (std::expected is C++23).
-template<typename T, typename E> class [[nodiscard]] AuthExpected {
-public:
-    AuthExpected(const T &v)
-        : m_data(std::in_place_index<0>, v)
-    { }
-    AuthExpected(T &&v)
-        : m_data(std::in_place_index<0>, std::move(v))
-    { }
-    AuthExpected(E e)
-        : m_data(std::in_place_index<1>, std::move(e))
-    { }
-
-    bool has_value() const noexcept { return m_data.index() == 0; }
-    explicit operator bool() const noexcept { return has_value(); }
-    T &value() & { return std::get<0>(m_data); }
-    const T &value() const & { return std::get<0>(m_data); }
-    T &&value() && { return std::get<0>(std::move(m_data)); }
-    T &operator*() & { return value(); }
-    const T &operator*() const & { return value(); }
-    T &&operator*() && { return std::get<0>(std::move(m_data)); }
-    T *operator->() { return &value(); }
-    const T *operator->() const { return &value(); }
-    const E &error() const { return std::get<1>(m_data); }
-
-private:
-    std::variant<T, E> m_data;
-};
-
-template<typename T> using JwtResult = AuthExpected<T, JwtError>;
-template<typename T> using AuthResult = AuthExpected<T, AuthError>;
+template<typename T> using JwtResult = Expected<T, JwtError>;
+template<typename T> using AuthResult = Expected<T, AuthError>;
 
 /// The .NET role claim type (ClaimTypes.Role), accepted next to `role`.
 inline constexpr char DotNetRoleClaim[]

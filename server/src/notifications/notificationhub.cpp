@@ -315,8 +315,10 @@ NotificationHub::NotificationHub(NotificationService &service, NotificationHubOp
         "BroadcastSystemAlert",
         [this](HubCallContext &ctx, QString message) {
             requireTenant(ctx);
-            m_service.audit(ctx.user().tenantId, ctx.user().userId, "BroadcastSystemAlert",
-                            message);
+            // Audited first: an alert that could not be recorded is not sent.
+            if (!m_service.audit(ctx.user().tenantId, ctx.user().userId, "BroadcastSystemAlert",
+                                 message))
+                throw HubException(u"The alert could not be recorded in the audit log."_s);
             m_service.broadcast(Groups::tenant(ctx.user().tenantId), "ReceiveSystemAlert",
                                 {toValue(SystemAlertDto {u"info"_s, message})});
         },
@@ -411,7 +413,11 @@ void NotificationHub::onDisconnected(HubCallContext &ctx)
     HubConnection &c = ctx.caller();
     if (!c.items().value(u"presence"_s).toBool())
         return;
-    m_service.storage().setLastSeen(user.tenantId, user.userId, QDateTime::currentDateTimeUtc());
+    if (auto saved = m_service.storage().setLastSeen(user.tenantId, user.userId,
+                                                     QDateTime::currentDateTimeUtc());
+        !saved)
+        qCWarning(lcNotifications) << "tenant" << user.tenantId << "user" << user.userId
+                                   << "last-seen not saved:" << saved.error().message;
     if (m_presence.disconnect(user.tenantId, user.userId) == 0)
         m_service.broadcast(Groups::tenant(user.tenantId), "UserLeft",
                             {Value::fromUtf8(user.userId)});

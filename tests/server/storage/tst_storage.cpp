@@ -139,7 +139,7 @@ private Q_SLOTS:
     void retention()
     {
         for (int i = 0; i < 5; ++i)
-            m_storage->appendNotification("t1", "alice", u"n%1"_s.arg(i), {}, {});
+            QVERIFY(m_storage->appendNotification("t1", "alice", u"n%1"_s.arg(i), {}, {}));
         RetentionPolicy cap {24 * 3600, 3};
         QCOMPARE(*m_storage->prune(cap, QDateTime::currentDateTimeUtc()), 2);
         auto left = m_storage->notificationsAfter("t1", "alice", 0, 100);

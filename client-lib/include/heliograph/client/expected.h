@@ -30,8 +30,9 @@ struct ProtocolError {
     friend bool operator==(const ProtocolError &, const ProtocolError &) = default;
 };
 
-/// A minimal std::expected stand-in (C++20 has none): either a value or a ProtocolError.
-template<typename T> class Expected {
+/// A minimal std::expected stand-in (std::expected is C++23): either a value or an error,
+/// a ProtocolError unless said otherwise.
+template<typename T, typename E = ProtocolError> class [[nodiscard]] Expected {
 public:
     Expected(const T &v)
         : m_data(std::in_place_index<0>, v)
@@ -39,7 +40,7 @@ public:
     Expected(T &&v)
         : m_data(std::in_place_index<0>, std::move(v))
     { }
-    Expected(ProtocolError e)
+    Expected(E e)
         : m_data(std::in_place_index<1>, std::move(e))
     { }
 
@@ -50,12 +51,13 @@ public:
     T &&value() && { return std::get<0>(std::move(m_data)); }
     T &operator*() & { return value(); }
     const T &operator*() const & { return value(); }
+    T &&operator*() && { return std::get<0>(std::move(m_data)); }
     T *operator->() { return &value(); }
     const T *operator->() const { return &value(); }
-    const ProtocolError &error() const { return std::get<1>(m_data); }
+    const E &error() const { return std::get<1>(m_data); }
 
 private:
-    std::variant<T, ProtocolError> m_data;
+    std::variant<T, E> m_data;
 };
 
 inline ProtocolError invalidData(QString message)
