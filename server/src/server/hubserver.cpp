@@ -9,6 +9,7 @@
 
 #include "http/websocket.h"
 #include "server/metrics.h"
+#include "server/tcpconnection.h"
 #include "signalr/handoff.h"
 #include "signalr/hub.h"
 #include "signalr/hubconnection.h"
@@ -24,7 +25,6 @@
 #include <QtCore/QThread>
 #include <QtCore/QTimerEvent>
 #include <QtNetwork/QTcpServer>
-#include <QtNetwork/QTcpSocket>
 
 #include <atomic>
 #include <condition_variable>
@@ -108,9 +108,17 @@ public:
         : m_server(server)
     { }
     HubServer::Private &server() { return m_server; }
+    /// The thread's epoll set; created on first use, which is on the worker's thread.
+    Reactor &reactor()
+    {
+        if (!m_reactor)
+            m_reactor = new Reactor(this);
+        return *m_reactor;
+    }
 
 private:
     HubServer::Private &m_server;
+    Reactor *m_reactor = nullptr;
 };
 
 class HttpSession;
@@ -349,21 +357,17 @@ private:
 
 // --- one TCP connection ------------------------------------------------------------------------
 
-class HttpSession : public QObject, public ConnectionTransport {
+class HttpSession : public QObject, public ConnectionTransport, public TcpConnection::Handler {
 public:
     HttpSession(HubServer::Private &server, Worker &worker, qintptr fd)
         : m_server(server)
         , m_worker(&worker)
+        , m_socket(std::make_unique<TcpConnection>(int(fd), *this))
         , m_parser(server.config.httpLimits)
     {
-        m_socket = new QTcpSocket(this);
-        if (!m_socket->setSocketDescriptor(fd)) {
-            deleteLater();
-            return;
-        }
-        m_remote = m_socket->peerAddress().toString().toLatin1();
-        connect(m_socket, &QTcpSocket::readyRead, this, &HttpSession::onReadyRead);
-        connect(m_socket, &QTcpSocket::disconnected, this, &HttpSession::onDisconnected);
+        m_remote = m_socket->peerAddress();
+        if (!m_socket->attach(worker.reactor()))
+            return; // closed() has scheduled the deletion
         m_headerTimer.start(int(server.config.requestHeadersTimeout.count()), this);
     }
 
@@ -444,28 +448,22 @@ private:
         m_mode = Mode::Lingering;
         m_headerTimer.start(int(LingerTime.count()), this);
         m_socket->write(response);
-        connect(m_socket, &QTcpSocket::bytesWritten, this, &HttpSession::halfCloseWhenWritten);
-        halfCloseWhenWritten();
+        m_socket->shutdownWrite(); // once the response has left
     }
 
-    void halfCloseWhenWritten()
-    {
-        if (m_halfClosed || m_socket->bytesToWrite() > 0
-            || m_socket->state() != QAbstractSocket::ConnectedState)
-            return;
-        m_halfClosed = true;
-        ::shutdown(int(m_socket->socketDescriptor()), SHUT_WR);
-    }
+    // TcpConnection::Handler
+    void readable() override { onReadyRead(); }
+    void closed() override { onDisconnected(); }
 
     void writeSocket(const QByteArray &bytes)
     {
-        if (m_socket->state() != QAbstractSocket::ConnectedState)
+        if (!m_socket->isConnected())
             return;
         if (m_socket->bytesToWrite() + bytes.size() > m_server.config.maxQueuedOutputBytes) {
             qCInfo(lcHttp) << "closing" << m_remote
                            << ": the client does not read (output queue full)";
             // Queued: a synchronous abort re-enters the hub (OnDisconnected) from inside a send.
-            postTo(m_socket, [socket = m_socket] { socket->abort(); });
+            postTo(this, [this] { m_socket->abort(); });
             return;
         }
         m_socket->write(bytes);
@@ -504,8 +502,7 @@ private:
 
     void processRequests()
     {
-        while (m_mode == Mode::Http && !m_waiting
-               && m_socket->state() == QAbstractSocket::ConnectedState) {
+        while (m_mode == Mode::Http && !m_waiting && m_socket->isConnected()) {
             auto r = m_parser.next();
             if (r.status == HttpRequestParser::Status::NeedMoreData) {
                 if (m_parser.takeExpectContinue())
@@ -569,7 +566,7 @@ private:
 
     HubServer::Private &m_server;
     Worker *m_worker;
-    QTcpSocket *m_socket = nullptr;
+    std::unique_ptr<TcpConnection> m_socket;
     HttpRequestParser m_parser;
     std::unique_ptr<WebSocket::FrameParser> m_frames;
     HubConnection *m_connection = nullptr; ///< WebSockets / SSE
@@ -581,7 +578,6 @@ private:
     bool m_orphaned = false;
     bool m_closeSent = false;
     bool m_migrating = false;
-    bool m_halfClosed = false;
 };
 
 void HubServer::Private::adopt(qintptr fd)
@@ -840,11 +836,14 @@ void HttpSession::migrateTo(Worker *target, std::function<void()> then)
     m_migrating = true;
     m_headerTimer.stop();
     // Not from inside a socket signal: the socket must not be in the middle of its own work.
+    m_socket->detach(); // the bytes wait in the kernel until the session has moved
     postTo(this, [this, target, then = std::move(then)]() mutable {
         moveToThread(target->thread());
         m_worker = target;
         postTo(this, [this, then = std::move(then)] {
             m_migrating = false;
+            if (!m_socket->attach(m_worker->reactor()))
+                return; // closed() has scheduled the deletion
             then();
             if (m_socket->bytesAvailable() > 0)
                 onReadyRead();
@@ -958,7 +957,7 @@ void HttpSession::startServerSentEvents(const HttpRequest &request, EntryPtr ent
     r.setHeader("Content-Encoding", "identity");
     r.setHeader("Connection", "close"); // the body runs until the connection ends
     m_server.addCors(request, r);
-    m_socket->write(r.serializeHead(HttpResponse::Framing::None) + ":\r\n");
+    m_socket->write(QByteArray(r.serializeHead(HttpResponse::Framing::None) + ":\r\n"));
     m_mode = Mode::ServerSentEvents;
     m_headerTimer.stop();
     m_connection = createConnection(entry, TransportKind::ServerSentEvents, request,
