@@ -9,10 +9,11 @@
 #
 # Sizes and lengths come from the environment (defaults in brackets):
 #   ROUNDS [2]               runs per server and configuration (the median is reported)
-#   PROTOCOLS [json messagepack]      SCENARIOS [echo fanout idle connect]
+#   PROTOCOLS [json messagepack]      SCENARIOS [echo fanout fanoutmax idle connect]
 #   DURATION [10]  WARMUP [3]         measured and warm-up seconds (echo, fanout)
 #   ECHO_CONNECTIONS [100]   ECHO_INFLIGHT [1]   PAYLOAD [256]
 #   FANOUT_CONNECTIONS [1000 5000]    FANOUT_RATE [10]
+#   FANOUTMAX_CONNECTIONS [1000]      FANOUTMAX_RATE [600]  fan-out far above 10/s: the ceiling
 #   IDLE_CONNECTIONS [10000] IDLE_DURATION [20]  (longer than the 15 s ping interval)
 #   CONNECT_CONNECTIONS [2000]        CONNECT_CONCURRENCY [100]
 #   CONNECT_WARMUP [200]     connections opened (and kept) before the measured ones
@@ -21,7 +22,7 @@ set -euo pipefail
 
 ROUNDS="${ROUNDS:-2}"
 PROTOCOLS="${PROTOCOLS:-json messagepack}"
-SCENARIOS="${SCENARIOS:-echo fanout idle connect}"
+SCENARIOS="${SCENARIOS:-echo fanout fanoutmax idle connect}"
 DURATION="${DURATION:-10}"
 WARMUP="${WARMUP:-3}"
 PAYLOAD="${PAYLOAD:-256}"
@@ -29,6 +30,8 @@ ECHO_CONNECTIONS="${ECHO_CONNECTIONS:-100}"
 ECHO_INFLIGHT="${ECHO_INFLIGHT:-1}"
 FANOUT_CONNECTIONS="${FANOUT_CONNECTIONS:-1000 5000}"
 FANOUT_RATE="${FANOUT_RATE:-10}"
+FANOUTMAX_CONNECTIONS="${FANOUTMAX_CONNECTIONS:-1000}"
+FANOUTMAX_RATE="${FANOUTMAX_RATE:-600}"
 IDLE_CONNECTIONS="${IDLE_CONNECTIONS:-10000}"
 IDLE_DURATION="${IDLE_DURATION:-20}"
 CONNECT_CONNECTIONS="${CONNECT_CONNECTIONS:-2000}"
@@ -120,10 +123,11 @@ start_server() {
 # args_for SCENARIO CONNECTIONS PROTOCOL -> the heliograph-bench arguments (global array `args`)
 args_for() {
     local scenario="$1" n="$2" protocol="$3"
-    args=(--scenario "$scenario" --protocol "$protocol" --connections "$n" --payload "$PAYLOAD")
+    args=(--scenario "${scenario/fanoutmax/fanout}" --protocol "$protocol" --connections "$n" --payload "$PAYLOAD")
     case "$scenario" in
         echo) args+=(--duration "$DURATION" --warmup "$WARMUP" --inflight "$ECHO_INFLIGHT") ;;
         fanout) args+=(--duration "$DURATION" --warmup "$WARMUP" --rate "$FANOUT_RATE") ;;
+        fanoutmax) args+=(--duration "$DURATION" --warmup "$WARMUP" --rate "$FANOUTMAX_RATE") ;;
         idle) args+=(--duration "$IDLE_DURATION" --warmup "$WARMUP") ;;
         connect) args+=(--concurrency "$CONNECT_CONCURRENCY" --warmup-connections "$CONNECT_WARMUP") ;;
     esac
@@ -133,6 +137,7 @@ sizes_for() {
     case "$1" in
         echo) echo "$ECHO_CONNECTIONS" ;;
         fanout) echo "$FANOUT_CONNECTIONS" ;;
+        fanoutmax) echo "$FANOUTMAX_CONNECTIONS" ;;
         idle) echo "$IDLE_CONNECTIONS" ;;
         connect) echo "$CONNECT_CONNECTIONS" ;;
         *) die "unknown scenario $1" ;;
@@ -254,7 +259,7 @@ mkdir -p "$(dirname "$out")"
                 row "latency p50 (µs)" latencyP50Us 0 lower
                 row "latency p99 (µs)" latencyP99Us 0 lower
                 row "server CPU (cores)" serverCpu 2 "-" ;;
-            fanout)
+            fanout|fanoutmax)
                 row "deliveries/s" deliveriesPerSec 0 higher
                 row "latency p50 (µs)" latencyP50Us 0 lower
                 row "latency p99 (µs)" latencyP99Us 0 lower

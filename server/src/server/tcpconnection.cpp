@@ -5,6 +5,7 @@
 #include <QtCore/QSocketNotifier>
 #include <QtNetwork/QHostAddress>
 
+#include <algorithm>
 #include <cerrno>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -25,6 +26,8 @@ constexpr int MaxEvents = 256;
 constexpr qsizetype MaxReadPerCall = 256 * 1024;
 /// Sent bytes are compacted out of the output queue once this many have accumulated.
 constexpr qsizetype CompactAfter = 64 * 1024;
+/// Queued output is sent at once, without waiting for the end of the thread's work, from here.
+constexpr qsizetype SendAtOnceFrom = 64 * 1024;
 } // namespace
 
 struct Reactor::Batch {
@@ -67,9 +70,39 @@ void Reactor::modify(int fd, TcpConnection *c, quint32 events)
     ::epoll_ctl(m_epoll, EPOLL_CTL_MOD, fd, &ev);
 }
 
+void Reactor::scheduleFlush(TcpConnection *c)
+{
+    m_toFlush.push_back(c);
+    if (!m_flushPosted) {
+        m_flushPosted = true;
+        // Queued behind what the thread already has to do, so a burst is sent together.
+        QMetaObject::invokeMethod(this, &Reactor::flushScheduled, Qt::QueuedConnection);
+    }
+}
+
+void Reactor::flushScheduled()
+{
+    m_flushPosted = false;
+    // Flushing may close connections (which unschedule themselves): iterate by index.
+    std::vector<TcpConnection *> batch;
+    batch.swap(m_toFlush);
+    for (size_t i = 0; i < batch.size(); ++i) {
+        TcpConnection *c = batch[i];
+        if (!c)
+            continue;
+        c->m_flushScheduled = false;
+        c->sendQueued();
+    }
+}
+
 void Reactor::remove(int fd, TcpConnection *c)
 {
-    ::epoll_ctl(m_epoll, EPOLL_CTL_DEL, fd, nullptr);
+    if (c->m_flushScheduled) {
+        std::replace(m_toFlush.begin(), m_toFlush.end(), c, static_cast<TcpConnection *>(nullptr));
+        c->m_flushScheduled = false;
+    }
+    if (fd >= 0)
+        ::epoll_ctl(m_epoll, EPOLL_CTL_DEL, fd, nullptr);
     // An event for it may still be in the batch being dispatched: forget it.
     if (m_batch)
         for (int i = 0; i < m_batch->count; ++i)
@@ -120,12 +153,14 @@ bool TcpConnection::attach(Reactor &reactor)
     }
     m_writeInterest = false;
     updateInterest();
+    if (bytesToWrite() > 0)
+        sendQueued();
     return true;
 }
 
 void TcpConnection::detach()
 {
-    if (m_reactor && m_fd >= 0)
+    if (m_reactor)
         m_reactor->remove(m_fd, this);
     m_reactor = nullptr;
 }
@@ -178,34 +213,19 @@ qint64 TcpConnection::bytesAvailable() const
 
 void TcpConnection::write(QByteArrayView bytes)
 {
-    if (m_state != State::Connected || bytes.isEmpty())
-        return;
-    qsizetype sent = 0;
-    if (bytesToWrite() == 0 && !m_failed) {
-        while (sent < bytes.size()) {
-            const ssize_t n
-                = ::send(m_fd, bytes.data() + sent, size_t(bytes.size() - sent), MSG_NOSIGNAL);
-            if (n > 0) {
-                sent += n;
-            } else if (n < 0 && errno == EINTR) {
-                continue;
-            } else {
-                if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-                    m_failed = true; // the reactor reports the error and closes
-                break;
-            }
-        }
-        if (sent == bytes.size())
-            return;
-    }
-    if (m_failed)
+    if (m_state != State::Connected || bytes.isEmpty() || m_failed)
         return;
     if (m_outPos >= CompactAfter) {
         m_out.remove(0, m_outPos);
         m_outPos = 0;
     }
-    m_out.append(bytes.data() + sent, bytes.size() - sent);
-    updateInterest();
+    m_out.append(bytes.data(), bytes.size());
+    if (bytesToWrite() >= SendAtOnceFrom) {
+        sendQueued();
+    } else if (!m_flushScheduled && m_reactor && !m_writeInterest) {
+        m_flushScheduled = true;
+        m_reactor->scheduleFlush(this);
+    }
 }
 
 void TcpConnection::flush()
@@ -216,7 +236,9 @@ void TcpConnection::flush()
 
 void TcpConnection::sendQueued()
 {
-    while (bytesToWrite() > 0) {
+    if (m_fd < 0)
+        return;
+    while (bytesToWrite() > 0 && !m_failed) {
         const ssize_t n
             = ::send(m_fd, m_out.constData() + m_outPos, size_t(bytesToWrite()), MSG_NOSIGNAL);
         if (n > 0) {
@@ -225,13 +247,21 @@ void TcpConnection::sendQueued()
             continue;
         } else {
             if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-                m_failed = true;
+                m_failed = true; // the reactor reports the error and closes
             break;
         }
     }
     if (bytesToWrite() == 0) {
         m_out = QByteArray(); // an idle connection keeps no buffer
         m_outPos = 0;
+        if (m_shutdownPending) {
+            m_shutdownPending = false;
+            ::shutdown(m_fd, SHUT_WR);
+        }
+        if (m_state == State::Closing) { // disconnectFromHost() waited for this
+            close();
+            return;
+        }
     }
     updateInterest();
 }
@@ -252,6 +282,8 @@ void TcpConnection::disconnectFromHost()
     m_state = State::Closing;
     if (bytesToWrite() == 0 || m_failed)
         close();
+    else
+        sendQueued(); // closes once everything is out
 }
 
 void TcpConnection::abort()
@@ -296,15 +328,9 @@ void TcpConnection::onEvents(quint32 events)
     if (events & EPOLLOUT) {
         if (!m_failed)
             sendQueued();
+        if (m_state == State::Closed)
+            return;
         if (bytesToWrite() == 0 && !m_failed) {
-            if (m_shutdownPending) {
-                m_shutdownPending = false;
-                ::shutdown(m_fd, SHUT_WR);
-            }
-            if (m_state == State::Closing) {
-                close();
-                return;
-            }
             m_handler.drained();
             if (m_state == State::Closed)
                 return;

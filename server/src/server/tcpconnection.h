@@ -3,14 +3,18 @@
 // a 16 KB read chunk and a 32 KB write chunk per connection, most of an idle connection's
 // memory, and every socket notifier is one more descriptor that the event loop polls on each
 // iteration. Here each event-loop thread has one epoll set (a Reactor) watched by a single
-// QSocketNotifier; a TcpConnection reads straight from the kernel, writes straight to it and
-// queues only what the kernel does not take.
+// QSocketNotifier; a TcpConnection reads straight from the kernel and coalesces its writes:
+// what is written while the thread is busy goes out in one send() when the thread gets to the
+// end of its current work (measured: one send per message made the kernel's per-packet work
+// the limit of a large fan-out).
 #pragma once
 
 #include <QtCore/QByteArray>
 #include <QtCore/QObject>
+#include <QtCore/QPointer>
 
 #include <memory>
+#include <vector>
 
 class QSocketNotifier;
 
@@ -31,11 +35,16 @@ private:
     void modify(int fd, TcpConnection *c, quint32 events);
     void remove(int fd, TcpConnection *c);
     void dispatch();
+    /// Flushes `c` once the thread has finished what it is doing now.
+    void scheduleFlush(TcpConnection *c);
+    void flushScheduled();
 
     int m_epoll = -1;
     QSocketNotifier *m_notifier = nullptr;
     struct Batch;
     Batch *m_batch = nullptr; ///< the events being dispatched, if any
+    std::vector<TcpConnection *> m_toFlush;
+    bool m_flushPosted = false;
 };
 
 /// A connected, non-blocking TCP socket served by a Reactor.
@@ -81,7 +90,8 @@ public:
     /// Bytes waiting in the kernel.
     qint64 bytesAvailable() const;
 
-    /// Sends now what the kernel takes and queues the rest. Ignored unless connected.
+    /// Queues `bytes`; they are sent when the thread finishes its current work (or at once
+    /// when much is queued). Ignored unless connected.
     void write(QByteArrayView bytes);
     qint64 bytesToWrite() const { return m_out.size() - m_outPos; }
     /// Hands queued bytes to the kernel now, as far as it takes them.
@@ -102,7 +112,7 @@ private:
 
     int m_fd;
     Handler &m_handler;
-    Reactor *m_reactor = nullptr;
+    QPointer<Reactor> m_reactor; ///< null once the thread's reactor is gone (shutdown)
     QByteArray m_out;
     qsizetype m_outPos = 0;
     State m_state = State::Connected;
@@ -110,6 +120,7 @@ private:
     bool m_failed = false;
     bool m_writeInterest = false;
     bool m_shutdownPending = false;
+    bool m_flushScheduled = false;
 };
 
 } // namespace Heliograph::Server
