@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Incremental HTTP/1.1 request parser (RFC 9112) for the server's QTcpSocket connections, and
+// Incremental HTTP/1.1 request parser (RFC 9112) for the server's TCP connections, and
 // the query-string helper. Bytes stay bytes (QByteArray): nothing here converts to UTF-16.
 #pragma once
 

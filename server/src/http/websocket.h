@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
-// RFC 6455 WebSocket, server side, framed directly on a QTcpSocket (no QtWebSockets: it costs
-// ~19 KB per idle connection). The opening handshake, an incremental parser for client frames,
-// and writers for server frames. No subprotocols, no extensions (permessage-deflate offers are
-// ignored, so the client falls back to plain frames).
+// RFC 6455 WebSocket, server side, framed directly on the server's own sockets (no QtWebSockets: it
+// costs ~19 KB per idle connection). The opening handshake, an incremental parser for client
+// frames, and writers for server frames. No subprotocols, no extensions (permessage-deflate offers
+// are ignored, so the client falls back to plain frames).
 #pragma once
 
 #include "http/httprequestparser.h"
