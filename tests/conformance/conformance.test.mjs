@@ -289,6 +289,12 @@ describe('replay exactness', () => {
 
 describe('operations', () => {
   test('health, ready and metrics', async () => {
+    // A method the hub does not have must not become a metric series of its own.
+    const c = connection({ user: 'metrics-user' });
+    await c.start();
+    await assert.rejects(c.invoke('MadeUpMethodName_9f3c'), /Method does not exist/);
+    await c.invoke('GetOnlineUsers');
+    await c.stop();
     assert.equal((await api('GET', '/health')).status, 200);
     assert.equal((await api('GET', '/ready')).status, 200);
     const m = await api('GET', '/metrics');
@@ -297,6 +303,11 @@ describe('operations', () => {
     assert.match(m.text, /heliograph_invocations_total\{method="GetOnlineUsers",outcome="ok"\} \d+/);
     assert.match(m.text, /heliograph_auth_failures_total \d+/);
     assert.match(m.text, /heliograph_replayed_notifications_total [1-9]/);
+    assert.match(m.text, /heliograph_received_messages_total\{method="GetOnlineUsers"\} [1-9]/);
+    assert.match(m.text, /heliograph_received_message_bytes_total\{method="GetOnlineUsers"\} [1-9]/);
+    assert.match(m.text, /heliograph_received_messages_total\{method="\(other\)"\} [1-9]/);
+    assert.match(m.text, /heliograph_sent_message_bytes_total\{target="UserJoined"\} [1-9]/);
+    assert.doesNotMatch(m.text, /MadeUpMethodName/);
   });
 });
 

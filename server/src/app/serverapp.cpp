@@ -286,6 +286,12 @@ bool ServerApp::start(const ServeOptions &o, QString &error)
     m.describe("heliograph_received_bytes_total", "counter", "Bytes received from hub clients.");
     m.describe("heliograph_messages_sent_total", "counter",
                "Messages delivered to hub clients, by target.");
+    m.describe("heliograph_sent_message_bytes_total", "counter",
+               "Bytes of the messages delivered to hub clients, by target.");
+    m.describe("heliograph_received_messages_total", "counter",
+               "Messages received from hub clients, by hub method ((other): not a method call).");
+    m.describe("heliograph_received_message_bytes_total", "counter",
+               "Bytes of the messages received from hub clients, by hub method.");
     m.describe("heliograph_invocations_total", "counter",
                "Hub method invocations by method and outcome.");
     m.describe("heliograph_invocation_duration_seconds", "histogram", "Hub method run time.");

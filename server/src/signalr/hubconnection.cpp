@@ -170,6 +170,7 @@ void HubConnection::processMessages()
             dispatch(next);
             continue;
         }
+        const qsizetype buffered = m_reader->bufferedBytes();
         auto r = m_reader->read();
         if (r.status == MessageReader::Status::NeedMoreData)
             break;
@@ -182,6 +183,7 @@ void HubConnection::processMessages()
         }
         if (!acceptIncoming(*r.message))
             continue;
+        countReceived(*r.message, buffered - m_reader->bufferedBytes());
         if (isInvocation(*r.message) && (m_replies.size() >= limit || !m_deferred.isEmpty())) {
             // Wait for a slot; completions, pings and cancellations still go through.
             if (m_deferred.size() >= 1024) {
@@ -196,6 +198,21 @@ void HubConnection::processMessages()
         dispatch(*r.message);
     }
     m_dispatching = false;
+}
+
+void HubConnection::countReceived(const HubMessage &message, qsizetype bytes)
+{
+    // Per hub method, and only for methods the hub has: names a client makes up must not
+    // create metric series.
+    QByteArrayView target;
+    if (const auto *inv = std::get_if<InvocationMessage>(&message))
+        target = inv->target;
+    else if (const auto *s = std::get_if<StreamInvocationMessage>(&message))
+        target = s->target;
+    const Hub::Method *method = target.isEmpty() ? nullptr : m_hub.method(target);
+    const Metrics::Labels labels {{"method", method ? method->name : QByteArray("(other)")}};
+    Metrics::instance().add("heliograph_received_messages_total", labels);
+    Metrics::instance().add("heliograph_received_message_bytes_total", labels, double(bytes));
 }
 
 void HubConnection::dispatch(HubMessage &message)
@@ -446,11 +463,13 @@ void HubConnection::writeRaw(const QByteArray &bytes)
         m_transport->write(bytes);
 }
 
-void HubConnection::send(const SharedMessage &message)
+qsizetype HubConnection::send(const SharedMessage &message)
 {
     if (m_state != State::Connected)
-        return;
-    writeMessage(message->bytesFor(*m_protocol), isSequenced(message->message));
+        return 0;
+    const QByteArray &bytes = message->bytesFor(*m_protocol);
+    writeMessage(bytes, isSequenced(message->message));
+    return bytes.size();
 }
 
 void HubConnection::sendMessage(const HubMessage &message)

@@ -74,8 +74,9 @@ public:
     /// Continues on a new transport: sends Sequence and every unacknowledged message again.
     bool resumeTransport(ConnectionTransport *transport);
 
-    /// Fan-out delivery (already serialized for every protocol).
-    void send(const SharedMessage &message);
+    /// Fan-out delivery (already serialized for every protocol). Returns the bytes written (0
+    /// when not connected).
+    qsizetype send(const SharedMessage &message);
     void sendMessage(const HubMessage &message);
 
     /// Invokes a client method that returns a result (ids "s1", "s2", ...). `handler` runs on
@@ -93,6 +94,8 @@ Q_SIGNALS:
 private:
     /// "connection ID (tenant T, user U)" for log lines.
     QByteArray who() const;
+    /// Counts a received message (and its size on the wire) for /metrics, by hub method.
+    void countReceived(const HubMessage &message, qsizetype bytes);
     friend class HubLifetimeManager;
     friend class Heartbeat;
     friend class ServerStream;

@@ -133,14 +133,16 @@ void HubLifetimeManager::removeFromGroup(const QByteArray &connectionId, const Q
 }
 
 namespace {
-void countDeliveries(const SharedMessage &m, qsizetype n)
+void countDeliveries(const SharedMessage &m, qsizetype n, qsizetype bytes)
 {
     if (n == 0)
         return;
     const auto *inv = std::get_if<InvocationMessage>(&m->message);
     const QByteArray target
         = inv ? inv->target : QByteArray(messageTypeName(messageType(m->message)));
-    Metrics::instance().add("heliograph_messages_sent_total", {{"target", target}}, double(n));
+    const Metrics::Labels labels {{"target", target}};
+    Metrics::instance().add("heliograph_messages_sent_total", labels, double(n));
+    Metrics::instance().add("heliograph_sent_message_bytes_total", labels, double(bytes));
 }
 
 bool excludedFrom(const QList<QByteArray> &excluded, const QByteArray &id)
@@ -152,11 +154,11 @@ bool excludedFrom(const QList<QByteArray> &excluded, const QByteArray &id)
 void HubLifetimeManager::sendAll(SharedMessage message, QList<QByteArray> excluded)
 {
     forEachShard([message, excluded](Shard &shard) {
-        qsizetype n = 0;
+        qsizetype n = 0, bytes = 0;
         for (HubConnection *c : std::as_const(shard.connections))
             if (!excludedFrom(excluded, c->connectionId()))
-                c->send(message), ++n;
-        countDeliveries(message, n);
+                bytes += c->send(message), ++n;
+        countDeliveries(message, n, bytes);
     });
 }
 
@@ -166,11 +168,11 @@ void HubLifetimeManager::sendGroup(const QByteArray &group, SharedMessage messag
     forEachShard([group, message, excluded](Shard &shard) {
         // A copy (QHash::value): a send may close a connection, which edits the set.
         const QSet<HubConnection *> members = shard.groups.value(group);
-        qsizetype n = 0;
+        qsizetype n = 0, bytes = 0;
         for (HubConnection *c : members)
             if (!excludedFrom(excluded, c->connectionId()))
-                c->send(message), ++n;
-        countDeliveries(message, n);
+                bytes += c->send(message), ++n;
+        countDeliveries(message, n, bytes);
     });
 }
 
@@ -178,8 +180,7 @@ void HubLifetimeManager::sendGroupIf(const QByteArray &group, SharedMessage mess
 {
     forEachInGroup(group, [message, filter](HubConnection &c) {
         if (filter(c)) {
-            c.send(message);
-            countDeliveries(message, 1);
+            countDeliveries(message, 1, c.send(message));
         }
     });
 }
@@ -200,8 +201,10 @@ void HubLifetimeManager::sendUser(const QByteArray &userId, SharedMessage messag
     forEachShard([userId, message](Shard &shard) {
         // A copy (QHash::value): a send may close a connection, which edits the set.
         const QSet<HubConnection *> members = shard.users.value(userId);
+        qsizetype n = 0, bytes = 0;
         for (HubConnection *c : members)
-            c->send(message);
+            bytes += c->send(message), ++n;
+        countDeliveries(message, n, bytes);
     });
 }
 
@@ -212,7 +215,7 @@ void HubLifetimeManager::sendConnection(const QByteArray &connectionId, SharedMe
         return;
     runOn(s, [connectionId, message](Shard &shard) {
         if (HubConnection *c = shard.connections.value(connectionId))
-            c->send(message);
+            countDeliveries(message, 1, c->send(message));
     });
 }
 
