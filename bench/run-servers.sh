@@ -235,7 +235,7 @@ os_name="$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")"
 
 mkdir -p "$(dirname "$out")"
 {
-    echo "# heliograph-server vs ASP.NET Core SignalR"
+    echo "### Latest run: heliograph-server vs ASP.NET Core SignalR"
     echo
     echo "$started_at. $os_name, kernel $(uname -r), $(nproc) cores ($cpu_model), $(awk '/MemTotal/ {printf "%.0f GB", $2 / 1048576}' /proc/meminfo) RAM."
     echo "heliograph-server $("$server_bin" --version 2>/dev/null | awk '{print $NF}') (Release, Qt ${qt_version:-?});"
