@@ -1,0 +1,514 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// The connection API of Heliograph Client: a SignalR hub connection over WebSockets,
+// Server-Sent Events or long polling, with the JSON or MessagePack hub protocol.
+//
+//   auto *hub = new Heliograph::HubConnection(QUrl(u"https://example.com/hubs/chat"_s), this);
+//   hub->on<QString, QString>("ReceiveMessage", [](QString user, QString text) { ... });
+//   connect(hub, &HubConnection::connected, this, [hub] {
+//       hub->invokeAs<QString>("Echo", u"hi"_s).then(hub, [](const QString &echo) { ... });
+//   });
+//   hub->start();
+//
+// Everything happens on the thread that owns the HubConnection: no call blocks, no nested
+// event loop is ever run, every signal, handler, callback and future continuation without a
+// context is delivered on that thread.
+//
+// States (property `state`); each line is "from -> to: when (signals after the *Changed ones)":
+//
+//   Disconnected  -> Connecting:    start()
+//   Connecting    -> Connected:     the handshake was answered (connected())
+//   Connecting    -> Disconnected:  negotiate, transport or handshake failed (errorOccurred(),
+//                                   disconnected()), or stop() (disconnected())
+//   Connected     -> Reconnecting:  transport lost, server timeout, protocol error, or Close
+//                                   with allowReconnect, and the retry policy gives a delay
+//                                   (reconnecting(error))
+//   Connected     -> Disconnected:  the same without a retry policy (or it gives up at once),
+//                                   or Close without allowReconnect (errorOccurred(),
+//                                   disconnected())
+//   Connected     -> Disconnecting: stop(): a Close message is sent, the transport closed
+//   Disconnecting -> Disconnected:  the transport closed, within 5 s (disconnected())
+//   Reconnecting  -> Connected:     new negotiate, transport and handshake done
+//                                   (reconnected(connectionId))
+//   Reconnecting  -> Disconnected:  the retry policy gives up (errorOccurred(), disconnected()),
+//                                   or stop() (disconnected())
+//
+// Invocations, streams and uploads that are pending when the connection is lost or stopped
+// fail with HubError::Code::ConnectionLost; calls made while not Connected fail with
+// HubError::Code::NotConnected (nothing is queued).
+
+#include <heliograph/client/convert.h>
+#include <heliograph/client/expected.h>
+#include <heliograph/client/heliographclient_export.h>
+#include <heliograph/client/value.h>
+
+#include <QtCore/QException>
+#include <QtCore/QFuture>
+#include <QtCore/QObject>
+#include <QtCore/QString>
+#include <QtCore/QUrl>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+QT_BEGIN_NAMESPACE
+class QNetworkAccessManager;
+class QSslConfiguration;
+QT_END_NAMESPACE
+
+namespace Heliograph {
+
+class HubConnection;
+class HubStream;
+class UploadStream;
+class RetryPolicy;
+
+/// Why an invocation, a send, a stream or a client-to-server stream did not succeed.
+struct HELIOGRAPH_CLIENT_EXPORT HubError {
+    Q_GADGET
+    Q_PROPERTY(Code code MEMBER code)
+    Q_PROPERTY(QString message MEMBER message)
+public:
+    enum class Code {
+        ServerError, ///< the server completed the invocation with an error (its text)
+        NotConnected, ///< the connection was not Connected when the call was made
+        ConnectionLost, ///< the connection ended (lost or stopped) before the completion
+        ConversionFailed, ///< the result or item did not convert to the requested C++ type
+        Canceled, ///< the client canceled it
+        InvalidArgument, ///< the call itself was wrong (e.g. an upload stream used twice)
+    };
+    Q_ENUM(Code)
+
+    Code code = Code::ServerError;
+    QString message;
+
+    friend bool operator==(const HubError &, const HubError &) = default;
+};
+
+/// A HubError carried by a failed QFuture (catch it in `onFailed`).
+class HELIOGRAPH_CLIENT_EXPORT HubErrorException : public QException {
+public:
+    explicit HubErrorException(HubError error);
+    ~HubErrorException() override;
+    HubErrorException(const HubErrorException &other);
+    HubErrorException &operator=(const HubErrorException &other);
+
+    const HubError &error() const noexcept { return m_error; }
+    const char *what() const noexcept override;
+    void raise() const override;
+    HubErrorException *clone() const override;
+
+private:
+    HubError m_error;
+    QByteArray m_what;
+};
+
+/// Either a value or a HubError: what the callback flavour of HubConnection::invoke() gets.
+template<typename T> using HubResult = Expected<T, HubError>;
+
+/// A handler registration made with HubConnection::on() or onInvoke(). Copies refer to the
+/// same registration; destroying a Subscription does not remove the handler (call
+/// disconnect(), or give on() a context object).
+class HELIOGRAPH_CLIENT_EXPORT Subscription {
+public:
+    Subscription();
+    ~Subscription();
+    Subscription(const Subscription &);
+    Subscription(Subscription &&) noexcept;
+    Subscription &operator=(const Subscription &);
+    Subscription &operator=(Subscription &&) noexcept;
+
+    /// The handler is still registered (its connection and context object exist).
+    bool isActive() const;
+    /// Removes the handler; no-op when it is gone already.
+    void disconnect();
+    QByteArray method() const;
+
+private:
+    friend class HubConnection;
+    struct Data;
+    explicit Subscription(std::shared_ptr<Data> data);
+    std::shared_ptr<Data> d;
+};
+
+namespace Detail {
+HELIOGRAPH_CLIENT_EXPORT void warnHandlerArguments(const QByteArray &method, const QString &why);
+
+template<typename... Args, std::size_t... I>
+bool convertArguments(const ValueList &in, std::tuple<Args...> &out, QString &error,
+                      std::index_sequence<I...>)
+{
+    bool ok = true;
+    [[maybe_unused]] auto one = [&](const Value &v, auto &target, std::size_t index) {
+        if (!ok)
+            return;
+        using T = std::remove_cvref_t<decltype(target)>;
+        if (!ValueTraits<T>::fromValue(v, target, error)) {
+            error = QStringLiteral("argument %1: ").arg(index) + error;
+            ok = false;
+        }
+    };
+    (one(in.value(qsizetype(I)), std::get<I>(out), I), ...);
+    return ok;
+}
+} // namespace Detail
+
+/// A connection to one SignalR hub. See the state table at the top of this header.
+class HELIOGRAPH_CLIENT_EXPORT HubConnection : public QObject {
+    Q_OBJECT
+    Q_PROPERTY(State state READ state NOTIFY stateChanged)
+    Q_PROPERTY(QString connectionId READ connectionId NOTIFY connectionIdChanged)
+    Q_PROPERTY(Transport transport READ transport NOTIFY transportChanged)
+    Q_PROPERTY(QString protocolName READ protocolName NOTIFY protocolChanged)
+    Q_PROPERTY(Error error READ error NOTIFY errorChanged)
+    Q_PROPERTY(QString errorString READ errorString NOTIFY errorChanged)
+    Q_PROPERTY(qint64 roundTripTime READ roundTripTime NOTIFY statisticsChanged)
+    Q_PROPERTY(int reconnectCount READ reconnectCount NOTIFY statisticsChanged)
+    Q_PROPERTY(quint64 bytesReceived READ bytesReceived NOTIFY statisticsChanged)
+    Q_PROPERTY(quint64 bytesSent READ bytesSent NOTIFY statisticsChanged)
+    Q_PROPERTY(QUrl url READ url WRITE setUrl NOTIFY urlChanged)
+    Q_PROPERTY(Protocol protocol READ protocol WRITE setProtocol NOTIFY protocolChanged)
+    Q_PROPERTY(Transports transports READ transports WRITE setTransports NOTIFY transportsChanged)
+
+public:
+    enum class State { Disconnected, Connecting, Connected, Reconnecting, Disconnecting };
+    Q_ENUM(State)
+
+    /// Why the connection failed, was lost or ended. Set when it happens; reset by start()
+    /// and by a successful reconnect.
+    enum class Error {
+        NoError,
+        NegotiationFailed, ///< negotiate failed: network, HTTP status, error text, redirects
+        Unauthorized, ///< HTTP 401/403, or the access token provider failed
+        TransportFailed, ///< no transport could be opened, or the open one failed
+        HandshakeFailed, ///< the handshake was refused, malformed or timed out
+        ServerTimeout, ///< nothing received within serverTimeout()
+        ServerClosed, ///< the server closed the connection (Close message, or the transport)
+        ProtocolError, ///< the server sent bytes the hub protocol cannot read
+        InvalidConfiguration, ///< e.g. no URL, skipNegotiation without WebSockets only
+    };
+    Q_ENUM(Error)
+
+    enum class Protocol { Json, MessagePack };
+    Q_ENUM(Protocol)
+
+    enum class Transport {
+        None = 0x0,
+        WebSockets = 0x1,
+        ServerSentEvents = 0x2, ///< JSON only (text)
+        LongPolling = 0x4,
+    };
+    Q_ENUM(Transport)
+    Q_DECLARE_FLAGS(Transports, Transport)
+    Q_FLAG(Transports)
+
+    using AccessTokenProvider = std::function<QFuture<QString>()>;
+    using HttpHeaders = QList<std::pair<QByteArray, QByteArray>>;
+    using Handler = std::function<void(const ValueList &arguments)>;
+    using ResultHandler = std::function<QFuture<Value>(const ValueList &arguments)>;
+    using SyncResultHandler = std::function<Value(const ValueList &arguments)>;
+    using ResultCallback = std::function<void(const HubResult<Value> &result)>;
+
+    explicit HubConnection(QObject *parent = nullptr);
+    explicit HubConnection(const QUrl &url, QObject *parent = nullptr);
+    ~HubConnection() override;
+
+    // --- configuration: read by start(); changes made later apply at the next start() ----
+
+    /// The hub endpoint, http(s):// (ws(s):// is accepted and mapped).
+    void setUrl(const QUrl &url);
+    QUrl url() const;
+    /// Default: Json.
+    void setProtocol(Protocol protocol);
+    Protocol protocol() const;
+    /// "json" or "messagepack".
+    QString protocolName() const;
+    /// The transports to try, in the order WebSockets, Server-Sent Events, long polling
+    /// (as the server lists them), falling back to the next one when a transport fails to
+    /// open. Default: all three.
+    void setTransports(Transports transports);
+    Transports transports() const;
+    /// Connects the WebSocket straight to url() without negotiating. Needs transports() to
+    /// be exactly WebSockets; connectionId() then stays empty.
+    void setSkipNegotiation(bool skip);
+    bool skipNegotiation() const;
+    /// Called before every connect and reconnect attempt; the token goes into an
+    /// `Authorization: Bearer` header of every request. A failed or empty future is an
+    /// Unauthorized failure / no token. Never logged.
+    void setAccessTokenProvider(AccessTokenProvider provider);
+    /// Extra headers for every HTTP request and the WebSocket handshake.
+    void setHeaders(const HttpHeaders &headers);
+    HttpHeaders headers() const;
+    /// Used for negotiate, Server-Sent Events and long polling (cookies, proxy, caching); its
+    /// proxy and cookies also go to the WebSocket. Must live on this object's thread and
+    /// outlive it, or be reset. nullptr (default): an internal one.
+    void setNetworkAccessManager(QNetworkAccessManager *manager);
+    QNetworkAccessManager *networkAccessManager() const;
+    /// TLS settings for every request and the WebSocket (default: Qt's default).
+    void setSslConfiguration(const QSslConfiguration &configuration);
+    /// A Ping is sent when nothing was sent for this long. Default 15 s; 0 disables.
+    void setKeepAliveInterval(std::chrono::milliseconds interval);
+    std::chrono::milliseconds keepAliveInterval() const;
+    /// The connection is lost when nothing arrives for this long (not on long polling).
+    /// Default 30 s; 0 disables.
+    void setServerTimeout(std::chrono::milliseconds timeout);
+    std::chrono::milliseconds serverTimeout() const;
+    /// Bound for each step of connecting: the negotiate request, opening the transport, and
+    /// the handshake response. Default 15 s.
+    void setHandshakeTimeout(std::chrono::milliseconds timeout);
+    std::chrono::milliseconds handshakeTimeout() const;
+    /// Automatic reconnect after a lost connection. Default: DefaultRetryPolicy (0, 2, 5, 10,
+    /// 30 s, then every 30 s, ±20 % jitter). nullptr: no automatic reconnect.
+    void setRetryPolicy(std::shared_ptr<RetryPolicy> policy);
+    std::shared_ptr<RetryPolicy> retryPolicy() const;
+
+    // --- state -----------------------------------------------------------------------------
+
+    State state() const;
+    /// The server's id for this connection; empty unless Connected (and with skipNegotiation).
+    QString connectionId() const;
+    /// The transport in use; None unless Connected or Disconnecting.
+    Transport transport() const;
+    Error error() const;
+    QString errorString() const;
+
+    // --- statistics (reset by start()) -----------------------------------------------------
+
+    /// Milliseconds of the latest round trip measured: the handshake, then on WebSockets a
+    /// WebSocket ping sent with every keep-alive Ping, on the HTTP transports every POST.
+    /// -1 until measured.
+    qint64 roundTripTime() const;
+    /// Successful automatic reconnects.
+    int reconnectCount() const;
+    /// Transport payload bytes (handshake and hub messages) received and sent.
+    quint64 bytesReceived() const;
+    quint64 bytesSent() const;
+
+    // --- calls -----------------------------------------------------------------------------
+
+    /// Invokes a hub method; the future gets its result (null for void methods) or fails with
+    /// a HubErrorException. `uploads` are client-to-server streams (createUploadStream()).
+    QFuture<Value> invoke(const QByteArray &method, const ValueList &arguments = {},
+                          const QList<UploadStream *> &uploads = {});
+    /// The same with a callback, called on this thread unless `context` is gone by then.
+    void invoke(const QByteArray &method, const ValueList &arguments, const QObject *context,
+                ResultCallback callback, const QList<UploadStream *> &uploads = {});
+    /// Typed: arguments through toValue(), the result through fromValue<R>() (a conversion
+    /// failure fails the future with HubError::Code::ConversionFailed).
+    template<typename R = void, typename... A>
+    QFuture<R> invokeAs(const QByteArray &method, const A &...arguments)
+    {
+        return invoke(method, ValueList {Heliograph::toValue(arguments)...})
+            .then([method](const Value &result) -> R {
+                if constexpr (std::is_void_v<R>) {
+                    Q_UNUSED(result)
+                    return;
+                } else {
+                    Expected<R> converted = fromValue<R>(result);
+                    if (!converted)
+                        throw HubErrorException(HubError {HubError::Code::ConversionFailed,
+                                                          QString::fromUtf8(method)
+                                                              + QStringLiteral(": ")
+                                                              + converted.error().message});
+                    return std::move(*converted);
+                }
+            });
+    }
+    /// Fire and forget: no completion is expected. The future finishes when the message has
+    /// been handed to the transport (WebSockets) or its POST was answered (HTTP transports).
+    QFuture<void> send(const QByteArray &method, const ValueList &arguments = {},
+                       const QList<UploadStream *> &uploads = {});
+    /// A server-to-client stream. The caller owns the object (it is parented to this
+    /// connection until then); deleting it cancels the stream.
+    HubStream *stream(const QByteArray &method, const ValueList &arguments = {},
+                      const QList<UploadStream *> &uploads = {});
+    /// A client-to-server stream to pass to invoke()/send()/stream(), once. Parented to this
+    /// connection.
+    UploadStream *createUploadStream();
+
+    // --- handlers for server-to-client calls -----------------------------------------------
+
+    /// Called for every invocation of `method` (ASCII case-insensitive, as the JavaScript
+    /// client does). Several handlers per method run in registration order.
+    Subscription on(const QByteArray &method, Handler handler);
+    /// The same; the handler is removed when `context` is destroyed.
+    Subscription on(const QByteArray &method, const QObject *context, Handler handler);
+    /// Typed: `on<QString, int>("Method", [](QString a, int b) { ... })`. Arguments that do
+    /// not convert are logged (warning) and the handler is not called.
+    template<typename... Args>
+    Subscription on(const QByteArray &method,
+                    std::type_identity_t<std::function<void(Args...)>> handler)
+    {
+        return on(method, Handler([method, handler = std::move(handler)](const ValueList &args) {
+                      std::tuple<std::remove_cvref_t<Args>...> converted;
+                      QString error;
+                      if (!Detail::convertArguments(args, converted, error,
+                                                    std::index_sequence_for<Args...> {})) {
+                          Detail::warnHandlerArguments(method, error);
+                          return;
+                      }
+                      std::apply(handler, std::move(converted));
+                  }));
+    }
+    /// Answers the server's invocations of `method` that expect a result (client results):
+    /// the future's value is sent back, a failed future sends its exception's text as the
+    /// error. One result handler per method; a new one replaces the previous one. Invocations
+    /// of a method without a result handler are answered "Client didn't provide a result.".
+    Subscription onInvoke(const QByteArray &method, ResultHandler handler);
+    Subscription onInvoke(const QByteArray &method, SyncResultHandler handler);
+    /// Removes every handler (and the result handler) of `method`.
+    void off(const QByteArray &method);
+    void off(const Subscription &subscription);
+
+public Q_SLOTS:
+    /// Disconnected -> Connecting. Ignored (with a warning) in any other state.
+    void start();
+    /// Ends the connection (or the connect / reconnect attempt). Sends a Close message when
+    /// Connected.
+    void stop();
+
+Q_SIGNALS:
+    void stateChanged(Heliograph::HubConnection::State state);
+    void connectionIdChanged();
+    void transportChanged();
+    void protocolChanged();
+    void errorChanged();
+    void statisticsChanged();
+    void urlChanged();
+    void transportsChanged();
+
+    /// start() succeeded.
+    void connected();
+    /// The connection was lost; an automatic reconnect is under way.
+    void reconnecting(Heliograph::HubConnection::Error error);
+    /// An automatic reconnect succeeded; a new connection with a new id.
+    void reconnected(const QString &connectionId);
+    /// The state became Disconnected (stop(), a failure, or the retry policy gave up).
+    void disconnected();
+    /// A final failure: start() failed, or the connection ended for good.
+    void errorOccurred(Heliograph::HubConnection::Error error);
+
+private:
+    friend class HubStream;
+    friend class UploadStream;
+    friend class Subscription;
+    class Private;
+    std::unique_ptr<Private> d;
+};
+
+Q_DECLARE_OPERATORS_FOR_FLAGS(HubConnection::Transports)
+
+/// What a RetryPolicy is told before each reconnect attempt.
+struct RetryContext {
+    /// Attempts made so far in this reconnect (0 before the first).
+    int previousRetryCount = 0;
+    /// Time since the connection was lost.
+    std::chrono::milliseconds elapsed {0};
+    /// The latest failure: the loss itself, then the failure of the latest attempt.
+    HubConnection::Error reason = HubConnection::Error::NoError;
+    QString reasonString;
+};
+
+/// Decides whether and when to try reconnecting. Called on the connection's thread.
+class HELIOGRAPH_CLIENT_EXPORT RetryPolicy {
+public:
+    virtual ~RetryPolicy();
+    /// The delay before the next attempt, or std::nullopt to give up (-> Disconnected).
+    virtual std::optional<std::chrono::milliseconds> nextRetryDelay(const RetryContext &context)
+        = 0;
+
+protected:
+    RetryPolicy() = default;
+    RetryPolicy(const RetryPolicy &) = default;
+    RetryPolicy &operator=(const RetryPolicy &) = default;
+};
+
+/// Delays from a list, then the last one forever (or give up), each varied by ±jitter.
+class HELIOGRAPH_CLIENT_EXPORT DefaultRetryPolicy : public RetryPolicy {
+public:
+    /// 0, 2, 5, 10, 30 s, then every 30 s forever, ±20 %.
+    DefaultRetryPolicy();
+    /// `jitter` is a fraction (0.2 = ±20 %); `repeatLast` false gives up after the list.
+    explicit DefaultRetryPolicy(QList<std::chrono::milliseconds> delays, bool repeatLast = true,
+                                double jitter = 0.2);
+    ~DefaultRetryPolicy() override;
+
+    std::optional<std::chrono::milliseconds> nextRetryDelay(const RetryContext &context) override;
+
+private:
+    QList<std::chrono::milliseconds> m_delays;
+    bool m_repeatLast = true;
+    double m_jitter = 0.2;
+};
+
+/// A server-to-client stream started by HubConnection::stream().
+class HELIOGRAPH_CLIENT_EXPORT HubStream : public QObject {
+    Q_OBJECT
+    Q_PROPERTY(bool finished READ isFinished NOTIFY finished)
+public:
+    ~HubStream() override;
+
+    QByteArray invocationId() const;
+    bool isFinished() const;
+    /// The error that ended the stream, if one did.
+    std::optional<HubError> error() const;
+
+public Q_SLOTS:
+    /// Sends CancelInvocation; no item, completed() or errorOccurred() follows, only finished().
+    void cancel();
+
+Q_SIGNALS:
+    void item(const Heliograph::Value &value);
+    /// The server completed the stream.
+    void completed();
+    /// The server completed it with an error, or the connection was lost.
+    void errorOccurred(const Heliograph::HubError &error);
+    /// After completed(), errorOccurred() or cancel().
+    void finished();
+
+private:
+    friend class HubConnection;
+    explicit HubStream(HubConnection *connection);
+    struct Private;
+    std::unique_ptr<Private> d;
+};
+
+/// A client-to-server stream: create it with HubConnection::createUploadStream(), pass it to
+/// one invoke()/send()/stream(), write items, then complete() it. Items written before that
+/// call are buffered and sent right after the invocation.
+class HELIOGRAPH_CLIENT_EXPORT UploadStream : public QObject {
+    Q_OBJECT
+public:
+    ~UploadStream() override;
+
+    /// Assigned when the stream is passed to a call; empty before.
+    QByteArray streamId() const;
+    /// Items can still be written.
+    bool isOpen() const;
+    /// False when the stream is completed, failed, or its connection is gone.
+    bool write(const Value &item);
+    template<typename T> bool writeAs(const T &item) { return write(Heliograph::toValue(item)); }
+    /// Ends the stream normally.
+    void complete();
+    /// Ends the stream with an error text the server sees.
+    void fail(const QString &error);
+
+Q_SIGNALS:
+    /// The stream cannot take more items (completed, failed or its connection ended).
+    void closed();
+
+private:
+    friend class HubConnection;
+    explicit UploadStream(HubConnection *connection);
+    struct Private;
+    std::unique_ptr<Private> d;
+};
+
+} // namespace Heliograph

@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: MIT
+#include "connector_p.h"
+#include "httptransports_p.h"
+#include "logging_p.h"
+#include "websockettransport_p.h"
+
+#include <QtCore/QUrlQuery>
+#include <QtNetwork/QNetworkAccessManager>
+#include <QtNetwork/QNetworkReply>
+
+#include <exception>
+
+using namespace Qt::StringLiterals;
+
+namespace Heliograph::Detail {
+
+namespace {
+constexpr int MaxRedirects = 100;
+
+HubConnection::Transport transportNamed(QByteArrayView name)
+{
+    if (name == "WebSockets")
+        return HubConnection::Transport::WebSockets;
+    if (name == "ServerSentEvents")
+        return HubConnection::Transport::ServerSentEvents;
+    if (name == "LongPolling")
+        return HubConnection::Transport::LongPolling;
+    return HubConnection::Transport::None;
+}
+
+QString transportName(HubConnection::Transport t)
+{
+    switch (t) {
+    case HubConnection::Transport::WebSockets:
+        return u"WebSockets"_s;
+    case HubConnection::Transport::ServerSentEvents:
+        return u"ServerSentEvents"_s;
+    case HubConnection::Transport::LongPolling:
+        return u"LongPolling"_s;
+    case HubConnection::Transport::None:
+        break;
+    }
+    return u"None"_s;
+}
+
+/// `url` + `id=<token>`; the token is URL-safe in practice, percent-encoded to be sure.
+QUrl withConnectionToken(QUrl url, const QByteArray &token)
+{
+    QString query = url.query(QUrl::FullyEncoded);
+    if (!query.isEmpty())
+        query += u'&';
+    query += u"id="_s + QString::fromLatin1(QUrl::toPercentEncoding(QString::fromUtf8(token)));
+    url.setQuery(query, QUrl::StrictMode);
+    return url;
+}
+} // namespace
+
+Connector::Connector(Settings settings, QObject *parent)
+    : QObject(parent)
+    , m_settings(std::move(settings))
+{
+    m_stepTimer.setSingleShot(true);
+    connect(&m_stepTimer, &QTimer::timeout, this, [this] {
+        if (m_negotiateReply) {
+            discardReply();
+            fail(HubConnection::Error::NegotiationFailed,
+                 u"Negotiation timed out after %1 ms."_s.arg(m_settings.stepTimeoutMs));
+        } else if (m_transport) {
+            transportFailed({HubConnection::Error::TransportFailed,
+                             u"Opening the %1 transport timed out after %2 ms."_s
+                                 .arg(transportName(m_transport->kind()))
+                                 .arg(m_settings.stepTimeoutMs),
+                             0});
+        }
+    });
+}
+
+Connector::~Connector()
+{
+    abortAll();
+}
+
+QUrl Connector::httpUrl(QUrl url)
+{
+    if (url.scheme() == u"ws"_s)
+        url.setScheme(u"http"_s);
+    else if (url.scheme() == u"wss"_s)
+        url.setScheme(u"https"_s);
+    return url;
+}
+
+QUrl Connector::negotiateUrl(const QUrl &endpoint)
+{
+    QUrl url = endpoint;
+    QString path = url.path();
+    if (!path.endsWith(u'/'))
+        path += u'/';
+    url.setPath(path + u"negotiate"_s);
+    if (!QUrlQuery(url).hasQueryItem(u"negotiateVersion"_s)) {
+        QString query = url.query(QUrl::FullyEncoded);
+        if (!query.isEmpty())
+            query += u'&';
+        query += u"negotiateVersion=1"_s;
+        url.setQuery(query, QUrl::StrictMode);
+    }
+    return url;
+}
+
+void Connector::start()
+{
+    m_url = httpUrl(m_settings.url);
+    if (!m_settings.request.manager) {
+        fail(HubConnection::Error::InvalidConfiguration, u"No network access manager."_s);
+        return;
+    }
+    fetchToken();
+}
+
+void Connector::fetchToken()
+{
+    auto next = [this] {
+        if (m_settings.skipNegotiation)
+            openTransport(HubConnection::Transport::WebSockets, m_url);
+        else
+            negotiate();
+    };
+    if (!m_settings.tokenProvider) {
+        next();
+        return;
+    }
+    QFuture<QString> future;
+    try {
+        future = m_settings.tokenProvider();
+    } catch (const std::exception &e) {
+        fail(HubConnection::Error::Unauthorized,
+             u"The access token provider failed: %1"_s.arg(QString::fromUtf8(e.what())));
+        return;
+    } catch (...) {
+        fail(HubConnection::Error::Unauthorized, u"The access token provider failed."_s);
+        return;
+    }
+    auto *watcher = new QFutureWatcher<QString>(this);
+    m_tokenWatcher = watcher;
+    connect(watcher, &QFutureWatcherBase::finished, this, [this, watcher, next] {
+        watcher->deleteLater();
+        m_tokenWatcher = nullptr;
+        QFuture<QString> f = watcher->future();
+        try {
+            f.waitForFinished(); // finished already: only rethrows a stored exception
+        } catch (const std::exception &e) {
+            fail(HubConnection::Error::Unauthorized,
+                 u"The access token provider failed: %1"_s.arg(QString::fromUtf8(e.what())));
+            return;
+        } catch (...) {
+            fail(HubConnection::Error::Unauthorized, u"The access token provider failed."_s);
+            return;
+        }
+        if (f.resultCount() == 0) {
+            fail(HubConnection::Error::Unauthorized,
+                 u"The access token provider canceled its future."_s);
+            return;
+        }
+        m_settings.request.accessToken = f.result().toUtf8();
+        next();
+    });
+    watcher->setFuture(future);
+}
+
+void Connector::negotiate()
+{
+    if (!m_settings.request.manager) {
+        fail(HubConnection::Error::NegotiationFailed, u"The network access manager is gone."_s);
+        return;
+    }
+    const QUrl url = negotiateUrl(m_url);
+    qCDebug(lcHubConnection) << "negotiating with" << redacted(url);
+    QNetworkRequest request = makeRequest(url, m_settings.request);
+    request.setRawHeader("Accept", "*/*");
+    // No body, as the official clients; the type only keeps QNetworkAccessManager quiet.
+    request.setHeader(QNetworkRequest::ContentTypeHeader,
+                      QByteArrayLiteral("text/plain;charset=UTF-8"));
+    QNetworkReply *reply = m_settings.request.manager->post(request, QByteArray());
+    m_negotiateReply = reply;
+    connect(reply, &QNetworkReply::finished, this, [this, reply] { onNegotiated(reply); });
+    m_stepTimer.start(m_settings.stepTimeoutMs);
+}
+
+void Connector::discardReply()
+{
+    if (QNetworkReply *r = m_negotiateReply.data()) {
+        m_negotiateReply = nullptr;
+        r->disconnect(this);
+        r->abort();
+        r->deleteLater();
+    }
+}
+
+void Connector::onNegotiated(QNetworkReply *reply)
+{
+    reply->deleteLater();
+    if (m_negotiateReply != reply)
+        return;
+    m_negotiateReply = nullptr;
+    m_stepTimer.stop();
+    const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
+    if (status == 401 || status == 403) {
+        fail(HubConnection::Error::Unauthorized,
+             u"Negotiate was refused: HTTP %1 %2."_s.arg(
+                 QString::number(status),
+                 reply->attribute(QNetworkRequest::HttpReasonPhraseAttribute).toString()));
+        return;
+    }
+    if (status != 0 && status != 200) {
+        QString message = u"Unexpected status code returned from negotiate '%1'."_s.arg(status);
+        if (status == 404)
+            message += u" Either this is not a SignalR endpoint or there is a proxy blocking "
+                       u"the connection."_s;
+        fail(HubConnection::Error::NegotiationFailed, message);
+        return;
+    }
+    if (reply->error() != QNetworkReply::NoError) {
+        fail(HubConnection::Error::NegotiationFailed,
+             u"Failed to complete negotiation with the server: %1"_s.arg(
+                 redacted(reply->errorString())));
+        return;
+    }
+    const QByteArray body = reply->readAll();
+    Expected<NegotiateResponse> parsed = NegotiateResponse::fromJson(body);
+    if (!parsed) {
+        fail(HubConnection::Error::NegotiationFailed,
+             u"Failed to complete negotiation with the server: %1"_s.arg(parsed.error().message));
+        return;
+    }
+    if (parsed->error) {
+        fail(HubConnection::Error::NegotiationFailed, *parsed->error);
+        return;
+    }
+    if (parsed->isRedirect()) {
+        if (m_redirects >= MaxRedirects) {
+            fail(HubConnection::Error::NegotiationFailed,
+                 u"Negotiate redirection limit exceeded."_s);
+            return;
+        }
+        ++m_redirects;
+        m_url = httpUrl(QUrl::fromEncoded(parsed->url));
+        if (!parsed->accessToken.isEmpty()) {
+            // Replaces the provider's token for the rest of this attempt.
+            m_settings.request.accessToken = parsed->accessToken;
+            m_tokenFromRedirect = true;
+        }
+        qCDebug(lcHubConnection) << "negotiate redirected to" << redacted(m_url);
+        negotiate();
+        return;
+    }
+    m_negotiated = std::move(*parsed);
+    qCDebug(lcHubConnection) << "negotiated version" << m_negotiated.negotiateVersion
+                             << "connection id" << m_negotiated.connectionId;
+    chooseTransport();
+}
+
+void Connector::chooseTransport()
+{
+    for (const AvailableTransport &t : std::as_const(m_negotiated.availableTransports)) {
+        const HubConnection::Transport kind = transportNamed(t.transport);
+        if (kind == HubConnection::Transport::None || !(m_settings.transports & kind)
+            || (m_failedTransports & kind))
+            continue;
+        if (kind == HubConnection::Transport::ServerSentEvents
+            && m_settings.format != TransferFormat::Text)
+            continue;
+        if (!t.supports(m_settings.format))
+            continue;
+        openTransport(kind, withConnectionToken(m_url, m_negotiated.effectiveToken()));
+        return;
+    }
+    if (m_failedTransports) {
+        fail(m_lastTransportError.code,
+             u"Unable to connect to the server with any of the available transports. %1"_s.arg(
+                 m_lastTransportError.message));
+    } else {
+        fail(HubConnection::Error::TransportFailed,
+             u"None of the transports supported by the client are supported by the server."_s);
+    }
+}
+
+void Connector::openTransport(HubConnection::Transport kind, const QUrl &url)
+{
+    Transport *transport;
+    switch (kind) {
+    case HubConnection::Transport::WebSockets:
+        transport = new WebSocketTransport(this);
+        break;
+    case HubConnection::Transport::ServerSentEvents:
+        transport = new ServerSentEventsTransport(this);
+        break;
+    default:
+        transport = new LongPollingTransport(this);
+        break;
+    }
+    m_transport = transport;
+    connect(transport, &Transport::opened, this, [this, transport, kind] {
+        if (m_transport != transport)
+            return;
+        m_stepTimer.stop();
+        m_kind = kind;
+        m_done = true;
+        qCDebug(lcHubConnection) << "transport" << transportName(kind) << "open";
+        Q_EMIT succeeded();
+    });
+    connect(transport, &Transport::closed, this, [this, transport](const TransportError &e) {
+        if (m_transport == transport && !m_done)
+            transportFailed(e.isError()
+                                ? e
+                                : TransportError {HubConnection::Error::TransportFailed,
+                                                  u"The transport closed while opening."_s, 0});
+    });
+    m_stepTimer.start(m_settings.stepTimeoutMs);
+    transport->open({url, m_settings.request, m_settings.format});
+}
+
+void Connector::transportFailed(const TransportError &error)
+{
+    m_stepTimer.stop();
+    Transport *transport = std::exchange(m_transport, nullptr);
+    const HubConnection::Transport kind = transport->kind();
+    transport->disconnect(this);
+    transport->deleteLater();
+    qCInfo(lcHubConnection) << "the" << transportName(kind) << "transport failed:" << error.message;
+    if (error.code == HubConnection::Error::Unauthorized || m_settings.skipNegotiation) {
+        fail(error.code, error.message);
+        return;
+    }
+    m_failedTransports |= kind;
+    m_lastTransportError = error;
+    // The official clients negotiate a new connection before trying the next transport.
+    negotiate();
+}
+
+void Connector::cancel()
+{
+    m_done = true;
+    abortAll();
+}
+
+Transport *Connector::takeTransport()
+{
+    Transport *t = std::exchange(m_transport, nullptr);
+    if (t) {
+        t->disconnect(this);
+        t->setParent(nullptr);
+    }
+    return t;
+}
+
+void Connector::fail(HubConnection::Error error, const QString &message)
+{
+    if (m_done)
+        return;
+    m_done = true;
+    abortAll();
+    Q_EMIT failed(error, message);
+}
+
+void Connector::abortAll()
+{
+    m_stepTimer.stop();
+    if (m_tokenWatcher) {
+        m_tokenWatcher->disconnect(this);
+        m_tokenWatcher->deleteLater();
+        m_tokenWatcher = nullptr;
+    }
+    discardReply();
+    if (Transport *t = std::exchange(m_transport, nullptr)) {
+        t->disconnect(this);
+        t->deleteLater();
+    }
+}
+
+} // namespace Heliograph::Detail

@@ -1,0 +1,1283 @@
+// SPDX-License-Identifier: MIT
+#include "hubconnection_p.h"
+#include "logging_p.h"
+
+#include <heliograph/client/handshake.h>
+
+#include <QtCore/QFutureWatcher>
+#include <QtCore/QPromise>
+#include <QtCore/QVariant>
+#include <QtNetwork/QNetworkAccessManager>
+
+#include <algorithm>
+#include <exception>
+#include <limits>
+
+using namespace Qt::StringLiterals;
+
+namespace Heliograph {
+
+using Detail::lcHubConnection;
+
+namespace {
+
+const QString NotConnectedText
+    = u"Cannot send data if the connection is not in the 'Connected' State."_s;
+const QString CanceledText
+    = u"Invocation canceled due to the underlying connection being closed."_s;
+const QByteArray NoResultText = "Client didn't provide a result.";
+
+QString exceptionText(const std::exception &e)
+{
+    if (auto *hub = dynamic_cast<const HubErrorException *>(&e))
+        return hub->error().message;
+    return QString::fromUtf8(e.what());
+}
+
+/// What a message is, for debug logs (contents only at debug level).
+QDebug operator<<(QDebug dbg, const HubMessage &m)
+{
+    QDebugStateSaver saver(dbg);
+    dbg.nospace() << messageTypeName(messageType(m));
+    if (auto *inv = std::get_if<InvocationMessage>(&m))
+        dbg << ' ' << inv->target << " id=" << inv->invocationId << ' ' << inv->arguments;
+    else if (auto *s = std::get_if<StreamInvocationMessage>(&m))
+        dbg << ' ' << s->target << " id=" << s->invocationId << ' ' << s->arguments;
+    else if (auto *item = std::get_if<StreamItemMessage>(&m))
+        dbg << " id=" << item->invocationId << ' ' << item->item;
+    else if (auto *c = std::get_if<CompletionMessage>(&m))
+        dbg << " id=" << c->invocationId << ' '
+            << (c->kind == CompletionMessage::Kind::Error ? QVariant(c->error)
+                                                          : c->result.toVariant());
+    else if (auto *cl = std::get_if<CloseMessage>(&m))
+        dbg << " error=" << cl->error.value_or(QByteArray())
+            << " allowReconnect=" << cl->allowReconnect;
+    return dbg;
+}
+
+/// A QTimer interval: at least `minimum`, at most INT_MAX.
+int timerMs(qint64 ms, qint64 minimum)
+{
+    return int(std::clamp<qint64>(ms, minimum, std::numeric_limits<int>::max()));
+}
+
+QFuture<Value> readyFuture(const Value &v)
+{
+    QPromise<Value> p;
+    p.start();
+    p.addResult(v);
+    p.finish();
+    return p.future();
+}
+
+} // namespace
+
+namespace Detail {
+void warnHandlerArguments(const QByteArray &method, const QString &why)
+{
+    qCWarning(lcHubConnection).noquote()
+        << "handler of" << QString::fromUtf8(method) << "not called:" << why;
+}
+} // namespace Detail
+
+// --- Private: lifecycle -------------------------------------------------------------------
+
+HubConnection::Private::Private(HubConnection *qq)
+    : q(qq)
+{
+    clock.start();
+    handshakeTimer.setSingleShot(true);
+    heartbeatTimer.setSingleShot(true);
+    retryTimer.setSingleShot(true);
+    QObject::connect(&handshakeTimer, &QTimer::timeout, q, [this] {
+        attemptFailed(Error::HandshakeFailed,
+                      u"Handshake timed out after %1 ms."_s.arg(active.handshakeTimeout.count()));
+    });
+    QObject::connect(&heartbeatTimer, &QTimer::timeout, q, [this] { heartbeat(); });
+    QObject::connect(&retryTimer, &QTimer::timeout, q, [this] {
+        if (state == State::Reconnecting)
+            startAttempt();
+    });
+}
+
+QNetworkAccessManager *HubConnection::Private::manager()
+{
+    if (config.manager)
+        return config.manager;
+    if (!ownManager)
+        ownManager = new QNetworkAccessManager(q);
+    return ownManager;
+}
+
+void HubConnection::Private::start()
+{
+    if (state != State::Disconnected) {
+        qCWarning(lcHubConnection) << "start() ignored: the connection is" << state;
+        return;
+    }
+    QString invalid;
+    if (config.url.isEmpty() || !config.url.isValid())
+        invalid = u"No valid URL is set."_s;
+    else if (config.skipNegotiation && config.transports != Transports(Transport::WebSockets))
+        invalid = u"Negotiation can only be skipped when using the WebSocket transport directly."_s;
+    else if (!(config.transports
+               & (config.protocol == Protocol::Json
+                      ? Transports(Transport::WebSockets | Transport::ServerSentEvents
+                                   | Transport::LongPolling)
+                      : Transports(Transport::WebSockets | Transport::LongPolling))))
+        invalid
+            = u"No transport is enabled that can carry the %1 protocol."_s.arg(q->protocolName());
+    if (!invalid.isEmpty()) {
+        qCWarning(lcHubConnection) << "cannot start:" << invalid;
+        setError(Error::InvalidConfiguration, invalid);
+        QPointer<HubConnection> guard(q);
+        notify(Event::None);
+        if (guard)
+            Q_EMIT q->errorOccurred(error);
+        return;
+    }
+    active = config;
+    protocol
+        = active.protocol == Protocol::Json ? &HubProtocol::json() : &HubProtocol::messagePack();
+    roundTripTime = -1;
+    reconnectCount = 0;
+    bytesReceived = 0;
+    bytesSent = 0;
+    statisticsTouched();
+    setError(Error::NoError, {});
+    setState(State::Connecting);
+    qCInfo(lcHubConnection) << "connecting to" << Detail::redacted(active.url);
+    startAttempt();
+    notify(Event::None);
+}
+
+void HubConnection::Private::startAttempt()
+{
+    teardownSession(false);
+    if (state == State::Reconnecting && ownManager && !active.manager) {
+        // Pooled keep-alive connections may be half-open after a loss (or lead to a server
+        // that stopped without closing them): a request on one would wait for the step
+        // timeout. A manager the application gave us is left alone.
+        ownManager->clearConnectionCache();
+    }
+    Detail::Connector::Settings s;
+    s.url = active.url;
+    s.transports = active.transports;
+    s.format = protocol->transferFormat();
+    s.skipNegotiation = active.skipNegotiation;
+    s.tokenProvider = active.tokenProvider;
+    s.request.headers = active.headers;
+    s.request.manager = active.manager ? active.manager.data() : manager();
+#if QT_CONFIG(ssl)
+    s.request.ssl = active.ssl;
+#endif
+    s.stepTimeoutMs = timerMs(active.handshakeTimeout.count(), 1);
+    auto *c = new Detail::Connector(std::move(s), q);
+    connector = c;
+    QObject::connect(c, &Detail::Connector::succeeded, q, [this, c] {
+        if (connector == c)
+            onConnectorSucceeded();
+    });
+    QObject::connect(c, &Detail::Connector::failed, q, [this, c](Error e, const QString &message) {
+        if (connector == c)
+            onConnectorFailed(e, message);
+    });
+    c->start();
+}
+
+void HubConnection::Private::onConnectorSucceeded()
+{
+    Detail::Connector *c = std::exchange(connector, nullptr);
+    transport = c->takeTransport();
+    transport->setParent(q);
+    pendingConnectionId = QString::fromUtf8(c->connectionId());
+    pendingTransport = c->transportKind();
+    c->disconnect(q);
+    c->deleteLater();
+    ++m_session;
+    Detail::Transport *t = transport;
+    QObject::connect(t, &Detail::Transport::received, q, [this, t](const QByteArray &payload) {
+        if (transport == t)
+            onTransportReceived(payload);
+    });
+    QObject::connect(t, &Detail::Transport::closed, q, [this, t](const Detail::TransportError &e) {
+        if (transport == t)
+            onTransportClosed(e);
+    });
+    QObject::connect(t, &Detail::Transport::roundTripMeasured, q, [this](qint64 ms) {
+        roundTripTime = ms;
+        statisticsTouched();
+    });
+    handshakeDone = false;
+    handshakeBuffer.clear();
+    reader.emplace(*protocol);
+    const QByteArray request = Handshake::writeRequest({protocol->name().toByteArray(), 1});
+    bytesSent += quint64(request.size());
+    lastSentMs = lastReceivedMs = clock.elapsed();
+    statisticsTouched();
+    handshakeClock.start();
+    handshakeTimer.start(timerMs(active.handshakeTimeout.count(), 1));
+    qCDebug(lcHubConnection) << "sending the handshake over" << pendingTransport;
+    t->send(request, {});
+}
+
+void HubConnection::Private::onConnectorFailed(Error e, const QString &message)
+{
+    attemptFailed(e, message);
+}
+
+void HubConnection::Private::onTransportReceived(const QByteArray &payload)
+{
+    bytesReceived += quint64(payload.size());
+    lastReceivedMs = clock.elapsed();
+    statisticsTouched();
+    if (!handshakeDone) {
+        handshakeBuffer += payload;
+        processHandshake();
+        return;
+    }
+    if (state != State::Connected)
+        return;
+    reader->append(payload);
+    processMessages();
+}
+
+void HubConnection::Private::processHandshake()
+{
+    HandshakeResponse response;
+    const Expected<qsizetype> used = Handshake::parseResponse(handshakeBuffer, response);
+    if (!used) {
+        attemptFailed(Error::HandshakeFailed,
+                      u"Error parsing handshake response: %1"_s.arg(used.error().message));
+        return;
+    }
+    if (*used == 0)
+        return;
+    handshakeTimer.stop();
+    if (!response.isSuccess()) {
+        attemptFailed(
+            Error::HandshakeFailed,
+            u"Server returned handshake error: %1"_s.arg(QString::fromUtf8(response.error)));
+        return;
+    }
+    roundTripTime = handshakeClock.elapsed();
+    const QByteArray rest = handshakeBuffer.mid(*used);
+    handshakeBuffer.clear();
+    handshakeDone = true;
+    reader->append(rest);
+    const quint64 session = m_session;
+    QPointer<HubConnection> guard(q);
+    established();
+    if (guard && isCurrent(session))
+        processMessages();
+}
+
+void HubConnection::Private::established()
+{
+    const bool wasReconnecting = state == State::Reconnecting;
+    setConnectionId(pendingConnectionId);
+    setTransportKind(pendingTransport);
+    retryCount = 0;
+    if (wasReconnecting) {
+        ++reconnectCount;
+        setError(Error::NoError, {});
+    }
+    statisticsTouched();
+    setState(State::Connected);
+    // Tells the server to start its client timeout (not on long polling, as the official
+    // clients do).
+    if (transportKind != Transport::LongPolling)
+        sendMessage(PingMessage {});
+    scheduleHeartbeat();
+    qCInfo(lcHubConnection).noquote()
+        << (wasReconnecting ? "reconnected" : "connected") << "over" << transportKind << "with"
+        << protocol->name() << "connection id" << connectionId;
+    notify(wasReconnecting ? Event::Reconnected : Event::Connected);
+}
+
+void HubConnection::Private::processMessages()
+{
+    QPointer<HubConnection> guard(q);
+    const quint64 session = m_session;
+    while (guard && isCurrent(session)) {
+        MessageReader::Result r = reader->read();
+        if (r.status == MessageReader::Status::NeedMoreData)
+            return;
+        if (r.status == MessageReader::Status::Error) {
+            qCWarning(lcHubConnection) << "the server sent data the" << protocol->name()
+                                       << "protocol cannot read:" << r.error.message;
+            connectionLost(Error::ProtocolError, r.error.message, true);
+            return;
+        }
+        qCDebug(lcHubConnection) << "received" << *r.message;
+        dispatch(std::move(*r.message));
+    }
+}
+
+void HubConnection::Private::dispatch(HubMessage &&message)
+{
+    switch (messageType(message)) {
+    case MessageType::Invocation:
+        handleInvocation(std::get<InvocationMessage>(std::move(message)));
+        return;
+    case MessageType::StreamItem: {
+        auto &item = std::get<StreamItemMessage>(message);
+        if (HubStream *s = streams.value(item.invocationId); s && !s->d->finished)
+            Q_EMIT s->item(item.item);
+        return;
+    }
+    case MessageType::Completion:
+        handleCompletion(std::get<CompletionMessage>(std::move(message)));
+        return;
+    case MessageType::Ping:
+        return;
+    case MessageType::Close:
+        handleClose(std::get<CloseMessage>(message));
+        return;
+    case MessageType::StreamInvocation:
+    case MessageType::CancelInvocation:
+    case MessageType::Ack:
+    case MessageType::Sequence:
+        qCDebug(lcHubConnection) << "ignoring" << messageTypeName(messageType(message))
+                                 << "from the server";
+        return;
+    }
+}
+
+void HubConnection::Private::handleInvocation(InvocationMessage &&invocation)
+{
+    const QByteArray key = invocation.target.toLower();
+    const QList<std::shared_ptr<HandlerEntry>> list = handlers.value(key);
+    QPointer<HubConnection> guard(q);
+    const quint64 session = m_session;
+    for (const std::shared_ptr<HandlerEntry> &e : list) {
+        if (e->removed)
+            continue;
+        if (e->hasContext && !e->context) {
+            removeHandler(e->id);
+            continue;
+        }
+        try {
+            e->handler(invocation.arguments);
+        } catch (const std::exception &ex) {
+            qCWarning(lcHubConnection)
+                << "handler of" << invocation.target << "threw:" << exceptionText(ex);
+        } catch (...) {
+            qCWarning(lcHubConnection) << "handler of" << invocation.target << "threw";
+        }
+        if (!guard)
+            return;
+    }
+    const QByteArray id = invocation.invocationId;
+    auto rit = resultHandlers.constFind(key);
+    if (rit == resultHandlers.constEnd()) {
+        if (!id.isEmpty() && isCurrent(session)) {
+            if (list.isEmpty())
+                qCWarning(lcHubConnection)
+                    << "no handler for the server's invocation of" << invocation.target;
+            sendMessage(CompletionMessage::withError(id, NoResultText));
+        } else if (list.isEmpty()) {
+            qCWarning(lcHubConnection) << "no handler for" << invocation.target;
+        }
+        return;
+    }
+    const ResultHandler handler = rit->handler;
+    QFuture<Value> future;
+    try {
+        future = handler(invocation.arguments);
+    } catch (const std::exception &ex) {
+        if (guard && !id.isEmpty() && isCurrent(session))
+            sendMessage(CompletionMessage::withError(id, exceptionText(ex).toUtf8()));
+        return;
+    } catch (...) {
+        if (guard && !id.isEmpty() && isCurrent(session))
+            sendMessage(CompletionMessage::withError(id, "The client's handler failed."));
+        return;
+    }
+    if (!guard || id.isEmpty())
+        return;
+    auto *watcher = new QFutureWatcher<Value>(q);
+    QObject::connect(watcher, &QFutureWatcherBase::finished, q, [this, watcher, id, session] {
+        watcher->deleteLater();
+        if (!isCurrent(session))
+            return; // the server forgot this invocation with the connection
+        QFuture<Value> f = watcher->future();
+        try {
+            f.waitForFinished(); // finished already: only rethrows a stored exception
+        } catch (const std::exception &ex) {
+            sendMessage(CompletionMessage::withError(id, exceptionText(ex).toUtf8()));
+            return;
+        } catch (...) {
+            sendMessage(CompletionMessage::withError(id, "The client's handler failed."));
+            return;
+        }
+        if (f.resultCount() == 0)
+            sendMessage(CompletionMessage::withError(id, NoResultText));
+        else
+            sendMessage(CompletionMessage::withResult(id, f.result()));
+    });
+    watcher->setFuture(future);
+}
+
+void HubConnection::Private::handleCompletion(CompletionMessage &&completion)
+{
+    if (auto it = pending.find(completion.invocationId); it != pending.end()) {
+        const ResultCallback callback = std::move(it.value());
+        pending.erase(it);
+        if (completion.kind == CompletionMessage::Kind::Error)
+            callback(HubError {HubError::Code::ServerError, QString::fromUtf8(completion.error)});
+        else
+            callback(completion.result);
+        return;
+    }
+    if (auto it = streams.find(completion.invocationId); it != streams.end()) {
+        QPointer<HubStream> s = it.value();
+        streams.erase(it);
+        if (!s || s->d->finished)
+            return;
+        s->d->finished = true;
+        if (completion.kind == CompletionMessage::Kind::Error) {
+            s->d->error
+                = HubError {HubError::Code::ServerError, QString::fromUtf8(completion.error)};
+            Q_EMIT s->errorOccurred(*s->d->error);
+        } else {
+            Q_EMIT s->completed();
+        }
+        if (s)
+            Q_EMIT s->finished();
+        return;
+    }
+    qCDebug(lcHubConnection) << "completion for an unknown invocation" << completion.invocationId;
+}
+
+void HubConnection::Private::handleClose(const CloseMessage &close)
+{
+    const QString message = close.error && !close.error->isEmpty()
+        ? u"Server returned an error on close: %1"_s.arg(QString::fromUtf8(*close.error))
+        : u"The server closed the connection."_s;
+    qCInfo(lcHubConnection) << "the server sent Close, allowReconnect" << close.allowReconnect
+                            << message;
+    connectionLost(Error::ServerClosed, message, close.allowReconnect);
+}
+
+void HubConnection::Private::onTransportClosed(const Detail::TransportError &e)
+{
+    switch (state) {
+    case State::Disconnecting:
+        finishStop();
+        return;
+    case State::Connecting:
+    case State::Reconnecting: {
+        const QString message
+            = u"The server disconnected before sending a handshake response. %1"_s.arg(e.message);
+        attemptFailed(e.code == Error::TransportFailed ? e.code : Error::HandshakeFailed,
+                      message.trimmed());
+        return;
+    }
+    case State::Connected:
+        connectionLost(e.isError() ? e.code : Error::ServerClosed,
+                       e.message.isEmpty() ? u"The transport closed."_s : e.message, true);
+        return;
+    case State::Disconnected:
+        return;
+    }
+}
+
+void HubConnection::Private::attemptFailed(Error e, const QString &message)
+{
+    teardownSession(false);
+    if (state == State::Connecting) {
+        qCWarning(lcHubConnection).noquote() << "could not connect:" << message;
+        setError(e, message);
+        setState(State::Disconnected);
+        notify(Event::Failed);
+        return;
+    }
+    if (state != State::Reconnecting)
+        return;
+    ++retryCount;
+    const auto elapsed = std::chrono::milliseconds(reconnectClock.elapsed());
+    const std::optional<std::chrono::milliseconds> delay
+        = askRetryPolicy({retryCount, elapsed, e, message});
+    if (delay) {
+        qCInfo(lcHubConnection).noquote()
+            << "reconnect attempt" << retryCount << "failed:" << message << "- next in"
+            << delay->count() << "ms";
+        setError(e, message);
+        retryTimer.start(timerMs(delay->count(), 0));
+        notify(Event::None);
+        return;
+    }
+    const QString text
+        = u"Reconnect retries have been exhausted after %1 failed attempts and %2 ms "
+          u"elapsed. %3"_s.arg(retryCount)
+              .arg(elapsed.count())
+              .arg(message);
+    qCWarning(lcHubConnection).noquote() << text;
+    setError(e, text);
+    setState(State::Disconnected);
+    notify(Event::Failed);
+}
+
+void HubConnection::Private::connectionLost(Error e, const QString &message, bool mayReconnect)
+{
+    if (state != State::Connected)
+        return;
+    // A Close from the server ends the transport cleanly; anything else is dead already.
+    teardownSession(e == Error::ServerClosed);
+    setConnectionId({});
+    setTransportKind(Transport::None);
+    setError(e, message);
+    std::optional<std::chrono::milliseconds> delay;
+    if (mayReconnect && active.retryPolicy) {
+        reconnectClock.start();
+        retryCount = 0;
+        delay = askRetryPolicy({0, std::chrono::milliseconds(0), e, message});
+    }
+    if (delay) {
+        qCInfo(lcHubConnection).noquote()
+            << "connection lost:" << message << "- reconnecting in" << delay->count() << "ms";
+        setState(State::Reconnecting);
+        retryTimer.start(timerMs(delay->count(), 0));
+    } else {
+        qCWarning(lcHubConnection).noquote() << "connection ended:" << message;
+        setState(State::Disconnected);
+    }
+    // Pending calls fail once the state says why (a continuation may look at it).
+    const quint64 transition = transitions;
+    QPointer<HubConnection> guard(q);
+    failEverything({HubError::Code::ConnectionLost, CanceledText + u' ' + message});
+    if (!guard || transition != transitions)
+        return; // a continuation moved on (stop(), start())
+    notify(delay ? Event::Reconnecting : Event::Failed);
+}
+
+std::optional<std::chrono::milliseconds>
+HubConnection::Private::askRetryPolicy(const RetryContext &context)
+{
+    const std::shared_ptr<RetryPolicy> policy = active.retryPolicy;
+    if (!policy)
+        return std::nullopt;
+    try {
+        return policy->nextRetryDelay(context);
+    } catch (const std::exception &ex) {
+        qCWarning(lcHubConnection) << "the retry policy threw:" << exceptionText(ex);
+    } catch (...) {
+        qCWarning(lcHubConnection) << "the retry policy threw";
+    }
+    return std::nullopt;
+}
+
+void HubConnection::Private::stop()
+{
+    switch (state) {
+    case State::Disconnected:
+    case State::Disconnecting:
+        return;
+    case State::Connecting:
+    case State::Reconnecting:
+        qCInfo(lcHubConnection) << "stopped while" << state;
+        retryTimer.stop();
+        teardownSession(false);
+        setError(Error::NoError, {});
+        setState(State::Disconnected);
+        notify(Event::Disconnected);
+        return;
+    case State::Connected:
+        break;
+    }
+    qCInfo(lcHubConnection) << "stopping";
+    sendMessage(CloseMessage {});
+    heartbeatTimer.stop();
+    setState(State::Disconnecting);
+    const quint64 transition = transitions;
+    failEverything({HubError::Code::ConnectionLost, CanceledText});
+    QPointer<HubConnection> guard(q);
+    notify(Event::None);
+    if (!guard || transition != transitions)
+        return; // a slot moved on
+    if (transport)
+        transport->close(); // closed() -> finishStop(), possibly right away
+    else
+        finishStop();
+}
+
+void HubConnection::Private::finishStop()
+{
+    teardownSession(false);
+    setConnectionId({});
+    setTransportKind(Transport::None);
+    setState(State::Disconnected);
+    qCInfo(lcHubConnection) << "disconnected";
+    notify(Event::Disconnected);
+}
+
+void HubConnection::Private::teardownSession(bool graceful)
+{
+    ++m_session;
+    handshakeTimer.stop();
+    heartbeatTimer.stop();
+    if (Detail::Connector *c = std::exchange(connector, nullptr)) {
+        c->disconnect(q);
+        c->cancel();
+        c->deleteLater();
+    }
+    if (Detail::Transport *t = std::exchange(transport, nullptr)) {
+        t->disconnect(q);
+        if (graceful && t->isOpen()) {
+            QObject::connect(t, &Detail::Transport::closed, t, &QObject::deleteLater);
+            t->close();
+        } else {
+            t->deleteLater(); // its destructor aborts
+        }
+    }
+    reader.reset();
+    handshakeBuffer.clear();
+    handshakeDone = false;
+}
+
+void HubConnection::Private::failEverything(const HubError &err)
+{
+    QPointer<HubConnection> guard(q);
+    const auto calls = std::exchange(pending, {});
+    for (const ResultCallback &callback : calls) {
+        callback(err);
+        if (!guard)
+            return;
+    }
+    const auto runningStreams = std::exchange(streams, {});
+    for (const QPointer<HubStream> &s : runningStreams) {
+        if (!s || s->d->finished)
+            continue;
+        s->d->finished = true;
+        s->d->error = err;
+        if (destroying)
+            continue; // no signals from a destructor
+        Q_EMIT s->errorOccurred(err);
+        if (s)
+            Q_EMIT s->finished();
+        if (!guard)
+            return;
+    }
+    const auto openUploads = std::exchange(uploads, {});
+    for (const QPointer<UploadStream> &u : openUploads) {
+        if (!u || u->d->state == UploadStream::Private::State::Closed)
+            continue;
+        u->d->state = UploadStream::Private::State::Closed;
+        if (destroying)
+            continue;
+        Q_EMIT u->closed();
+        if (!guard)
+            return;
+    }
+}
+
+// --- Private: timers ----------------------------------------------------------------------
+
+void HubConnection::Private::scheduleHeartbeat()
+{
+    if (state != State::Connected || transportKind == Transport::LongPolling) {
+        heartbeatTimer.stop();
+        return;
+    }
+    constexpr qint64 Never = std::numeric_limits<qint64>::max();
+    qint64 next = Never;
+    if (active.keepAlive.count() > 0)
+        next = qMin(next, lastSentMs + active.keepAlive.count());
+    if (active.serverTimeout.count() > 0)
+        next = qMin(next, lastReceivedMs + active.serverTimeout.count());
+    if (next == Never) {
+        heartbeatTimer.stop();
+        return;
+    }
+    heartbeatTimer.start(timerMs(next - clock.elapsed(), 0));
+}
+
+void HubConnection::Private::heartbeat()
+{
+    if (state != State::Connected)
+        return;
+    const qint64 now = clock.elapsed();
+    if (active.serverTimeout.count() > 0 && now - lastReceivedMs >= active.serverTimeout.count()) {
+        connectionLost(Error::ServerTimeout,
+                       u"Server timeout elapsed without receiving a message from the server."_s,
+                       true);
+        return;
+    }
+    if (active.keepAlive.count() > 0 && now - lastSentMs >= active.keepAlive.count()) {
+        sendMessage(PingMessage {});
+        if (transport)
+            transport->ping();
+    }
+    scheduleHeartbeat();
+}
+
+// --- Private: sending ---------------------------------------------------------------------
+
+bool HubConnection::Private::sendMessage(const HubMessage &message, std::function<void(bool)> done)
+{
+    if (!transport || state != State::Connected) {
+        if (done)
+            done(false);
+        return false;
+    }
+    QByteArray bytes;
+    protocol->write(message, bytes);
+    qCDebug(lcHubConnection) << "sending" << message;
+    bytesSent += quint64(bytes.size());
+    lastSentMs = clock.elapsed();
+    statisticsTouched();
+    transport->send(bytes, std::move(done));
+    return true;
+}
+
+void HubConnection::Private::call(CallKind kind, const QByteArray &method,
+                                  const ValueList &arguments, const QList<UploadStream *> &ups,
+                                  ResultCallback onResult, std::function<void(bool)> onSent,
+                                  HubStream *stream)
+{
+    auto failLater = [this, stream, onResult, onSent](HubError err) {
+        // Never call back from inside the call: the caller may not be ready for it.
+        QMetaObject::invokeMethod(
+            q,
+            [err, onResult, onSent, s = QPointer<HubStream>(stream)] {
+                if (onResult)
+                    onResult(err);
+                else if (onSent)
+                    onSent(false);
+                if (s && !s->d->finished) {
+                    s->d->finished = true;
+                    s->d->error = err;
+                    Q_EMIT s->errorOccurred(err);
+                    if (s)
+                        Q_EMIT s->finished();
+                }
+            },
+            Qt::QueuedConnection);
+    };
+    if (state != State::Connected || !transport) {
+        failLater({HubError::Code::NotConnected, NotConnectedText});
+        return;
+    }
+    for (UploadStream *u : ups) {
+        if (!u || u->d->connection != q || u->d->state != UploadStream::Private::State::Unbound) {
+            failLater({HubError::Code::InvalidArgument,
+                       u"An upload stream must come from this connection's createUploadStream() "
+                       u"and can be passed to one call only."_s});
+            return;
+        }
+    }
+    const QByteArray id = kind == CallKind::Send ? QByteArray() : nextInvocationId();
+    QList<QByteArray> streamIds;
+    streamIds.reserve(ups.size());
+    for (qsizetype i = 0; i < ups.size(); ++i)
+        streamIds.append(nextInvocationId());
+    HubMessage message = kind == CallKind::Stream
+        ? HubMessage(StreamInvocationMessage {{}, id, method, arguments, streamIds})
+        : HubMessage(InvocationMessage {{}, id, method, arguments, streamIds});
+    if (kind == CallKind::Invoke)
+        pending.insert(id, std::move(onResult));
+    if (kind == CallKind::Stream) {
+        stream->d->invocationId = id;
+        stream->d->session = m_session;
+        streams.insert(id, stream);
+    }
+    const quint64 session = m_session;
+    QPointer<HubConnection> guard(q);
+    sendMessage(message, std::move(onSent));
+    if (!guard || !isCurrent(session))
+        return;
+    for (qsizetype i = 0; i < ups.size(); ++i) {
+        UploadStream *u = ups[i];
+        u->d->state = UploadStream::Private::State::Open;
+        u->d->streamId = streamIds[i];
+        u->d->session = session;
+        uploads.append(u);
+        const ValueList buffered = std::exchange(u->d->buffered, {});
+        for (const Value &item : buffered)
+            sendMessage(StreamItemMessage {{}, u->d->streamId, item});
+        if (u->d->failRequested)
+            u->fail(*u->d->failRequested);
+        else if (u->d->completeRequested)
+            u->complete();
+    }
+}
+
+// --- Private: handlers --------------------------------------------------------------------
+
+Subscription HubConnection::Private::addHandler(const QByteArray &method, const QObject *context,
+                                                Handler handler)
+{
+    auto e = std::make_shared<HandlerEntry>();
+    e->id = nextHandlerId++;
+    e->method = method;
+    e->handler = std::move(handler);
+    e->context = context;
+    e->hasContext = context != nullptr;
+    handlers[method.toLower()].append(e);
+    auto data = std::make_shared<Subscription::Data>();
+    data->connection = q;
+    data->method = method;
+    data->id = e->id;
+    return Subscription(std::move(data));
+}
+
+Subscription HubConnection::Private::addResultHandler(const QByteArray &method,
+                                                      ResultHandler handler)
+{
+    const QByteArray key = method.toLower();
+    if (resultHandlers.contains(key))
+        qCDebug(lcHubConnection) << "replacing the result handler of" << method;
+    const quint64 id = nextHandlerId++;
+    resultHandlers.insert(key, ResultEntry {id, method, std::move(handler)});
+    auto data = std::make_shared<Subscription::Data>();
+    data->connection = q;
+    data->method = method;
+    data->id = id;
+    return Subscription(std::move(data));
+}
+
+void HubConnection::Private::removeHandler(quint64 id)
+{
+    for (auto it = handlers.begin(); it != handlers.end(); ++it) {
+        QList<std::shared_ptr<HandlerEntry>> &list = it.value();
+        for (qsizetype i = 0; i < list.size(); ++i) {
+            if (list[i]->id == id) {
+                list[i]->removed = true;
+                list.removeAt(i);
+                if (list.isEmpty())
+                    handlers.erase(it);
+                return;
+            }
+        }
+    }
+    for (auto it = resultHandlers.begin(); it != resultHandlers.end(); ++it) {
+        if (it->id == id) {
+            resultHandlers.erase(it);
+            return;
+        }
+    }
+}
+
+bool HubConnection::Private::hasHandler(quint64 id) const
+{
+    for (const auto &list : handlers)
+        for (const auto &e : list)
+            if (e->id == id)
+                return !e->hasContext || e->context;
+    for (const ResultEntry &r : resultHandlers)
+        if (r.id == id)
+            return true;
+    return false;
+}
+
+// --- Private: properties ------------------------------------------------------------------
+
+void HubConnection::Private::setState(State s)
+{
+    if (state == s)
+        return;
+    state = s;
+    dirty.state = true;
+    ++transitions;
+}
+
+void HubConnection::Private::setError(Error e, const QString &message)
+{
+    if (error == e && errorString == message)
+        return;
+    error = e;
+    errorString = message;
+    dirty.error = true;
+}
+
+void HubConnection::Private::setConnectionId(const QString &id)
+{
+    if (connectionId == id)
+        return;
+    connectionId = id;
+    dirty.connectionId = true;
+}
+
+void HubConnection::Private::setTransportKind(Transport t)
+{
+    if (transportKind == t)
+        return;
+    transportKind = t;
+    dirty.transport = true;
+}
+
+void HubConnection::Private::notify(Event event)
+{
+    QPointer<HubConnection> guard(q);
+    const quint64 transition = transitions;
+    if (std::exchange(dirty.connectionId, false)) {
+        Q_EMIT q->connectionIdChanged();
+        if (!guard)
+            return;
+    }
+    if (std::exchange(dirty.transport, false)) {
+        Q_EMIT q->transportChanged();
+        if (!guard)
+            return;
+    }
+    if (std::exchange(dirty.error, false)) {
+        Q_EMIT q->errorChanged();
+        if (!guard)
+            return;
+    }
+    if (std::exchange(dirty.state, false)) {
+        Q_EMIT q->stateChanged(state);
+        if (!guard)
+            return;
+    }
+    if (transition != transitions)
+        return; // a slot moved on: the event is stale
+    switch (event) {
+    case Event::None:
+        return;
+    case Event::Connected:
+        Q_EMIT q->connected();
+        return;
+    case Event::Reconnecting:
+        Q_EMIT q->reconnecting(error);
+        return;
+    case Event::Reconnected:
+        Q_EMIT q->reconnected(connectionId);
+        return;
+    case Event::Failed:
+        Q_EMIT q->errorOccurred(error);
+        if (guard && transition == transitions)
+            Q_EMIT q->disconnected();
+        return;
+    case Event::Disconnected:
+        Q_EMIT q->disconnected();
+        return;
+    }
+}
+
+void HubConnection::Private::statisticsTouched()
+{
+    if (statisticsQueued)
+        return;
+    statisticsQueued = true;
+    QMetaObject::invokeMethod(
+        q,
+        [this] {
+            statisticsQueued = false;
+            Q_EMIT q->statisticsChanged();
+        },
+        Qt::QueuedConnection);
+}
+
+// --- HubConnection ------------------------------------------------------------------------
+
+HubConnection::HubConnection(QObject *parent)
+    : QObject(parent)
+    , d(std::make_unique<Private>(this))
+{ }
+
+HubConnection::HubConnection(const QUrl &url, QObject *parent)
+    : HubConnection(parent)
+{
+    d->config.url = url;
+}
+
+HubConnection::~HubConnection()
+{
+    d->destroying = true;
+    d->retryTimer.stop();
+    d->teardownSession(false);
+    d->failEverything({HubError::Code::ConnectionLost, CanceledText});
+}
+
+void HubConnection::setUrl(const QUrl &url)
+{
+    if (d->config.url == url)
+        return;
+    d->config.url = url;
+    Q_EMIT urlChanged();
+}
+
+QUrl HubConnection::url() const
+{
+    return d->config.url;
+}
+
+void HubConnection::setProtocol(Protocol protocol)
+{
+    if (d->config.protocol == protocol)
+        return;
+    d->config.protocol = protocol;
+    Q_EMIT protocolChanged();
+}
+
+HubConnection::Protocol HubConnection::protocol() const
+{
+    return d->config.protocol;
+}
+
+QString HubConnection::protocolName() const
+{
+    return d->config.protocol == Protocol::Json ? u"json"_s : u"messagepack"_s;
+}
+
+void HubConnection::setTransports(Transports transports)
+{
+    if (d->config.transports == transports)
+        return;
+    d->config.transports = transports;
+    Q_EMIT transportsChanged();
+}
+
+HubConnection::Transports HubConnection::transports() const
+{
+    return d->config.transports;
+}
+
+void HubConnection::setSkipNegotiation(bool skip)
+{
+    d->config.skipNegotiation = skip;
+}
+
+bool HubConnection::skipNegotiation() const
+{
+    return d->config.skipNegotiation;
+}
+
+void HubConnection::setAccessTokenProvider(AccessTokenProvider provider)
+{
+    d->config.tokenProvider = std::move(provider);
+}
+
+void HubConnection::setHeaders(const HttpHeaders &headers)
+{
+    d->config.headers = headers;
+}
+
+HubConnection::HttpHeaders HubConnection::headers() const
+{
+    return d->config.headers;
+}
+
+void HubConnection::setNetworkAccessManager(QNetworkAccessManager *manager)
+{
+    d->config.manager = manager;
+}
+
+QNetworkAccessManager *HubConnection::networkAccessManager() const
+{
+    return d->config.manager ? d->config.manager.data() : d->manager();
+}
+
+void HubConnection::setSslConfiguration(const QSslConfiguration &configuration)
+{
+#if QT_CONFIG(ssl)
+    d->config.ssl = configuration;
+#else
+    Q_UNUSED(configuration)
+#endif
+}
+
+void HubConnection::setKeepAliveInterval(std::chrono::milliseconds interval)
+{
+    d->config.keepAlive = interval;
+}
+
+std::chrono::milliseconds HubConnection::keepAliveInterval() const
+{
+    return d->config.keepAlive;
+}
+
+void HubConnection::setServerTimeout(std::chrono::milliseconds timeout)
+{
+    d->config.serverTimeout = timeout;
+}
+
+std::chrono::milliseconds HubConnection::serverTimeout() const
+{
+    return d->config.serverTimeout;
+}
+
+void HubConnection::setHandshakeTimeout(std::chrono::milliseconds timeout)
+{
+    d->config.handshakeTimeout = timeout;
+}
+
+std::chrono::milliseconds HubConnection::handshakeTimeout() const
+{
+    return d->config.handshakeTimeout;
+}
+
+void HubConnection::setRetryPolicy(std::shared_ptr<RetryPolicy> policy)
+{
+    d->config.retryPolicy = std::move(policy);
+}
+
+std::shared_ptr<RetryPolicy> HubConnection::retryPolicy() const
+{
+    return d->config.retryPolicy;
+}
+
+HubConnection::State HubConnection::state() const
+{
+    return d->state;
+}
+
+QString HubConnection::connectionId() const
+{
+    return d->connectionId;
+}
+
+HubConnection::Transport HubConnection::transport() const
+{
+    return d->transportKind;
+}
+
+HubConnection::Error HubConnection::error() const
+{
+    return d->error;
+}
+
+QString HubConnection::errorString() const
+{
+    return d->errorString;
+}
+
+qint64 HubConnection::roundTripTime() const
+{
+    return d->roundTripTime;
+}
+
+int HubConnection::reconnectCount() const
+{
+    return d->reconnectCount;
+}
+
+quint64 HubConnection::bytesReceived() const
+{
+    return d->bytesReceived;
+}
+
+quint64 HubConnection::bytesSent() const
+{
+    return d->bytesSent;
+}
+
+QFuture<Value> HubConnection::invoke(const QByteArray &method, const ValueList &arguments,
+                                     const QList<UploadStream *> &uploads)
+{
+    auto promise = std::make_shared<QPromise<Value>>();
+    promise->start();
+    QFuture<Value> future = promise->future();
+    d->call(
+        Private::CallKind::Invoke, method, arguments, uploads,
+        [promise](const HubResult<Value> &r) {
+            if (r)
+                promise->addResult(*r);
+            else
+                promise->setException(HubErrorException(r.error()));
+            promise->finish();
+        },
+        {}, nullptr);
+    return future;
+}
+
+void HubConnection::invoke(const QByteArray &method, const ValueList &arguments,
+                           const QObject *context, ResultCallback callback,
+                           const QList<UploadStream *> &uploads)
+{
+    d->call(
+        Private::CallKind::Invoke, method, arguments, uploads,
+        [ctx = QPointer<const QObject>(context), hasContext = context != nullptr,
+         callback = std::move(callback)](const HubResult<Value> &r) {
+            if ((hasContext && !ctx) || !callback)
+                return;
+            callback(r);
+        },
+        {}, nullptr);
+}
+
+QFuture<void> HubConnection::send(const QByteArray &method, const ValueList &arguments,
+                                  const QList<UploadStream *> &uploads)
+{
+    auto promise = std::make_shared<QPromise<void>>();
+    promise->start();
+    QFuture<void> future = promise->future();
+    d->call(
+        Private::CallKind::Send, method, arguments, uploads,
+        [promise](const HubResult<Value> &r) { // fails before sending
+            promise->setException(HubErrorException(r.error()));
+            promise->finish();
+        },
+        [promise](bool ok) {
+            if (!ok)
+                promise->setException(
+                    HubErrorException({HubError::Code::ConnectionLost, CanceledText}));
+            promise->finish();
+        },
+        nullptr);
+    return future;
+}
+
+HubStream *HubConnection::stream(const QByteArray &method, const ValueList &arguments,
+                                 const QList<UploadStream *> &uploads)
+{
+    auto *s = new HubStream(this);
+    d->call(Private::CallKind::Stream, method, arguments, uploads, {}, {}, s);
+    return s;
+}
+
+UploadStream *HubConnection::createUploadStream()
+{
+    return new UploadStream(this);
+}
+
+Subscription HubConnection::on(const QByteArray &method, Handler handler)
+{
+    return d->addHandler(method, nullptr, std::move(handler));
+}
+
+Subscription HubConnection::on(const QByteArray &method, const QObject *context, Handler handler)
+{
+    return d->addHandler(method, context, std::move(handler));
+}
+
+Subscription HubConnection::onInvoke(const QByteArray &method, ResultHandler handler)
+{
+    return d->addResultHandler(method, std::move(handler));
+}
+
+Subscription HubConnection::onInvoke(const QByteArray &method, SyncResultHandler handler)
+{
+    return d->addResultHandler(method, [handler = std::move(handler)](const ValueList &args) {
+        return readyFuture(handler(args));
+    });
+}
+
+void HubConnection::off(const QByteArray &method)
+{
+    const QByteArray key = method.toLower();
+    for (const auto &e : d->handlers.value(key))
+        e->removed = true;
+    d->handlers.remove(key);
+    d->resultHandlers.remove(key);
+}
+
+void HubConnection::off(const Subscription &subscription)
+{
+    if (subscription.d && subscription.d->connection == this)
+        d->removeHandler(subscription.d->id);
+}
+
+void HubConnection::start()
+{
+    d->start();
+}
+
+void HubConnection::stop()
+{
+    d->stop();
+}
+
+} // namespace Heliograph

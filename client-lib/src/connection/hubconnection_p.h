@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "connector_p.h"
+#include "transport_p.h"
+
+#include <heliograph/client/hubconnection.h>
+#include <heliograph/client/hubmessage.h>
+#include <heliograph/client/hubprotocol.h>
+
+#include <QtCore/QElapsedTimer>
+#include <QtCore/QHash>
+#include <QtCore/QPointer>
+#include <QtCore/QTimer>
+
+#include <optional>
+
+namespace Heliograph {
+
+using namespace std::chrono_literals;
+
+struct Subscription::Data {
+    QPointer<HubConnection> connection;
+    QByteArray method;
+    quint64 id = 0;
+};
+
+struct HubStream::Private {
+    QPointer<HubConnection> connection;
+    QByteArray invocationId;
+    quint64 session = 0;
+    bool finished = false;
+    std::optional<HubError> error;
+};
+
+struct UploadStream::Private {
+    enum class State : quint8 { Unbound, Open, Closed };
+    QPointer<HubConnection> connection;
+    State state = State::Unbound;
+    QByteArray streamId;
+    quint64 session = 0;
+    ValueList buffered; ///< written before the stream was passed to a call
+    bool completeRequested = false;
+    std::optional<QString> failRequested;
+};
+
+class HubConnection::Private {
+public:
+    struct Config {
+        QUrl url;
+        Protocol protocol = Protocol::Json;
+        Transports transports
+            = Transport::WebSockets | Transport::ServerSentEvents | Transport::LongPolling;
+        bool skipNegotiation = false;
+        AccessTokenProvider tokenProvider;
+        HttpHeaders headers;
+        QPointer<QNetworkAccessManager> manager;
+#if QT_CONFIG(ssl)
+        std::optional<QSslConfiguration> ssl;
+#endif
+        std::chrono::milliseconds keepAlive = 15s;
+        std::chrono::milliseconds serverTimeout = 30s;
+        std::chrono::milliseconds handshakeTimeout = 15s;
+        std::shared_ptr<RetryPolicy> retryPolicy = std::make_shared<DefaultRetryPolicy>();
+    };
+
+    /// What notify() emits after the property signals.
+    enum class Event : quint8 { None, Connected, Reconnecting, Reconnected, Failed, Disconnected };
+
+    struct HandlerEntry {
+        quint64 id = 0;
+        QByteArray method;
+        Handler handler;
+        QPointer<const QObject> context;
+        bool hasContext = false;
+        bool removed = false;
+    };
+    struct ResultEntry {
+        quint64 id = 0;
+        QByteArray method;
+        ResultHandler handler;
+    };
+    enum class CallKind : quint8 { Invoke, Send, Stream };
+
+    explicit Private(HubConnection *q);
+
+    // lifecycle
+    void start();
+    void stop();
+    void startAttempt();
+    void onConnectorSucceeded();
+    void onConnectorFailed(Error error, const QString &message);
+    void onTransportReceived(const QByteArray &payload);
+    void onTransportClosed(const Detail::TransportError &error);
+    void processHandshake();
+    void established();
+    void processMessages();
+    void dispatch(HubMessage &&message);
+    void handleInvocation(InvocationMessage &&invocation);
+    void handleCompletion(CompletionMessage &&completion);
+    void handleClose(const CloseMessage &close);
+    void attemptFailed(Error error, const QString &message);
+    void connectionLost(Error error, const QString &message, bool mayReconnect);
+    void finishStop();
+    void teardownSession(bool graceful);
+    void failEverything(const HubError &error);
+    std::optional<std::chrono::milliseconds> askRetryPolicy(const RetryContext &context);
+
+    // timers
+    void scheduleHeartbeat();
+    void heartbeat();
+
+    // sending
+    bool sendMessage(const HubMessage &message, std::function<void(bool)> done = {});
+    void call(CallKind kind, const QByteArray &method, const ValueList &arguments,
+              const QList<UploadStream *> &uploads, ResultCallback onResult,
+              std::function<void(bool)> onSent, HubStream *stream);
+    QByteArray nextInvocationId()
+    {
+        return QByteArray::number(m_nextInvocationId++);
+    }
+    bool isCurrent(quint64 session) const
+    {
+        return session == m_session && state == State::Connected;
+    }
+
+    // handlers
+    Subscription addHandler(const QByteArray &method, const QObject *context, Handler handler);
+    Subscription addResultHandler(const QByteArray &method, ResultHandler handler);
+    void removeHandler(quint64 id);
+    bool hasHandler(quint64 id) const;
+
+    // properties
+    void setState(State s);
+    void setError(Error e, const QString &message);
+    void setConnectionId(const QString &id);
+    void setTransportKind(Transport t);
+    void notify(Event event);
+    void statisticsTouched();
+    QNetworkAccessManager *manager();
+
+    HubConnection *const q;
+    Config config;
+    Config active; ///< the configuration of the running start()
+    const HubProtocol *protocol = &HubProtocol::json();
+    QNetworkAccessManager *ownManager = nullptr;
+
+    State state = State::Disconnected;
+    Error error = Error::NoError;
+    QString errorString;
+    QString connectionId;
+    Transport transportKind = Transport::None;
+    qint64 roundTripTime = -1;
+    int reconnectCount = 0;
+    quint64 bytesReceived = 0;
+    quint64 bytesSent = 0;
+
+    struct Dirty {
+        bool state = false, error = false, connectionId = false, transport = false;
+    } dirty;
+    quint64 transitions = 0;
+    bool statisticsQueued = false;
+    bool destroying = false;
+
+    // the session: one connect attempt and the transport it opened
+    quint64 m_session = 0;
+    Detail::Connector *connector = nullptr;
+    Detail::Transport *transport = nullptr;
+    QString pendingConnectionId;
+    Transport pendingTransport = Transport::None;
+    bool handshakeDone = false;
+    QByteArray handshakeBuffer;
+    std::optional<MessageReader> reader;
+    QElapsedTimer handshakeClock;
+    QTimer handshakeTimer;
+    QTimer heartbeatTimer;
+    QElapsedTimer clock;
+    qint64 lastSentMs = 0;
+    qint64 lastReceivedMs = 0;
+
+    // automatic reconnect
+    QTimer retryTimer;
+    QElapsedTimer reconnectClock;
+    int retryCount = 0;
+
+    // calls
+    quint64 m_nextInvocationId = 1;
+    QHash<QByteArray, ResultCallback> pending;
+    QHash<QByteArray, QPointer<HubStream>> streams;
+    QList<QPointer<UploadStream>> uploads;
+
+    // handlers, keyed by the lower-cased method name
+    QHash<QByteArray, QList<std::shared_ptr<HandlerEntry>>> handlers;
+    QHash<QByteArray, ResultEntry> resultHandlers;
+    quint64 nextHandlerId = 1;
+};
+
+} // namespace Heliograph

@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: MIT
+// Helpers for the HubConnection suites: the real heliograph-server in-process, a TCP proxy
+// that can freeze, drop and refuse connections, a scripted HTTP server for negotiate, a
+// WebSocket server that never answers the handshake (or answers it and then stays silent),
+// and a TCP server that accepts and never answers. Everything is asynchronous: tests wait with
+// QSignalSpy::wait / QTRY_*, never with sleeps.
+#pragma once
+
+#include "app/serverapp.h"
+#include "auth/jwt.h"
+
+#include <heliograph/client/hubconnection.h>
+
+#include <QtCore/QFuture>
+#include <QtCore/QFutureWatcher>
+#include <QtCore/QPointer>
+#include <QtNetwork/QTcpServer>
+#include <QtNetwork/QTcpSocket>
+#include <QtTest/QTest>
+#include <QtWebSockets/QWebSocket>
+#include <QtWebSockets/QWebSocketServer>
+
+#include <functional>
+#include <memory>
+
+namespace Heliograph::Testing {
+
+using namespace std::chrono_literals;
+using namespace Qt::StringLiterals;
+
+inline const QByteArray JwtSecret = "tests/client secret of at least 32 bytes";
+
+/// heliograph-server in-process (memory storage, bench hub on) on `port` (0: a free one).
+inline std::unique_ptr<Server::ServerApp>
+startServer(quint16 port = 0, const std::function<void(Server::ServeOptions &)> &tweak = {})
+{
+    Server::ServeOptions options;
+    options.port = port;
+    options.threads = 2;
+    options.memoryStorage = true;
+    options.jwtSecret = JwtSecret;
+    options.benchHub = true;
+    if (tweak)
+        tweak(options);
+    auto app = std::make_unique<Server::ServerApp>();
+    QString error;
+    if (!app->start(options, error)) {
+        qWarning("cannot start the server: %s", qPrintable(error));
+        return nullptr;
+    }
+    return app;
+}
+
+/// A token for the notification hub.
+inline QString token(const QByteArray &user, const QByteArray &tenant = "t1",
+                     QList<QByteArray> roles = {})
+{
+    auto signer = Server::JwtSigner::withSecret(JwtSecret);
+    Server::TokenRequest request;
+    request.subject = user;
+    request.tenantId = tenant;
+    request.roles = std::move(roles);
+    auto t = signer->sign(request);
+    return t ? QString::fromUtf8(*t) : QString();
+}
+
+inline QFuture<QString> readyToken(const QString &t)
+{
+    QPromise<QString> p;
+    p.start();
+    p.addResult(t);
+    p.finish();
+    return p.future();
+}
+
+/// The HubError a finished future failed with, if it did.
+template<typename T> std::optional<HubError> failure(QFuture<T> future)
+{
+    try {
+        future.waitForFinished(); // finished already: rethrows a stored exception only
+    } catch (const HubErrorException &e) {
+        return e.error();
+    } catch (...) {
+        return HubError {HubError::Code::ServerError, u"unexpected exception type"_s};
+    }
+    return std::nullopt;
+}
+
+/// Waits until the future is finished (events keep running).
+template<typename T> bool settle(const QFuture<T> &future, int timeoutMs = 10000)
+{
+    return QTest::qWaitFor([&] { return future.isFinished(); }, timeoutMs);
+}
+
+/// A retry policy with a fixed short delay, that records what it was told.
+class FixedRetryPolicy : public RetryPolicy {
+public:
+    explicit FixedRetryPolicy(std::chrono::milliseconds delay, int maxRetries = -1)
+        : m_delay(delay)
+        , m_max(maxRetries)
+    { }
+    std::optional<std::chrono::milliseconds> nextRetryDelay(const RetryContext &context) override
+    {
+        contexts.append(context);
+        if (m_max >= 0 && context.previousRetryCount >= m_max)
+            return std::nullopt;
+        return m_delay;
+    }
+    QList<RetryContext> contexts;
+
+private:
+    std::chrono::milliseconds m_delay;
+    int m_max;
+};
+
+/// Forwards TCP connections to a target port, and can misbehave.
+class TcpProxy : public QObject {
+public:
+    enum class Mode {
+        Forward,
+        Frozen, ///< accepts, but drops every byte in both directions
+        Refusing, ///< new connections are closed at once
+    };
+
+    explicit TcpProxy(quint16 targetPort)
+        : m_target(targetPort)
+    {
+        QObject::connect(&m_server, &QTcpServer::newConnection, this, [this] { accept(); });
+        m_server.listen(QHostAddress::LocalHost, 0);
+    }
+    quint16 port() const { return m_server.serverPort(); }
+    void setMode(Mode mode) { m_mode = mode; }
+    /// Client-to-server bytes: every `from` becomes `to` (same length, within one read).
+    void setRewrite(QByteArray from, QByteArray to)
+    {
+        m_from = std::move(from);
+        m_to = std::move(to);
+    }
+    /// WebSocket upgrade requests get 503.
+    void setRejectWebSockets(bool reject) { m_rejectWebSockets = reject; }
+    /// Aborts every proxied connection (the peers see a reset, no close handshake).
+    void dropAll()
+    {
+        const auto pairs = std::exchange(m_pairs, {});
+        for (const Pair &p : pairs) {
+            if (p.client)
+                p.client->abort();
+            if (p.server)
+                p.server->abort();
+        }
+    }
+    /// Every request head seen (the first chunk of each client connection and later ones).
+    QList<QByteArray> requests;
+    int countRequests(QByteArrayView needle) const
+    {
+        int n = 0;
+        for (const QByteArray &r : requests)
+            if (r.contains(needle))
+                ++n;
+        return n;
+    }
+
+private:
+    struct Pair {
+        QPointer<QTcpSocket> client;
+        QPointer<QTcpSocket> server;
+    };
+
+    void accept()
+    {
+        while (QTcpSocket *client = m_server.nextPendingConnection()) {
+            client->setParent(this);
+            if (m_mode == Mode::Refusing) {
+                client->abort();
+                client->deleteLater();
+                continue;
+            }
+            auto *server = new QTcpSocket(this);
+            m_pairs.append(Pair {client, server});
+            auto pending = std::make_shared<QByteArray>();
+            QObject::connect(server, &QTcpSocket::connected, server, [server, pending] {
+                server->write(*pending);
+                pending->clear();
+            });
+            QObject::connect(client, &QTcpSocket::readyRead, client, [=, this] {
+                QByteArray data = client->readAll();
+                if (m_mode == Mode::Frozen)
+                    return;
+                if (data.contains("HTTP/1.1\r\n"))
+                    requests.append(data.left(data.indexOf("\r\n\r\n")));
+                if (!m_from.isEmpty())
+                    data.replace(m_from, m_to);
+                if (m_rejectWebSockets && data.toLower().contains("upgrade: websocket")) {
+                    client->write("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+                                  "Connection: close\r\n\r\n");
+                    client->disconnectFromHost();
+                    server->abort();
+                    return;
+                }
+                if (server->state() == QAbstractSocket::ConnectedState)
+                    server->write(data);
+                else
+                    pending->append(data);
+            });
+            QObject::connect(server, &QTcpSocket::readyRead, server, [=, this] {
+                const QByteArray data = server->readAll();
+                if (m_mode != Mode::Frozen && client)
+                    client->write(data);
+            });
+            QObject::connect(client, &QTcpSocket::disconnected, server,
+                             [server] { server->disconnectFromHost(); });
+            QObject::connect(server, &QTcpSocket::disconnected, client,
+                             [client] { client->disconnectFromHost(); });
+            server->connectToHost(QHostAddress::LocalHost, m_target);
+        }
+    }
+
+    QTcpServer m_server;
+    quint16 m_target;
+    Mode m_mode = Mode::Forward;
+    QByteArray m_from, m_to;
+    bool m_rejectWebSockets = false;
+    QList<Pair> m_pairs;
+};
+
+/// An HTTP server that answers each request with what `respond` returns (status, body); the
+/// request heads are recorded.
+class ScriptedHttpServer : public QObject {
+public:
+    using Responder = std::function<std::pair<int, QByteArray>(const QByteArray &head)>;
+    explicit ScriptedHttpServer(Responder respond)
+        : m_respond(std::move(respond))
+    {
+        QObject::connect(&m_server, &QTcpServer::newConnection, this, [this] {
+            while (QTcpSocket *s = m_server.nextPendingConnection()) {
+                s->setParent(this);
+                auto buffer = std::make_shared<QByteArray>();
+                QObject::connect(s, &QTcpSocket::readyRead, s, [this, s, buffer] {
+                    *buffer += s->readAll();
+                    const qsizetype end = buffer->indexOf("\r\n\r\n");
+                    if (end < 0)
+                        return;
+                    const QByteArray head = buffer->left(end);
+                    buffer->clear();
+                    requests.append(head);
+                    const auto [status, body] = m_respond(head);
+                    s->write("HTTP/1.1 " + QByteArray::number(status)
+                             + " Scripted\r\n"
+                               "Content-Type: application/json\r\nContent-Length: "
+                             + QByteArray::number(body.size()) + "\r\nConnection: close\r\n\r\n"
+                             + body);
+                    s->disconnectFromHost();
+                });
+            }
+        });
+        m_server.listen(QHostAddress::LocalHost, 0);
+    }
+    quint16 port() const { return m_server.serverPort(); }
+    QList<QByteArray> requests;
+
+private:
+    QTcpServer m_server;
+    Responder m_respond;
+};
+
+/// A WebSocket server that accepts upgrades and then either never answers the SignalR
+/// handshake (`answer` empty), or answers it with `answer` and then never sends anything
+/// again. It records what the client sends.
+class SilentHubServer : public QObject {
+public:
+    explicit SilentHubServer(QByteArray answer = {})
+        : m_server(u"silent"_s, QWebSocketServer::NonSecureMode)
+        , m_answer(std::move(answer))
+    {
+        QObject::connect(&m_server, &QWebSocketServer::newConnection, this, [this] {
+            while (QWebSocket *s = m_server.nextPendingConnection()) {
+                s->setParent(this);
+                auto handle = [this, s](const QByteArray &bytes) {
+                    received += bytes;
+                    if (!m_answer.isEmpty() && !m_answered && bytes.contains('\x1e')) {
+                        m_answered = true;
+                        s->sendTextMessage(QString::fromUtf8(m_answer));
+                    }
+                };
+                QObject::connect(s, &QWebSocket::textMessageReceived, s,
+                                 [handle](const QString &t) { handle(t.toUtf8()); });
+                QObject::connect(s, &QWebSocket::binaryMessageReceived, s, handle);
+            }
+        });
+        m_server.listen(QHostAddress::LocalHost, 0);
+    }
+    QUrl url() const { return QUrl(u"ws://127.0.0.1:%1/hub"_s.arg(m_server.serverPort())); }
+    QByteArray received;
+
+private:
+    QWebSocketServer m_server;
+    QByteArray m_answer;
+    bool m_answered = false;
+};
+
+/// Accepts TCP connections and never says a word.
+class BlackHole : public QObject {
+public:
+    BlackHole()
+    {
+        QObject::connect(&m_server, &QTcpServer::newConnection, this, [this] {
+            while (QTcpSocket *s = m_server.nextPendingConnection())
+                s->setParent(this);
+        });
+        m_server.listen(QHostAddress::LocalHost, 0);
+    }
+    quint16 port() const { return m_server.serverPort(); }
+
+private:
+    QTcpServer m_server;
+};
+
+} // namespace Heliograph::Testing
