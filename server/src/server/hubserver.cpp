@@ -253,7 +253,7 @@ public:
 
     void write(const QByteArray &bytes) override
     {
-        m_buffer += bytes;
+        m_buffer.append(bytes.constData(), bytes.size()); // copied: see HubConnection::writeRaw
         if (m_buffer.size() > m_server.config.maxQueuedOutputBytes) {
             qCInfo(lcHttp) << "connection" << m_entry->id
                            << "long-polling client is not polling: closing";

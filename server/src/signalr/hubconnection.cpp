@@ -456,7 +456,10 @@ void HubConnection::asyncInvocationDone(HubReply *reply)
 void HubConnection::writeRaw(const QByteArray &bytes)
 {
     if (m_holding) {
-        m_held += bytes;
+        // Copied, not shared: `bytes` may be a broadcast's buffer that other threads release,
+        // and a later append here must not find it shared inside libQt6Core (invisible to
+        // ThreadSanitizer).
+        m_held.append(bytes.constData(), bytes.size());
         return;
     }
     if (m_transport)
