@@ -365,18 +365,10 @@ public:
         , m_socket(std::make_unique<TcpConnection>(int(fd), *this))
         , m_parser(server.config.httpLimits)
     {
-        // Owned by its worker: sessions still open when the server stops (idle keep-alive
-        // connections, say) are closed when the worker goes away with its thread.
-        setParent(&worker);
         m_remote = m_socket->peerAddress();
         if (!m_socket->attach(worker.reactor()))
             return; // closed() has scheduled the deletion
         m_headerTimer.start(int(server.config.requestHeadersTimeout.count()), this);
-    }
-    ~HttpSession() override
-    {
-        if (HubConnection *c = std::exchange(m_connection, nullptr))
-            c->transportEnded();
     }
 
     // ConnectionTransport (WebSockets and Server-Sent Events)
@@ -846,11 +838,9 @@ void HttpSession::migrateTo(Worker *target, std::function<void()> then)
     // Not from inside a socket signal: the socket must not be in the middle of its own work.
     m_socket->detach(); // the bytes wait in the kernel until the session has moved
     postTo(this, [this, target, then = std::move(then)]() mutable {
-        setParent(nullptr); // a QObject with a parent cannot change threads
         moveToThread(target->thread());
         m_worker = target;
         postTo(this, [this, then = std::move(then)] {
-            setParent(m_worker);
             m_migrating = false;
             if (!m_socket->attach(m_worker->reactor()))
                 return; // closed() has scheduled the deletion
