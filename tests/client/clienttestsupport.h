@@ -8,6 +8,7 @@
 
 #include "app/serverapp.h"
 #include "auth/jwt.h"
+#include "clientcalls.h"
 
 #include <heliograph/client/hubconnection.h>
 
@@ -89,25 +90,6 @@ inline QFuture<QString> readyToken(const QString &t)
     p.addResult(t);
     p.finish();
     return p.future();
-}
-
-/// The HubError a finished future failed with, if it did.
-template<typename T> std::optional<HubError> failure(QFuture<T> future)
-{
-    try {
-        future.waitForFinished(); // finished already: rethrows a stored exception only
-    } catch (const HubErrorException &e) {
-        return e.error();
-    } catch (...) {
-        return HubError {HubError::Code::ServerError, u"unexpected exception type"_s};
-    }
-    return std::nullopt;
-}
-
-/// Waits until the future is finished (events keep running).
-template<typename T> bool settle(const QFuture<T> &future, int timeoutMs = 10000)
-{
-    return QTest::qWaitFor([&] { return future.isFinished(); }, timeoutMs);
 }
 
 /// A retry policy with a fixed short delay, that records what it was told.

@@ -40,25 +40,6 @@ class tst_ClientReconnect : public QObject {
         return c;
     }
 
-    static bool connectNow(HubConnection &c)
-    {
-        c.start();
-        (void)QTest::qWaitFor([&] { return c.state() != State::Connecting; }, 15000);
-        if (c.state() != State::Connected)
-            qWarning("not connected: %s", qPrintable(c.errorString()));
-        return c.state() == State::Connected;
-    }
-
-    static Value call(HubConnection &c, const QByteArray &method, const ValueList &args = {})
-    {
-        QFuture<Value> f = c.invoke(method, args);
-        if (!settle(f))
-            return Value("timed out");
-        if (auto e = failure(f))
-            return Value(QString(u"error: "_s + e->message));
-        return f.result();
-    }
-
 private Q_SLOTS:
     void initTestCase_data() { addTransportProtocolRows(); }
 

@@ -4,6 +4,8 @@
 // started once with `dotnet InteropTestHub.dll --urls http://127.0.0.1:0`. Every row is one
 // transport x protocol (Server-Sent Events with JSON only). Waits with QSignalSpy::wait /
 // QTRY_* / qWaitFor, never with sleeps.
+#include "../../client/clientcalls.h"
+
 #include <heliograph/client/convert.h>
 #include <heliograph/client/hubconnection.h>
 
@@ -21,6 +23,7 @@
 #include <vector>
 
 using namespace Heliograph;
+using namespace Heliograph::Testing;
 using namespace Qt::StringLiterals;
 using namespace std::chrono_literals;
 
@@ -50,25 +53,6 @@ HELIOGRAPH_DESCRIBE(Person, name, age, tags, address)
 } // namespace InteropDto
 
 namespace {
-
-/// The HubError a finished future failed with, if it did.
-template<typename T> std::optional<HubError> failure(QFuture<T> future)
-{
-    try {
-        future.waitForFinished(); // finished already: rethrows a stored exception only
-    } catch (const HubErrorException &e) {
-        return e.error();
-    } catch (...) {
-        return HubError {HubError::Code::ServerError, u"unexpected exception type"_s};
-    }
-    return std::nullopt;
-}
-
-/// Waits until the future is finished (events keep running).
-template<typename T> bool settle(const QFuture<T> &future, int timeoutMs = 15000)
-{
-    return QTest::qWaitFor([&] { return future.isFinished(); }, timeoutMs);
-}
 
 QFuture<QString> readyToken(const QString &t)
 {
@@ -147,27 +131,6 @@ class tst_ClientAspNetCore : public QObject {
         return m_connections.back().get();
     }
 
-    /// Starts and waits for Connected or a failure.
-    static bool connectNow(HubConnection &c)
-    {
-        c.start();
-        (void)QTest::qWaitFor([&] { return c.state() != State::Connecting; }, 20000);
-        if (c.state() != State::Connected)
-            qWarning("not connected: %s", qPrintable(c.errorString()));
-        return c.state() == State::Connected;
-    }
-
-    /// The result, or "error: <text>" / "timed out" as a string Value.
-    static Value call(HubConnection &c, const QByteArray &method, const ValueList &args = {})
-    {
-        QFuture<Value> f = c.invoke(method, args);
-        if (!settle(f))
-            return Value("timed out");
-        if (auto e = failure(f))
-            return Value(QString(u"error: "_s + e->message));
-        return f.result();
-    }
-
 private Q_SLOTS:
     void initTestCase_data()
     {
@@ -187,6 +150,7 @@ private Q_SLOTS:
 
     void initTestCase()
     {
+        defaultWaitMs = 15000; // ASP.NET Core's first calls include its start-up work
         connect(&m_server, &QProcess::readyReadStandardOutput, this,
                 [this] { m_stdout += m_server.readAllStandardOutput(); });
         // Hub methods that throw log there: keep reading so the pipe cannot fill up.
@@ -262,7 +226,7 @@ private Q_SLOTS:
     void echoValues()
     {
         HubConnection *c = connection(u"/hubs/test"_s);
-        QVERIFY(connectNow(*c));
+        QVERIFY(connectNow(*c, 20000));
 
         constexpr qint64 max = std::numeric_limits<qint64>::max();
         constexpr qint64 min = std::numeric_limits<qint64>::min();
@@ -328,7 +292,7 @@ private Q_SLOTS:
     {
         using namespace InteropDto;
         HubConnection *c = connection(u"/hubs/test"_s);
-        QVERIFY(connectNow(*c));
+        QVERIFY(connectNow(*c, 20000));
 
         const Person ann {u"Ann"_s, 42, {u"a"_s, u"b"_s}, Address {u"Zürich"_s, u"8000"_s}};
         // the wire: a map with the camelCase keys, in declaration order
@@ -358,7 +322,7 @@ private Q_SLOTS:
     void callsAndErrors()
     {
         HubConnection *c = connection(u"/hubs/test"_s);
-        QVERIFY(connectNow(*c));
+        QVERIFY(connectNow(*c, 20000));
 
         QCOMPARE(call(*c, "Add", {Value(2), Value(3)}), Value(5));
         QFuture<int> sum = c->invokeAs<int>("Add", 2, 3);
@@ -389,7 +353,7 @@ private Q_SLOTS:
     void sendToCaller()
     {
         HubConnection *c = connection(u"/hubs/test"_s);
-        QVERIFY(connectNow(*c));
+        QVERIFY(connectNow(*c, 20000));
 
         ValueList received;
         c->on("Notify", [&](const ValueList &args) { received.append(args); });
@@ -415,7 +379,7 @@ private Q_SLOTS:
     void serverStream()
     {
         HubConnection *c = connection(u"/hubs/test"_s);
-        QVERIFY(connectNow(*c));
+        QVERIFY(connectNow(*c, 20000));
 
         const QByteArray tag = "stream-" + QByteArray(QTest::currentDataTag());
         std::unique_ptr<HubStream> stream(
@@ -456,7 +420,7 @@ private Q_SLOTS:
     void uploadStream()
     {
         HubConnection *c = connection(u"/hubs/test"_s);
-        QVERIFY(connectNow(*c));
+        QVERIFY(connectNow(*c, 20000));
 
         UploadStream *up = c->createUploadStream();
         QFuture<Value> sum = c->invoke("Sum", {}, {up});
@@ -479,7 +443,7 @@ private Q_SLOTS:
     void clientResults()
     {
         HubConnection *c = connection(u"/hubs/test"_s);
-        QVERIFY(connectNow(*c));
+        QVERIFY(connectNow(*c, 20000));
 
         ValueList asked;
         c->onInvoke("GetAnswer", [&](const ValueList &args) -> Value {
@@ -511,7 +475,7 @@ private Q_SLOTS:
     {
         auto retry = std::make_shared<CountingRetryPolicy>();
         HubConnection *c = connection(u"/hubs/test"_s, retry);
-        QVERIFY(connectNow(*c));
+        QVERIFY(connectNow(*c, 20000));
         QSignalSpy errors(c, &HubConnection::errorOccurred);
         QSignalSpy disconnected(c, &HubConnection::disconnected);
         QSignalSpy reconnecting(c, &HubConnection::reconnecting);
@@ -538,7 +502,7 @@ private Q_SLOTS:
     {
         HubConnection *c = connection(u"/hubs/auth"_s);
         c->setAccessTokenProvider([] { return readyToken(u"good-token"_s); });
-        QVERIFY(connectNow(*c));
+        QVERIFY(connectNow(*c, 20000));
         QCOMPARE(call(*c, "WhoAmI"), Value("tester"));
         QFuture<QString> who = c->invokeAs<QString>("WhoAmI");
         QVERIFY(settle(who));
