@@ -107,7 +107,12 @@ private Q_SLOTS:
 
         // v1: the transport names the connection by its token, not by its public id
         QVERIFY(connectNow(c));
-        QCOMPARE(proxy.countRequests("/negotiate?user=n1&negotiateVersion=1 "), 1);
+        // stateful reconnect (on by default) is asked for when WebSockets may be used
+        QCOMPARE(proxy.countRequests(transport == Transport::WebSockets
+                                         ? "/negotiate?user=n1&negotiateVersion=1"
+                                           "&useStatefulReconnect=true "
+                                         : "/negotiate?user=n1&negotiateVersion=1 "),
+                 1);
         QVERIFY(proxy.countRequests("&id=") >= 1);
         QCOMPARE(proxy.countRequests(QByteArray("id=" + c.connectionId().toUtf8())), 0);
         QCOMPARE(call(c, "Echo", {Value("v1")}), Value("v1"));
@@ -128,12 +133,14 @@ private Q_SLOTS:
         std::unique_ptr<ScriptedHttpServer> fake;
         fake = std::make_unique<ScriptedHttpServer>(
             [&](const QByteArray &head) -> std::pair<int, QByteArray> {
-                if (head.startsWith("POST /first/negotiate?negotiateVersion=1 "))
+                if (head.startsWith(
+                        "POST /first/negotiate?negotiateVersion=1&useStatefulReconnect=true "))
                     return {
                         200,
                         QByteArray("{\"url\":\"http://127.0.0.1:" + QByteArray::number(fake->port())
                                    + "/second\",\"accessToken\":\"redirect-token\"}")};
-                if (head.startsWith("POST /second/negotiate?negotiateVersion=1 "))
+                if (head.startsWith(
+                        "POST /second/negotiate?negotiateVersion=1&useStatefulReconnect=true "))
                     return {200,
                             QByteArray("{\"url\":\"http://127.0.0.1:" + QByteArray::number(real)
                                        + "/hubs/bench?user=r1\"}")};

@@ -119,7 +119,9 @@ void Connector::start()
 void Connector::fetchToken()
 {
     auto next = [this] {
-        if (m_settings.skipNegotiation)
+        if (!m_settings.resumeUrl.isEmpty())
+            openTransport(HubConnection::Transport::WebSockets, m_settings.resumeUrl);
+        else if (m_settings.skipNegotiation)
             openTransport(HubConnection::Transport::WebSockets, m_url);
         else
             negotiate();
@@ -172,7 +174,15 @@ void Connector::negotiate()
         fail(HubConnection::Error::NegotiationFailed, u"The network access manager is gone."_s);
         return;
     }
-    const QUrl url = negotiateUrl(m_url);
+    QUrl url = negotiateUrl(m_url);
+    // Stateful reconnect is for WebSockets only: after WebSockets failed, the next negotiate
+    // does not ask for it (as the .NET client does).
+    m_askedStateful = m_settings.statefulReconnect
+        && (m_settings.transports & HubConnection::Transport::WebSockets)
+        && !(m_failedTransports & HubConnection::Transport::WebSockets);
+    if (m_askedStateful)
+        url.setQuery(url.query(QUrl::FullyEncoded) + u"&useStatefulReconnect=true"_s,
+                     QUrl::StrictMode);
     qCDebug(lcHubConnection) << "negotiating with" << redacted(url);
     QNetworkRequest request = makeRequest(url, m_settings.request);
     request.setRawHeader("Accept", "*/*");
@@ -252,6 +262,11 @@ void Connector::onNegotiated(QNetworkReply *reply)
         negotiate();
         return;
     }
+    if (parsed->useStatefulReconnect && !m_askedStateful) {
+        fail(HubConnection::Error::NegotiationFailed,
+             u"Client didn't negotiate Stateful Reconnect but the server did."_s);
+        return;
+    }
     m_negotiated = std::move(*parsed);
     qCDebug(lcHubConnection) << "negotiated version" << m_negotiated.negotiateVersion
                              << "connection id" << m_negotiated.connectionId;
@@ -298,6 +313,7 @@ void Connector::openTransport(HubConnection::Transport kind, const QUrl &url)
         break;
     }
     m_transport = transport;
+    m_transportUrl = url;
     connect(transport, &Transport::opened, this, [this, transport, kind] {
         if (m_transport != transport)
             return;
@@ -326,7 +342,8 @@ void Connector::transportFailed(const TransportError &error)
     transport->disconnect(this);
     transport->deleteLater();
     qCInfo(lcHubConnection) << "the" << transportName(kind) << "transport failed:" << error.message;
-    if (error.code == HubConnection::Error::Unauthorized || m_settings.skipNegotiation) {
+    if (error.code == HubConnection::Error::Unauthorized || m_settings.skipNegotiation
+        || !m_settings.resumeUrl.isEmpty()) {
         fail(error.code, error.message);
         return;
     }

@@ -23,6 +23,11 @@ public:
         HubConnection::Transports transports;
         TransferFormat format = TransferFormat::Text;
         bool skipNegotiation = false;
+        /// Ask for stateful reconnect in negotiate (only while WebSockets may still be used).
+        bool statefulReconnect = false;
+        /// Resuming a stateful connection: no negotiate, a WebSocket straight to this URL
+        /// (the previous transport's, with its `id=`), after a fresh access token.
+        QUrl resumeUrl;
         HubConnection::AccessTokenProvider tokenProvider;
         RequestSettings request; ///< without the token: the Connector adds it
         int stepTimeoutMs = 15000;
@@ -40,6 +45,15 @@ public:
     QByteArray connectionId() const { return m_negotiated.connectionId; }
     QByteArray accessToken() const { return m_settings.request.accessToken; }
     HubConnection::Transport transportKind() const { return m_kind; }
+    /// The URL the transport was opened with (with `id=`): what a resume reconnects to.
+    QUrl transportUrl() const { return m_transportUrl; }
+    /// Stateful reconnect is on for this connection: asked for, granted by the server, and
+    /// the transport is WebSockets.
+    bool statefulReconnect() const
+    {
+        return m_settings.statefulReconnect && m_negotiated.useStatefulReconnect
+            && m_kind == HubConnection::Transport::WebSockets;
+    }
 
     static QUrl negotiateUrl(const QUrl &endpoint);
     static QUrl httpUrl(QUrl url);
@@ -63,10 +77,12 @@ private:
     QUrl m_url; ///< the endpoint, after redirects
     int m_redirects = 0;
     bool m_tokenFromRedirect = false;
+    bool m_askedStateful = false;
     NegotiateResponse m_negotiated;
     HubConnection::Transports m_failedTransports;
     TransportError m_lastTransportError;
     HubConnection::Transport m_kind = HubConnection::Transport::None;
+    QUrl m_transportUrl;
     QPointer<QFutureWatcher<QString>> m_tokenWatcher;
     QPointer<QNetworkReply> m_negotiateReply;
     Transport *m_transport = nullptr;

@@ -7,6 +7,7 @@
 #include <QtCore/QFutureWatcher>
 #include <QtCore/QPromise>
 #include <QtCore/QVariant>
+#include <QtNetwork/QHostAddress>
 #include <QtNetwork/QNetworkAccessManager>
 
 #include <algorithm>
@@ -98,6 +99,10 @@ HubConnection::Private::Private(HubConnection *qq)
         if (state == State::Reconnecting)
             startAttempt();
     });
+    ackTimer.setSingleShot(true);
+    QObject::connect(&ackTimer, &QTimer::timeout, q, [this] { sendAck(); });
+    outboxTimer.setSingleShot(true);
+    QObject::connect(&outboxTimer, &QTimer::timeout, q, [this] { expireOutbox(); });
 }
 
 QNetworkAccessManager *HubConnection::Private::manager()
@@ -139,8 +144,22 @@ void HubConnection::Private::start()
     active = config;
     protocol
         = active.protocol == Protocol::Json ? &HubProtocol::json() : &HubProtocol::messagePack();
+    if (!monitorChosen) {
+        // The system's view of the network says nothing about a hub on this machine.
+        const QHostAddress host(active.url.host());
+        const bool loopback = active.url.host() == u"localhost"_s || host.isLoopback();
+        monitorChosen = true;
+        if (!loopback) {
+            if (NetworkMonitor *m = NetworkMonitor::createSystemMonitor(q))
+                q->setNetworkMonitor(m);
+        }
+    }
     roundTripTime = -1;
     reconnectCount = 0;
+    resumeCount = 0;
+    replayedMessages = 0;
+    retryPausedOffline = false;
+    restoreOutbox();
     bytesReceived = 0;
     bytesSent = 0;
     statisticsTouched();
@@ -160,11 +179,21 @@ void HubConnection::Private::startAttempt()
         // timeout. A manager the application gave us is left alone.
         ownManager->clearConnectionCache();
     }
+    makeConnector(false);
+}
+
+Detail::Connector *HubConnection::Private::makeConnector(bool resume)
+{
     Detail::Connector::Settings s;
-    s.url = active.url;
+    s.url = urlWithCursors();
     s.transports = active.transports;
     s.format = protocol->transferFormat();
     s.skipNegotiation = active.skipNegotiation;
+    s.statefulReconnect = active.statefulReconnect && !active.skipNegotiation;
+    if (resume) {
+        s.resumeUrl = sr.url;
+        s.transports = Transport::WebSockets;
+    }
     s.tokenProvider = active.tokenProvider;
     s.request.headers = active.headers;
     s.request.manager = active.manager ? active.manager.data() : manager();
@@ -175,7 +204,11 @@ void HubConnection::Private::startAttempt()
     auto *c = new Detail::Connector(std::move(s), q);
     connector = c;
     QObject::connect(c, &Detail::Connector::succeeded, q, [this, c] {
-        if (connector == c)
+        if (connector != c)
+            return;
+        if (sr.resuming)
+            onResumed();
+        else
             onConnectorSucceeded();
     });
     QObject::connect(c, &Detail::Connector::failed, q, [this, c](Error e, const QString &message) {
@@ -183,19 +216,42 @@ void HubConnection::Private::startAttempt()
             onConnectorFailed(e, message);
     });
     c->start();
+    return c;
 }
 
 void HubConnection::Private::onConnectorSucceeded()
 {
     Detail::Connector *c = std::exchange(connector, nullptr);
-    transport = c->takeTransport();
-    transport->setParent(q);
+    Detail::Transport *t = c->takeTransport();
     pendingConnectionId = QString::fromUtf8(c->connectionId());
     pendingTransport = c->transportKind();
+    sr = Stateful {};
+    sr.enabled = c->statefulReconnect();
+    sr.url = c->transportUrl();
     c->disconnect(q);
     c->deleteLater();
     ++m_session;
-    Detail::Transport *t = transport;
+    attachTransport(t);
+    handshakeDone = false;
+    handshakeBuffer.clear();
+    reader.emplace(*protocol);
+    // Version 2 turns stateful reconnect on at the server; 1 otherwise, as the official
+    // clients send.
+    const QByteArray request
+        = Handshake::writeRequest({protocol->name().toByteArray(), sr.enabled ? 2 : 1});
+    bytesSent += quint64(request.size());
+    lastSentMs = lastReceivedMs = clock.elapsed();
+    statisticsTouched();
+    handshakeClock.start();
+    handshakeTimer.start(timerMs(active.handshakeTimeout.count(), 1));
+    qCDebug(lcHubConnection) << "sending the handshake over" << pendingTransport;
+    t->send(request, {});
+}
+
+void HubConnection::Private::attachTransport(Detail::Transport *t)
+{
+    transport = t;
+    t->setParent(q);
     QObject::connect(t, &Detail::Transport::received, q, [this, t](const QByteArray &payload) {
         if (transport == t)
             onTransportReceived(payload);
@@ -208,22 +264,124 @@ void HubConnection::Private::onConnectorSucceeded()
         roundTripTime = ms;
         statisticsTouched();
     });
-    handshakeDone = false;
-    handshakeBuffer.clear();
-    reader.emplace(*protocol);
-    const QByteArray request = Handshake::writeRequest({protocol->name().toByteArray(), 1});
-    bytesSent += quint64(request.size());
-    lastSentMs = lastReceivedMs = clock.elapsed();
-    statisticsTouched();
-    handshakeClock.start();
-    handshakeTimer.start(timerMs(active.handshakeTimeout.count(), 1));
-    qCDebug(lcHubConnection) << "sending the handshake over" << pendingTransport;
-    t->send(request, {});
 }
 
 void HubConnection::Private::onConnectorFailed(Error e, const QString &message)
 {
+    if (sr.resuming) {
+        // One attempt, as the official clients: then the connection is lost for real.
+        qCInfo(lcHubConnection).noquote() << "stateful reconnect failed:" << message;
+        sr.resuming = false;
+        const Error lossError = sr.lossError;
+        const QString lossMessage = sr.lossMessage;
+        connectionLost(lossError, lossMessage, true);
+        return;
+    }
     attemptFailed(e, message);
+}
+
+// --- Private: stateful reconnect ----------------------------------------------------------
+
+void HubConnection::Private::beginResume(Error e, const QString &message)
+{
+    qCInfo(lcHubConnection).noquote()
+        << "transport lost:" << message << "- resuming connection" << connectionId;
+    sr.resuming = true;
+    sr.awaitingSequence = true;
+    sr.lossError = e;
+    sr.lossMessage = message;
+    heartbeatTimer.stop();
+    ackTimer.stop();
+    if (Detail::Transport *t = std::exchange(transport, nullptr)) {
+        t->disconnect(q);
+        t->deleteLater();
+    }
+    reader.emplace(*protocol); // a partial message of the old socket is gone with it
+    makeConnector(true);
+}
+
+void HubConnection::Private::onResumed()
+{
+    Detail::Connector *c = std::exchange(connector, nullptr);
+    Detail::Transport *t = c->takeTransport();
+    c->disconnect(q);
+    c->deleteLater();
+    attachTransport(t);
+    sr.resuming = false;
+    sr.resumedOnce = true;
+    lastSentMs = lastReceivedMs = clock.elapsed();
+    // Sequence, then every unacknowledged message in its original bytes.
+    const quint64 first = sr.buffer.empty() ? sr.sent + 1 : sr.buffer.front().id;
+    sendMessage(SequenceMessage {qint64(first)});
+    for (const Stateful::Sent &m : sr.buffer) {
+        bytesSent += quint64(m.bytes.size());
+        transport->send(m.bytes, {});
+    }
+    ++resumeCount;
+    statisticsTouched();
+    scheduleHeartbeat();
+    qCInfo(lcHubConnection) << "resumed connection" << connectionId << "replaying"
+                            << sr.buffer.size() << "messages from" << first;
+    QPointer<HubConnection> guard(q);
+    Q_EMIT q->resumed();
+}
+
+void HubConnection::Private::trimReplayBuffer(qint64 acknowledged)
+{
+    QList<std::function<void(bool)>> released;
+    while (!sr.buffer.empty() && sr.buffer.front().id <= quint64(qMax<qint64>(acknowledged, 0))) {
+        Stateful::Sent &m = sr.buffer.front();
+        sr.bufferedBytes -= m.bytes.size();
+        if (m.done)
+            released.append(std::move(m.done));
+        sr.buffer.pop_front();
+    }
+    // Held sends also finish once the buffer is back under its limit.
+    for (Stateful::Sent &m : sr.buffer) {
+        if (sr.bufferedBytes >= active.statefulBufferSize)
+            break;
+        if (m.done)
+            released.append(std::exchange(m.done, {}));
+    }
+    for (const auto &done : released)
+        done(true);
+}
+
+void HubConnection::Private::releaseHeldSends(bool ok)
+{
+    QList<std::function<void(bool)>> held;
+    for (Stateful::Sent &m : sr.buffer) {
+        if (m.done)
+            held.append(std::exchange(m.done, {}));
+    }
+    for (const auto &done : held)
+        done(ok);
+}
+
+void HubConnection::Private::sendAck()
+{
+    if (!sr.enabled || sr.resuming || !transport || sr.latestProcessed <= sr.lastAcked)
+        return;
+    sr.lastAcked = sr.latestProcessed;
+    sendMessage(AckMessage {qint64(sr.latestProcessed)});
+}
+
+/// Counts a sequenced message from the server; false if it must not be dispatched.
+bool HubConnection::Private::acceptSequenced()
+{
+    if (sr.awaitingSequence) {
+        qCDebug(lcHubConnection) << "ignoring a message before the server's Sequence";
+        return false;
+    }
+    const quint64 id = sr.nextExpected++;
+    if (id <= sr.latestProcessed) {
+        qCDebug(lcHubConnection) << "dropping replayed message" << id << "(processed already)";
+        return false;
+    }
+    sr.latestProcessed = id;
+    if (!ackTimer.isActive())
+        ackTimer.start(1000);
+    return true;
 }
 
 void HubConnection::Private::onTransportReceived(const QByteArray &payload)
@@ -292,7 +450,14 @@ void HubConnection::Private::established()
     qCInfo(lcHubConnection).noquote()
         << (wasReconnecting ? "reconnected" : "connected") << "over" << transportKind << "with"
         << protocol->name() << "connection id" << connectionId;
-    notify(wasReconnecting ? Event::Reconnected : Event::Connected);
+    setRecovered(true);
+    // The rejoin calls go first; the outbox follows once they are answered.
+    const quint64 session = m_session;
+    runRejoins();
+    if (isCurrent(session) && rejoinsPending == 0)
+        flushOutbox();
+    if (isCurrent(session))
+        notify(wasReconnecting ? Event::Reconnected : Event::Connected);
 }
 
 void HubConnection::Private::processMessages()
@@ -316,6 +481,8 @@ void HubConnection::Private::processMessages()
 
 void HubConnection::Private::dispatch(HubMessage &&message)
 {
+    if (sr.enabled && isSequenced(message) && !acceptSequenced())
+        return;
     switch (messageType(message)) {
     case MessageType::Invocation:
         handleInvocation(std::get<InvocationMessage>(std::move(message)));
@@ -334,18 +501,40 @@ void HubConnection::Private::dispatch(HubMessage &&message)
     case MessageType::Close:
         handleClose(std::get<CloseMessage>(message));
         return;
+    case MessageType::Ack:
+        if (sr.enabled) {
+            trimReplayBuffer(std::get<AckMessage>(message).sequenceId);
+            return;
+        }
+        break;
+    case MessageType::Sequence:
+        if (sr.enabled) {
+            const qint64 next = std::get<SequenceMessage>(message).sequenceId;
+            if (next < 1 || quint64(next) > sr.nextExpected) {
+                connectionLost(Error::ProtocolError,
+                               u"Sequence ID greater than amount of messages we've received."_s,
+                               true);
+                return;
+            }
+            sr.nextExpected = quint64(next);
+            sr.awaitingSequence = false;
+            return;
+        }
+        break;
     case MessageType::StreamInvocation:
     case MessageType::CancelInvocation:
-    case MessageType::Ack:
-    case MessageType::Sequence:
+        break;
+    }
+    {
         qCDebug(lcHubConnection) << "ignoring" << messageTypeName(messageType(message))
                                  << "from the server";
-        return;
     }
 }
 
 void HubConnection::Private::handleInvocation(InvocationMessage &&invocation)
 {
+    if (!cursors.isEmpty() && !applyCursor(invocation))
+        return;
     const QByteArray key = invocation.target.toLower();
     const QList<std::shared_ptr<HandlerEntry>> list = handlers.value(key);
     QPointer<HubConnection> guard(q);
@@ -475,6 +664,10 @@ void HubConnection::Private::onTransportClosed(const Detail::TransportError &e)
         return;
     }
     case State::Connected:
+        if (sr.enabled && e.abrupt && !sr.awaitingSequence) {
+            beginResume(e.code, e.message);
+            return;
+        }
         connectionLost(e.isError() ? e.code : Error::ServerClosed,
                        e.message.isEmpty() ? u"The transport closed."_s : e.message, true);
         return;
@@ -490,6 +683,7 @@ void HubConnection::Private::attemptFailed(Error e, const QString &message)
         qCWarning(lcHubConnection).noquote() << "could not connect:" << message;
         setError(e, message);
         setState(State::Disconnected);
+        failOutbox({HubError::Code::ConnectionLost, message});
         notify(Event::Failed);
         return;
     }
@@ -504,7 +698,7 @@ void HubConnection::Private::attemptFailed(Error e, const QString &message)
             << "reconnect attempt" << retryCount << "failed:" << message << "- next in"
             << delay->count() << "ms";
         setError(e, message);
-        retryTimer.start(timerMs(delay->count(), 0));
+        scheduleRetry(*delay);
         notify(Event::None);
         return;
     }
@@ -516,7 +710,40 @@ void HubConnection::Private::attemptFailed(Error e, const QString &message)
     qCWarning(lcHubConnection).noquote() << text;
     setError(e, text);
     setState(State::Disconnected);
+    failOutbox({HubError::Code::ConnectionLost, text});
     notify(Event::Failed);
+}
+
+void HubConnection::Private::scheduleRetry(std::chrono::milliseconds delay)
+{
+    if (monitor && !monitor->isOnline()) {
+        qCInfo(lcHubConnection) << "the network is offline: the next attempt waits for it";
+        retryPausedOffline = true;
+        retryTimer.stop();
+        return;
+    }
+    retryPausedOffline = false;
+    retryTimer.start(timerMs(delay.count(), 0));
+}
+
+void HubConnection::Private::onNetworkOnlineChanged(bool online)
+{
+    if (state != State::Reconnecting || connector)
+        return; // an attempt is under way, or nothing to resume
+    if (!online) {
+        if (retryTimer.isActive()) {
+            qCInfo(lcHubConnection) << "the network went offline: reconnect attempts paused";
+            retryTimer.stop();
+            retryPausedOffline = true;
+        }
+        return;
+    }
+    if (retryPausedOffline || retryTimer.isActive()) {
+        qCInfo(lcHubConnection) << "the network is back: reconnecting now";
+        retryPausedOffline = false;
+        retryTimer.stop();
+        startAttempt();
+    }
 }
 
 void HubConnection::Private::connectionLost(Error e, const QString &message, bool mayReconnect)
@@ -538,7 +765,7 @@ void HubConnection::Private::connectionLost(Error e, const QString &message, boo
         qCInfo(lcHubConnection).noquote()
             << "connection lost:" << message << "- reconnecting in" << delay->count() << "ms";
         setState(State::Reconnecting);
-        retryTimer.start(timerMs(delay->count(), 0));
+        scheduleRetry(*delay);
     } else {
         qCWarning(lcHubConnection).noquote() << "connection ended:" << message;
         setState(State::Disconnected);
@@ -549,6 +776,11 @@ void HubConnection::Private::connectionLost(Error e, const QString &message, boo
     failEverything({HubError::Code::ConnectionLost, CanceledText + u' ' + message});
     if (!guard || transition != transitions)
         return; // a continuation moved on (stop(), start())
+    if (!delay) {
+        failOutbox({HubError::Code::ConnectionLost, CanceledText + u' ' + message});
+        if (!guard || transition != transitions)
+            return;
+    }
     notify(delay ? Event::Reconnecting : Event::Failed);
 }
 
@@ -581,6 +813,13 @@ void HubConnection::Private::stop()
         teardownSession(false);
         setError(Error::NoError, {});
         setState(State::Disconnected);
+        {
+            const quint64 transition = transitions;
+            QPointer<HubConnection> guard(q);
+            failOutbox({HubError::Code::ConnectionLost, CanceledText});
+            if (!guard || transition != transitions)
+                return;
+        }
         notify(Event::Disconnected);
         return;
     case State::Connected:
@@ -591,8 +830,10 @@ void HubConnection::Private::stop()
     heartbeatTimer.stop();
     setState(State::Disconnecting);
     const quint64 transition = transitions;
-    failEverything({HubError::Code::ConnectionLost, CanceledText});
     QPointer<HubConnection> guard(q);
+    failEverything({HubError::Code::ConnectionLost, CanceledText});
+    if (guard && transition == transitions)
+        failOutbox({HubError::Code::ConnectionLost, CanceledText});
     notify(Event::None);
     if (!guard || transition != transitions)
         return; // a slot moved on
@@ -634,6 +875,10 @@ void HubConnection::Private::teardownSession(bool graceful)
     reader.reset();
     handshakeBuffer.clear();
     handshakeDone = false;
+    ackTimer.stop();
+    releaseHeldSends(false);
+    sr = Stateful {};
+    rejoinsPending = 0;
 }
 
 void HubConnection::Private::failEverything(const HubError &err)
@@ -699,9 +944,12 @@ void HubConnection::Private::heartbeat()
         return;
     const qint64 now = clock.elapsed();
     if (active.serverTimeout.count() > 0 && now - lastReceivedMs >= active.serverTimeout.count()) {
-        connectionLost(Error::ServerTimeout,
-                       u"Server timeout elapsed without receiving a message from the server."_s,
-                       true);
+        const QString message
+            = u"Server timeout elapsed without receiving a message from the server."_s;
+        if (sr.enabled && !sr.awaitingSequence)
+            beginResume(Error::ServerTimeout, message); // a half-open socket: try a new one
+        else
+            connectionLost(Error::ServerTimeout, message, true);
         return;
     }
     if (active.keepAlive.count() > 0 && now - lastSentMs >= active.keepAlive.count()) {
@@ -716,7 +964,8 @@ void HubConnection::Private::heartbeat()
 
 bool HubConnection::Private::sendMessage(const HubMessage &message, std::function<void(bool)> done)
 {
-    if (!transport || state != State::Connected) {
+    const bool sequenced = sr.enabled && isSequenced(message);
+    if (state != State::Connected || (!transport && !(sequenced && sr.resuming))) {
         if (done)
             done(false);
         return false;
@@ -724,6 +973,18 @@ bool HubConnection::Private::sendMessage(const HubMessage &message, std::functio
     QByteArray bytes;
     protocol->write(message, bytes);
     qCDebug(lcHubConnection) << "sending" << message;
+    if (sequenced) {
+        // Kept until the server acknowledges it; past the limit the sender waits for that.
+        sr.buffer.push_back({++sr.sent, bytes, {}});
+        sr.bufferedBytes += bytes.size();
+        if (sr.bufferedBytes > active.statefulBufferSize && done)
+            sr.buffer.back().done = std::exchange(done, {});
+        if (!transport) { // resuming: goes out with the replay
+            if (done)
+                done(true);
+            return true;
+        }
+    }
     bytesSent += quint64(bytes.size());
     lastSentMs = clock.elapsed();
     statisticsTouched();
@@ -755,7 +1016,17 @@ void HubConnection::Private::call(CallKind kind, const QByteArray &method,
             },
             Qt::QueuedConnection);
     };
-    if (state != State::Connected || !transport) {
+    const bool queueable = kind != CallKind::Stream && ups.isEmpty();
+    const bool waiting = state == State::Connecting || state == State::Reconnecting
+        || (state == State::Connected && !bypassOutbox && outboxBlocksCalls());
+    if (waiting && queueable && active.outboxEnabled) {
+        if (!enqueue(kind, method, arguments, onResult, onSent))
+            failLater({HubError::Code::QueueFull,
+                       u"The outbox is full (%1 calls waiting for the connection)."_s.arg(
+                           outbox.size())});
+        return;
+    }
+    if (state != State::Connected || (!transport && !sr.resuming)) {
         failLater({HubError::Code::NotConnected, NotConnectedText});
         return;
     }
@@ -989,6 +1260,7 @@ HubConnection::~HubConnection()
     d->retryTimer.stop();
     d->teardownSession(false);
     d->failEverything({HubError::Code::ConnectionLost, CanceledText});
+    d->failOutbox({HubError::Code::ConnectionLost, CanceledText});
 }
 
 void HubConnection::setUrl(const QUrl &url)

@@ -13,6 +13,7 @@
 #include <QtCore/QPointer>
 #include <QtCore/QTimer>
 
+#include <deque>
 #include <optional>
 
 namespace Heliograph {
@@ -46,6 +47,8 @@ struct UploadStream::Private {
 
 class HubConnection::Private {
 public:
+    enum class CallKind : quint8 { Invoke, Send, Stream };
+
     struct Config {
         QUrl url;
         Protocol protocol = Protocol::Json;
@@ -62,6 +65,59 @@ public:
         std::chrono::milliseconds serverTimeout = 30s;
         std::chrono::milliseconds handshakeTimeout = 15s;
         std::shared_ptr<RetryPolicy> retryPolicy = std::make_shared<DefaultRetryPolicy>();
+        bool statefulReconnect = true;
+        qsizetype statefulBufferSize = 100000;
+        bool outboxEnabled = true;
+        int outboxLimit = 1000;
+        std::chrono::milliseconds outboxTimeout = 30s;
+        std::shared_ptr<OutboxStore> outboxStore;
+    };
+
+    /// Stateful reconnect of the current logical connection (protocol doc section 5).
+    struct Stateful {
+        struct Sent {
+            quint64 id = 0;
+            QByteArray bytes; ///< as written, framing included
+            std::function<void(bool)> done; ///< a send() held back by the buffer limit
+        };
+        bool enabled = false; ///< negotiated, WebSockets, handshake version 2
+        bool resuming = false; ///< the socket is gone, a new one is being opened
+        bool awaitingSequence = false; ///< after a resume: drop messages until Sequence
+        bool resumedOnce = false; ///< the current socket came from a resume
+        QUrl url; ///< the transport URL with `id=`
+        quint64 sent = 0;
+        std::deque<Sent> buffer;
+        qsizetype bufferedBytes = 0;
+        quint64 nextExpected = 1;
+        quint64 latestProcessed = 0;
+        quint64 lastAcked = 0;
+        Error lossError = Error::NoError;
+        QString lossMessage;
+    };
+
+    /// A call waiting in the offline outbox.
+    struct Queued {
+        CallKind kind;
+        QByteArray method;
+        ValueList arguments;
+        ResultCallback onResult;
+        std::function<void(bool)> onSent;
+        qint64 deadlineMs = 0; ///< on `clock`
+        qint64 enqueuedAtMs = 0; ///< wall clock, for the store
+        bool persisted = false;
+    };
+
+    struct Rejoin {
+        quint64 id = 0;
+        QByteArray method;
+        ValueList arguments;
+    };
+
+    struct Cursor {
+        ReplayCursorOptions options;
+        QByteArray key; ///< lower-cased method
+        std::shared_ptr<CursorStore> store;
+        std::optional<qint64> value;
     };
 
     /// What notify() emits after the property signals.
@@ -80,7 +136,6 @@ public:
         QByteArray method;
         ResultHandler handler;
     };
-    enum class CallKind : quint8 { Invoke, Send, Stream };
 
     explicit Private(HubConnection *q);
 
@@ -105,6 +160,35 @@ public:
     void teardownSession(bool graceful);
     void failEverything(const HubError &error);
     std::optional<std::chrono::milliseconds> askRetryPolicy(const RetryContext &context);
+
+    // stateful reconnect
+    void attachTransport(Detail::Transport *t);
+    Detail::Connector *makeConnector(bool resume);
+    void beginResume(Error error, const QString &message);
+    void onResumed();
+    void trimReplayBuffer(qint64 acknowledged);
+    void releaseHeldSends(bool ok);
+    void sendAck();
+    bool acceptSequenced();
+
+    // outbox, rejoin, cursors
+    bool enqueue(CallKind kind, const QByteArray &method, const ValueList &arguments,
+                 ResultCallback onResult, std::function<void(bool)> onSent);
+    void runRejoins();
+    void flushOutbox();
+    void expireOutbox();
+    void failOutbox(const HubError &error);
+    bool persistOutbox();
+    void restoreOutbox();
+    bool outboxBlocksCalls() const
+    {
+        return rejoinsPending > 0 || !outbox.empty();
+    }
+    QUrl urlWithCursors() const;
+    bool applyCursor(const InvocationMessage &invocation);
+    void setRecovered(bool value);
+    void onNetworkOnlineChanged(bool online);
+    void scheduleRetry(std::chrono::milliseconds delay);
 
     // timers
     void scheduleHeartbeat();
@@ -161,6 +245,7 @@ public:
     quint64 transitions = 0;
     bool statisticsQueued = false;
     bool destroying = false;
+    bool bypassOutbox = false; ///< rejoin calls and the outbox flush go straight out
 
     // the session: one connect attempt and the transport it opened
     quint64 m_session = 0;
@@ -177,6 +262,24 @@ public:
     QElapsedTimer clock;
     qint64 lastSentMs = 0;
     qint64 lastReceivedMs = 0;
+
+    // stateful reconnect
+    Stateful sr;
+    QTimer ackTimer;
+    int resumeCount = 0;
+
+    // offline outbox, rejoin registry, replay cursors, network
+    std::deque<Queued> outbox;
+    QTimer outboxTimer;
+    QList<Rejoin> rejoins;
+    quint64 nextRejoinId = 1;
+    int rejoinsPending = 0;
+    QList<Cursor> cursors;
+    quint64 replayedMessages = 0;
+    bool recovered = true;
+    QPointer<NetworkMonitor> monitor;
+    bool monitorChosen = false; ///< setNetworkMonitor() was called (nullptr included)
+    bool retryPausedOffline = false;
 
     // automatic reconnect
     QTimer retryTimer;

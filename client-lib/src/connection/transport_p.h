@@ -33,6 +33,8 @@ struct TransportError {
     HubConnection::Error code = HubConnection::Error::NoError;
     QString message;
     int httpStatus = 0;
+    /// An open WebSocket ended without a close handshake (what stateful reconnect resumes).
+    bool abrupt = false;
     bool isError() const noexcept { return code != HubConnection::Error::NoError; }
 };
 

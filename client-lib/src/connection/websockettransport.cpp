@@ -177,9 +177,12 @@ void WebSocketTransport::onDisconnected()
                                                                                   : m_lastError);
         break;
     case State::Open:
-        if (!m_lastError.isEmpty()) {
+        if (!m_lastError.isEmpty()
+            || m_socket.closeCode() == QWebSocketProtocol::CloseCodeAbnormalDisconnection) {
             e.code = HubConnection::Error::TransportFailed;
-            e.message = u"The WebSocket failed: %1."_s.arg(m_lastError);
+            e.abrupt = true;
+            e.message = u"The WebSocket failed: %1."_s.arg(
+                m_lastError.isEmpty() ? u"closed without a close frame"_s : m_lastError);
         } else if (m_socket.closeCode() == QWebSocketProtocol::CloseCodeNormal) {
             e.code = HubConnection::Error::ServerClosed;
             e.message = u"The server closed the WebSocket."_s;

@@ -400,7 +400,7 @@ void NotificationHub::replay(HubCallContext &ctx)
     }
     Metrics::instance().add("heliograph_replayed_notifications_total", {}, double(missed->size()));
     for (const StoredNotification &n : std::as_const(*missed)) {
-        const NotificationDto dto {n.id, n.title, n.body, n.type, n.createdAt, n.sequence};
+        const NotificationDto dto {n.id, n.title, n.body, n.type, n.createdAt, n.sequence, true};
         c.sendMessage(InvocationMessage {{}, {}, "ReceiveNotification", {toValue(dto)}, {}});
         cursor = qMax(cursor, n.sequence);
     }

@@ -20,8 +20,9 @@ struct NotificationDto {
     QString type;
     QDateTime createdAt;
     qint64 sequence = 0;
+    bool replayed = false; ///< sent again on connect because the client had missed it
 };
-HELIOGRAPH_DESCRIBE(NotificationDto, id, title, body, type, createdAt, sequence)
+HELIOGRAPH_DESCRIBE(NotificationDto, id, title, body, type, createdAt, sequence, replayed)
 
 struct DocumentUpdateDto {
     qint64 version = 0;

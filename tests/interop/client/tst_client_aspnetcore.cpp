@@ -5,6 +5,7 @@
 // transport x protocol (Server-Sent Events with JSON only). Waits with QSignalSpy::wait /
 // QTRY_* / qWaitFor, never with sleeps.
 #include "../../client/clientcalls.h"
+#include "../../client/tcpproxy.h"
 
 #include <heliograph/client/convert.h>
 #include <heliograph/client/hubconnection.h>
@@ -116,14 +117,18 @@ class tst_ClientAspNetCore : public QObject {
         return protocol == HubConnection::Protocol::MessagePack;
     }
 
-    /// A connection configured for the current row.
+    /// A connection configured for the current row (through a proxy on `viaPort`).
     HubConnection *connection(const QString &path,
                               std::shared_ptr<RetryPolicy> retry
-                              = std::make_shared<CountingRetryPolicy>())
+                              = std::make_shared<CountingRetryPolicy>(),
+                              quint16 viaPort = 0)
     {
         QFETCH_GLOBAL(HubConnection::Transport, transport);
         QFETCH_GLOBAL(HubConnection::Protocol, protocol);
-        auto c = std::make_unique<HubConnection>(QUrl(m_baseUrl + path));
+        QUrl url(m_baseUrl + path);
+        if (viaPort)
+            url.setPort(viaPort);
+        auto c = std::make_unique<HubConnection>(url);
         c->setTransports(transport);
         c->setProtocol(protocol);
         c->setRetryPolicy(std::move(retry));
@@ -469,6 +474,50 @@ private Q_SLOTS:
                  Value("error: An unexpected error occurred invoking 'AskClient' on the server. "
                        "HubException: Client didn't provide a result."));
         QCOMPARE(c->state(), State::Connected);
+    }
+
+    // Stateful reconnect with ASP.NET Core (AllowStatefulReconnects): the socket is cut with a
+    // stream running and an invocation in flight; the connection resumes with the same id and
+    // every item arrives once, in order.
+    void statefulResume()
+    {
+        QFETCH_GLOBAL(HubConnection::Transport, transport);
+        if (transport != HubConnection::Transport::WebSockets)
+            QSKIP("stateful reconnect is for WebSockets only");
+        TcpProxy proxy(quint16(QUrl(m_baseUrl).port()));
+        HubConnection *c
+            = connection(u"/hubs/test"_s, std::make_shared<CountingRetryPolicy>(), proxy.port());
+        QVERIFY(connectNow(*c, 20000));
+        QCOMPARE(proxy.countRequests("useStatefulReconnect=true"), 1);
+        const QString id = c->connectionId();
+        QSignalSpy resumed(c, &HubConnection::resumed);
+        QSignalSpy reconnecting(c, &HubConnection::reconnecting);
+        QSignalSpy states(c, &HubConnection::stateChanged);
+
+        std::unique_ptr<HubStream> stream(
+            c->stream("Counter", {Value(8), Value(100), Value("stateful")}));
+        QList<qint64> items;
+        connect(stream.get(), &HubStream::item, this,
+                [&](const Value &v) { items.append(v.toInteger()); });
+        QSignalSpy completed(stream.get(), &HubStream::completed);
+        QTRY_VERIFY_WITH_TIMEOUT(!items.isEmpty(), 10000);
+
+        proxy.setMode(TcpProxy::Mode::Frozen);
+        QFuture<Value> during = c->invoke("EchoString", {Value(u"sent into the void"_s)});
+        proxy.dropAll();
+        proxy.setMode(TcpProxy::Mode::Forward);
+
+        QVERIFY2(resumed.wait(20000), qPrintable(c->errorString()));
+        QVERIFY(settle(during));
+        QVERIFY(!failure(during));
+        QCOMPARE(during.result(), Value(u"sent into the void"_s));
+        QVERIFY(completed.wait(15000) || completed.size() == 1);
+        QCOMPARE(items, QList<qint64>({0, 1, 2, 3, 4, 5, 6, 7}));
+        QCOMPARE(c->connectionId(), id);
+        QCOMPARE(reconnecting.size(), 0);
+        QCOMPARE(states.size(), 0);
+        QCOMPARE(c->resumeCount(), 1);
+        QCOMPARE(call(*c, "EchoLong", {Value(qint64(42))}), Value(qint64(42)));
     }
 
     void closeWithError()

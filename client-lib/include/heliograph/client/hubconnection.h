@@ -34,13 +34,30 @@
 //   Reconnecting  -> Disconnected:  the retry policy gives up (errorOccurred(), disconnected()),
 //                                   or stop() (disconnected())
 //
-// Invocations, streams and uploads that are pending when the connection is lost or stopped
-// fail with HubError::Code::ConnectionLost; calls made while not Connected fail with
-// HubError::Code::NotConnected (nothing is queued).
+// Losing nothing across outages, in layers (each can be turned off):
+//  - Stateful reconnect (WebSockets, servers that allow it: ASP.NET Core 8+ with
+//    AllowStatefulReconnects, heliograph-server): a socket that drops without a close
+//    handshake, or goes silent past serverTimeout(), is replaced by a new one with the same
+//    connection id, once, at once. Messages in flight either way are replayed and duplicates
+//    dropped; the state stays Connected, pending calls and streams carry on, resumed() is
+//    emitted. If the resume fails, the connection is lost as below.
+//  - Automatic reconnect (RetryPolicy): a new connection. Invocations, streams and uploads
+//    pending when the connection is lost or stopped fail with HubError::Code::ConnectionLost.
+//  - The rejoin registry (addRejoin()): calls made again after every new connection, first.
+//  - The offline outbox: invoke() and send() made while Connecting or Reconnecting are queued
+//    (bounded, each with a timeout) and sent in order once the rejoin calls are answered.
+//    With an OutboxStore, queued sends survive an application restart. Calls made while
+//    Disconnected fail with HubError::Code::NotConnected; streams are never queued.
+//  - Replay cursors (addReplayCursor()): the last sequence received is presented on every
+//    connect so the server replays what was missed; duplicates are dropped; `recovered`
+//    says whether anything was missed.
+//  - Network awareness (setNetworkMonitor()): no reconnect attempts while offline, an
+//    attempt at once when the network is back.
 
 #include <heliograph/client/convert.h>
 #include <heliograph/client/expected.h>
 #include <heliograph/client/heliographclient_export.h>
+#include <heliograph/client/resilience.h>
 #include <heliograph/client/value.h>
 
 #include <QtCore/QException>
@@ -78,11 +95,13 @@ struct HELIOGRAPH_CLIENT_EXPORT HubError {
 public:
     enum class Code {
         ServerError, ///< the server completed the invocation with an error (its text)
-        NotConnected, ///< the connection was not Connected when the call was made
+        NotConnected, ///< the connection was Disconnected (or, without the outbox, not Connected)
         ConnectionLost, ///< the connection ended (lost or stopped) before the completion
         ConversionFailed, ///< the result or item did not convert to the requested C++ type
         Canceled, ///< the client canceled it
         InvalidArgument, ///< the call itself was wrong (e.g. an upload stream used twice)
+        QueueFull, ///< the offline outbox was full when the call was made
+        TimedOut, ///< the call waited in the offline outbox longer than its timeout
     };
     Q_ENUM(Code)
 
@@ -173,6 +192,10 @@ class HELIOGRAPH_CLIENT_EXPORT HubConnection : public QObject {
     Q_PROPERTY(int reconnectCount READ reconnectCount NOTIFY statisticsChanged)
     Q_PROPERTY(quint64 bytesReceived READ bytesReceived NOTIFY statisticsChanged)
     Q_PROPERTY(quint64 bytesSent READ bytesSent NOTIFY statisticsChanged)
+    Q_PROPERTY(int resumeCount READ resumeCount NOTIFY statisticsChanged)
+    Q_PROPERTY(int queuedMessages READ queuedMessages NOTIFY statisticsChanged)
+    Q_PROPERTY(quint64 replayedMessages READ replayedMessages NOTIFY statisticsChanged)
+    Q_PROPERTY(bool recovered READ recovered NOTIFY recoveredChanged)
     Q_PROPERTY(QUrl url READ url WRITE setUrl NOTIFY urlChanged)
     Q_PROPERTY(Protocol protocol READ protocol WRITE setProtocol NOTIFY protocolChanged)
     Q_PROPERTY(Transports transports READ transports WRITE setTransports NOTIFY transportsChanged)
@@ -268,6 +291,46 @@ public:
     /// 30 s, then every 30 s, ±20 % jitter). nullptr: no automatic reconnect.
     void setRetryPolicy(std::shared_ptr<RetryPolicy> policy);
     std::shared_ptr<RetryPolicy> retryPolicy() const;
+    /// Asks for stateful reconnect in negotiate (used only on WebSockets, when the server
+    /// agrees). Default: true.
+    void setStatefulReconnect(bool enabled);
+    bool statefulReconnect() const;
+    /// Bytes of sent messages the server has not acknowledged yet, kept for replay. Past it,
+    /// send() futures finish only once the server acknowledges. Default 100 000.
+    void setStatefulReconnectBufferSize(qsizetype bytes);
+    qsizetype statefulReconnectBufferSize() const;
+    /// The offline outbox. Default: enabled, 1 000 calls, 30 s each.
+    void setOutboxEnabled(bool enabled);
+    bool isOutboxEnabled() const;
+    void setOutboxLimit(int calls);
+    int outboxLimit() const;
+    void setOutboxTimeout(std::chrono::milliseconds timeout);
+    std::chrono::milliseconds outboxTimeout() const;
+    /// Keeps queued send() calls (not invokes: their results would have nobody to go to
+    /// after a restart) in `store`. Such a send()'s future finishes once the store has it;
+    /// it never times out and stays stored until it is handed to a transport, by this run
+    /// or by the next start() with the same store. nullptr (default): memory only.
+    void setOutboxStore(std::shared_ptr<OutboxStore> store);
+    /// Pauses automatic reconnect while `monitor` says offline. Default: the system's
+    /// (NetworkMonitor::createSystemMonitor()) where there is one; nullptr turns it off. Not
+    /// owned unless parented to this connection.
+    void setNetworkMonitor(NetworkMonitor *monitor);
+    NetworkMonitor *networkMonitor() const;
+
+    // --- rejoin registry and replay cursors ------------------------------------------------
+
+    /// Invokes `method(arguments)` after every new connection (start() and each automatic
+    /// reconnect, not a stateful resume), before anything in the outbox is sent; if the
+    /// connection is Connected already, also now. Failures are logged and reported by
+    /// rejoinFailed(). Returns an id for removeRejoin().
+    quint64 addRejoin(const QByteArray &method, const ValueList &arguments = {});
+    void removeRejoin(quint64 id);
+    /// Adds a replay cursor (see ReplayCursorOptions); its current value is loaded from
+    /// `store` (nullptr: kept in memory only). Takes effect at the next connect.
+    void addReplayCursor(const ReplayCursorOptions &options,
+                         std::shared_ptr<CursorStore> store = {});
+    /// The cursor of `method`: the highest sequence received, if any.
+    std::optional<qint64> replayCursor(const QByteArray &method) const;
 
     // --- state -----------------------------------------------------------------------------
 
@@ -290,6 +353,15 @@ public:
     /// Transport payload bytes (handshake and hub messages) received and sent.
     quint64 bytesReceived() const;
     quint64 bytesSent() const;
+    /// Successful stateful resumes (the same connection on a new socket).
+    int resumeCount() const;
+    /// Calls waiting in the offline outbox.
+    int queuedMessages() const;
+    /// Invocations of replay-cursor methods the server marked as replayed.
+    quint64 replayedMessages() const;
+    /// False once a replay cursor saw a gap since the latest connect or reconnect (something
+    /// was missed that the server did not replay); true again at the next new connection.
+    bool recovered() const;
 
     // --- calls -----------------------------------------------------------------------------
 
@@ -394,6 +466,13 @@ Q_SIGNALS:
     void disconnected();
     /// A final failure: start() failed, or the connection ended for good.
     void errorOccurred(Heliograph::HubConnection::Error error);
+    /// A stateful reconnect replaced the lost socket; nothing was lost.
+    void resumed();
+    void recoveredChanged();
+    /// A replay cursor's stream jumped from `expected` to `received`.
+    void gapDetected(const QByteArray &method, qint64 expected, qint64 received);
+    /// A rejoin call failed after a (re)connect.
+    void rejoinFailed(const QByteArray &method, const Heliograph::HubError &error);
 
 private:
     friend class HubStream;
