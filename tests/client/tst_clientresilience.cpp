@@ -447,6 +447,81 @@ private Q_SLOTS:
         QCOMPARE(c->replayedMessages(), 2u);
     }
 
+    // The server restarts (SQLite, same port) while the app is busy: automatic reconnect, the
+    // rejoin registry runs again (the document's updates arrive again), the patches queued
+    // meanwhile go out in order after it, and the notifications pushed during the outage
+    // arrive exactly once through the replay cursor.
+    void serverRestartEndToEnd()
+    {
+        QTemporaryDir data;
+        QVERIFY(data.isValid());
+        const auto sqlite = [&](Server::ServeOptions &o) {
+            o.memoryStorage = false;
+            o.dataDir = data.path();
+        };
+        QVERIFY(serverUp(0, sqlite));
+        const quint16 port = m_server->port();
+        auto c = connection(u"/hubs/notifications"_s);
+        c->setAccessTokenProvider([] { return readyToken(token("e1", "t1", {"Editor"})); });
+        ReplayCursorOptions cursor;
+        cursor.method = "ReceiveNotification";
+        c->addReplayCursor(cursor);
+        c->addRejoin("JoinDocument", {Value("plan")});
+        QList<qint64> notifications;
+        c->on("ReceiveNotification", [&](const ValueList &args) {
+            notifications.append(args.value(0)[QByteArrayView("sequence")].toInteger());
+        });
+        QList<std::pair<QString, qint64>> updates; // (author, version)
+        c->on("DocumentUpdated", [&](const ValueList &args) {
+            updates.append({args.value(1)[QByteArrayView("authorId")].toString(),
+                            args.value(1)[QByteArrayView("version")].toInteger()});
+        });
+        QVERIFY(connectNow(*c));
+        QCOMPARE(push("e1", u"before"_s), 1);
+        QTRY_COMPARE(notifications, QList<qint64>({1}));
+
+        auto other = connection(u"/hubs/notifications"_s);
+        other->setAccessTokenProvider([] { return readyToken(token("e2", "t1", {"Editor"})); });
+        QVERIFY(connectNow(*other));
+        QCOMPARE(call(*other, "SendDocumentPatch", {Value("plan"), Value("{\"op\":1}")}), Value(1));
+        QTRY_COMPARE(updates.size(), 1);
+
+        QVERIFY(serverDown(*c));
+        // queued while the server is away: they must reach the document in this order
+        QList<QFuture<Value>> patches;
+        for (int i = 0; i < 3; ++i)
+            patches.append(
+                c->invoke("SendDocumentPatch", {Value("plan"), Value(u"{\"mine\":%1}"_s.arg(i))}));
+        QCOMPARE(c->queuedMessages(), 3);
+        QVERIFY(serverUp(port, sqlite));
+        // missed while the client was away (the server is back, the client not yet)
+        const qint64 missed1 = push("e1", u"missed 1"_s);
+        const qint64 missed2 = push("e1", u"missed 2"_s);
+        QCOMPARE(missed1, 2);
+        QCOMPARE(missed2, 3);
+
+        QSignalSpy reconnected(c.get(), &HubConnection::reconnected);
+        QVERIFY(c->state() == State::Connected || reconnected.wait(15000));
+        for (const QFuture<Value> &f : patches)
+            QVERIFY(settle(f, 15000));
+        QList<qint64> versions;
+        for (const QFuture<Value> &f : patches) {
+            QVERIFY2(!failure(f), qPrintable(failure(f) ? failure(f)->message : QString()));
+            versions.append(f.result().toInteger());
+        }
+        QCOMPARE(versions, QList<qint64>({2, 3, 4}));
+        QTRY_COMPARE(notifications, QList<qint64>({1, 2, 3}));
+        QVERIFY(c->recovered());
+
+        // the rejoined document delivers the other editor's next patch
+        QTRY_COMPARE_WITH_TIMEOUT(other->state(), State::Connected, 15000);
+        QCOMPARE(call(*other, "SendDocumentPatch", {Value("plan"), Value("{\"op\":2}")}), Value(5));
+        QTRY_COMPARE(updates.size(), 2);
+        QCOMPARE(updates.last(), std::make_pair(u"e2"_s, qint64(5)));
+        QCOMPARE(push("e1", u"live"_s), 4);
+        QTRY_COMPARE(notifications, QList<qint64>({1, 2, 3, 4}));
+    }
+
     // No attempts while offline; an attempt at once when the network is back.
     void networkAwareness()
     {

@@ -64,15 +64,11 @@ public:
     { }
     ~SqliteStorage() override
     {
+        // The connections belong to the worker threads (gone by now): removing one closes it;
+        // asking for it from this thread would only get a warning and an invalid handle.
         QMutexLocker lock(&m_mutex);
-        for (const QString &name : std::as_const(m_connectionNames)) {
-            {
-                QSqlDatabase db = QSqlDatabase::database(name, false);
-                if (db.isOpen())
-                    db.close();
-            }
+        for (const QString &name : std::as_const(m_connectionNames))
             QSqlDatabase::removeDatabase(name);
-        }
     }
 
     Expected<bool> open()
