@@ -53,4 +53,14 @@ sealed class BenchHub : Hub
 
     public Task SendToUser(string userId, string? payload) =>
         Clients.User(userId).SendAsync("Receive", payload);
+
+    /// <summary>For the client benchmark (bench/clientbench): Receive(payload) to the caller
+    /// <paramref name="count"/> times, each send awaited (so a slow reader holds it back), then
+    /// returns <paramref name="count"/>.</summary>
+    public async Task<int> Flood(int count, string? payload)
+    {
+        for (var i = 0; i < count; i++)
+            await Clients.Caller.SendAsync("Receive", payload);
+        return count;
+    }
 }

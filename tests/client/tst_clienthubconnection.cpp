@@ -194,6 +194,22 @@ private Q_SLOTS:
         QCOMPARE(call(*c, "Echo", {Value("again")}), Value("again"));
     }
 
+    // A burst from the server (bench hub Flood: every message queued at once) arrives whole and
+    // in order, before the invocation's completion.
+    void burstFromServer()
+    {
+        HubConnection *c = connection(u"/hubs/bench?user=burst"_s);
+        QVERIFY(connectNow(*c));
+        QStringList received;
+        c->on<QString>("Receive", [&](const QString &payload) { received.append(payload); });
+        QCOMPARE(call(*c, "Flood", {Value(3000), Value(u"burst ✓"_s)}), Value(3000));
+        QCOMPARE(received.size(), 3000);
+        QCOMPARE(received.count(u"burst ✓"_s), 3000);
+        QCOMPARE(call(*c, "Flood", {Value(100001), Value("x")}),
+                 Value("error: An unexpected error occurred invoking 'Flood' on the server. "
+                       "HubException: count must be between 0 and 100000"));
+    }
+
     void typedCalls()
     {
         HubConnection *c = connection(u"/hubs/bench?user=u2"_s);

@@ -135,6 +135,9 @@ private Q_SLOTS:
         m_server->stop();
         QTRY_COMPARE_WITH_TIMEOUT(waiting->state(), State::Reconnecting, 10000);
         QTRY_COMPARE_WITH_TIMEOUT(trying->state(), State::Reconnecting, 10000);
+        // a countdown for the one waiting out its delay
+        const qint64 left = QDateTime::currentDateTimeUtc().msecsTo(waiting->nextRetryAt());
+        QVERIFY2(left > 30000 && left <= 72000, qPrintable(QString::number(left)));
 
         for (HubConnection *c : {waiting.get(), trying.get()}) {
             QSignalSpy disconnected(c, &HubConnection::disconnected);
@@ -144,6 +147,7 @@ private Q_SLOTS:
             QCOMPARE(disconnected.size(), 1);
             QCOMPARE(errors.size(), 0);
             QCOMPARE(c->error(), Error::NoError);
+            QVERIFY(!c->nextRetryAt().isValid());
         }
         // nothing reconnects once the server is back
         m_server.reset();

@@ -544,6 +544,7 @@ private Q_SLOTS:
         QVERIFY(!reconnected.wait(500)); // the retry policy says 50 ms; offline says wait
         QCOMPARE(attempts, before);
         QCOMPARE(c->state(), State::Reconnecting);
+        QVERIFY(!c->nextRetryAt().isValid()); // no countdown while offline
 
         monitor.set(true);
         QVERIFY(reconnected.wait(10000));

@@ -4,8 +4,10 @@
 
 #include <heliograph/client/handshake.h>
 
+#include <QtCore/QCoreApplication>
 #include <QtCore/QFutureWatcher>
 #include <QtCore/QPromise>
+#include <QtCore/QThread>
 #include <QtCore/QVariant>
 #include <QtNetwork/QHostAddress>
 #include <QtNetwork/QNetworkAccessManager>
@@ -109,9 +111,19 @@ QNetworkAccessManager *HubConnection::Private::manager()
 {
     if (config.manager)
         return config.manager;
-    if (!ownManager)
-        ownManager = new QNetworkAccessManager(q);
-    return ownManager;
+    // One manager per thread for the connections without one of their own: each manager has
+    // an HTTP thread and keeps its sockets alive, which cost every connection about 55 KB
+    // (docs/benchmarks.md, "Clients"). Cookies and cached credentials are shared by them.
+    static thread_local QPointer<QNetworkAccessManager> shared;
+    if (!shared) {
+        shared = new QNetworkAccessManager;
+        QThread *thread = QThread::currentThread();
+        if (QCoreApplication *app = QCoreApplication::instance(); app && app->thread() == thread)
+            shared->setParent(app);
+        else
+            QObject::connect(thread, &QThread::finished, shared.data(), &QObject::deleteLater);
+    }
+    return shared;
 }
 
 void HubConnection::Private::start()
@@ -172,13 +184,8 @@ void HubConnection::Private::start()
 
 void HubConnection::Private::startAttempt()
 {
+    setNextRetryAt({});
     teardownSession(false);
-    if (state == State::Reconnecting && ownManager && !active.manager) {
-        // Pooled keep-alive connections may be half-open after a loss (or lead to a server
-        // that stopped without closing them): a request on one would wait for the step
-        // timeout. A manager the application gave us is left alone.
-        ownManager->clearConnectionCache();
-    }
     makeConnector(false);
 }
 
@@ -560,13 +567,18 @@ void HubConnection::Private::handleInvocation(InvocationMessage &&invocation)
     const QByteArray id = invocation.invocationId;
     auto rit = resultHandlers.constFind(key);
     if (rit == resultHandlers.constEnd()) {
+        // Once per method: a hub that calls methods the application ignores would flood the log.
+        const bool warn = list.isEmpty() && !warnedNoHandler.contains(key);
+        if (warn)
+            warnedNoHandler.insert(key);
         if (!id.isEmpty() && isCurrent(session)) {
-            if (list.isEmpty())
+            if (warn)
                 qCWarning(lcHubConnection)
                     << "no handler for the server's invocation of" << invocation.target;
             sendMessage(CompletionMessage::withError(id, NoResultText));
-        } else if (list.isEmpty()) {
-            qCWarning(lcHubConnection) << "no handler for" << invocation.target;
+        } else if (warn) {
+            qCWarning(lcHubConnection)
+                << "no handler for" << invocation.target << "(reported once per method)";
         }
         return;
     }
@@ -720,10 +732,20 @@ void HubConnection::Private::scheduleRetry(std::chrono::milliseconds delay)
         qCInfo(lcHubConnection) << "the network is offline: the next attempt waits for it";
         retryPausedOffline = true;
         retryTimer.stop();
+        setNextRetryAt({});
         return;
     }
     retryPausedOffline = false;
     retryTimer.start(timerMs(delay.count(), 0));
+    setNextRetryAt(QDateTime::currentDateTimeUtc().addMSecs(delay.count()));
+}
+
+void HubConnection::Private::setNextRetryAt(const QDateTime &at)
+{
+    if (nextRetryAt == at)
+        return;
+    nextRetryAt = at;
+    statisticsTouched();
 }
 
 void HubConnection::Private::onNetworkOnlineChanged(bool online)
@@ -735,6 +757,7 @@ void HubConnection::Private::onNetworkOnlineChanged(bool online)
             qCInfo(lcHubConnection) << "the network went offline: reconnect attempts paused";
             retryTimer.stop();
             retryPausedOffline = true;
+            setNextRetryAt({});
         }
         return;
     }
@@ -810,6 +833,7 @@ void HubConnection::Private::stop()
     case State::Reconnecting:
         qCInfo(lcHubConnection) << "stopped while" << state;
         retryTimer.stop();
+        setNextRetryAt({});
         teardownSession(false);
         setError(Error::NoError, {});
         setState(State::Disconnected);
@@ -1419,6 +1443,11 @@ QString HubConnection::errorString() const
 qint64 HubConnection::roundTripTime() const
 {
     return d->roundTripTime;
+}
+
+QDateTime HubConnection::nextRetryAt() const
+{
+    return d->nextRetryAt;
 }
 
 int HubConnection::reconnectCount() const

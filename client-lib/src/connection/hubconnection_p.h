@@ -11,6 +11,7 @@
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QHash>
 #include <QtCore/QPointer>
+#include <QtCore/QSet>
 #include <QtCore/QTimer>
 
 #include <deque>
@@ -189,6 +190,7 @@ public:
     void setRecovered(bool value);
     void onNetworkOnlineChanged(bool online);
     void scheduleRetry(std::chrono::milliseconds delay);
+    void setNextRetryAt(const QDateTime &at);
 
     // timers
     void scheduleHeartbeat();
@@ -227,7 +229,6 @@ public:
     Config config;
     Config active; ///< the configuration of the running start()
     const HubProtocol *protocol = &HubProtocol::json();
-    QNetworkAccessManager *ownManager = nullptr;
 
     State state = State::Disconnected;
     Error error = Error::NoError;
@@ -283,6 +284,7 @@ public:
 
     // automatic reconnect
     QTimer retryTimer;
+    QDateTime nextRetryAt;
     QElapsedTimer reconnectClock;
     int retryCount = 0;
 
@@ -295,6 +297,7 @@ public:
     // handlers, keyed by the lower-cased method name
     QHash<QByteArray, QList<std::shared_ptr<HandlerEntry>>> handlers;
     QHash<QByteArray, ResultEntry> resultHandlers;
+    QSet<QByteArray> warnedNoHandler; ///< methods the server called without a handler here
     quint64 nextHandlerId = 1;
 };
 

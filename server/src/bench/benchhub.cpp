@@ -84,6 +84,18 @@ BenchHub::BenchHub()
             ctx.clients().sendUser(required(userId, "the user id is null"), receive(payload));
         },
         anyone);
+    // Queues every message at once (the ASP.NET Core peer awaits each send): hence the cap.
+    addMethod(
+        "Flood",
+        [](HubCallContext &ctx, qint64 count, Utf8Argument payload) {
+            if (count < 0 || count > 100000)
+                throw HubException(QStringLiteral("count must be between 0 and 100000"));
+            const SharedMessage message = receive(payload);
+            for (qint64 i = 0; i < count; ++i)
+                ctx.clients().sendConnection(ctx.connectionId(), message);
+            return Value(count);
+        },
+        anyone);
 }
 
 } // namespace Heliograph::Server

@@ -13,6 +13,7 @@ namespace Heliograph::Server {
 /// - JoinGroup(string group): adds the caller to the group;
 /// - BroadcastToGroup(string group, string payload): Receive(payload) to every member;
 /// - SendToUser(string userId, string payload): Receive(payload) to every connection of the user.
+/// - Flood(int count, string payload) -> count: Receive(payload) to the caller `count` times.
 /// Serve it with its own HubLifetimeManager.
 class BenchHub : public Hub {
 public:

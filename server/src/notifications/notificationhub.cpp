@@ -78,8 +78,12 @@ Expected<StoredNotification> NotificationService::push(const QByteArray &tenant,
     if (!stored)
         return stored;
     Metrics::instance().add("heliograph_notifications_stored_total", {{"tenant", tenant}});
-    const NotificationDto dto {stored->id,   stored->title,     stored->body,
-                               stored->type, stored->createdAt, stored->sequence};
+    const NotificationDto dto {QString::fromUtf8(stored->id),
+                               stored->title,
+                               stored->body,
+                               stored->type,
+                               stored->createdAt,
+                               stored->sequence};
     const qint64 sequence = stored->sequence;
     // Live delivery skips connections whose replay already covered this sequence.
     m_lifetime.sendGroupIf(Groups::user(tenant, user),
@@ -400,7 +404,8 @@ void NotificationHub::replay(HubCallContext &ctx)
     }
     Metrics::instance().add("heliograph_replayed_notifications_total", {}, double(missed->size()));
     for (const StoredNotification &n : std::as_const(*missed)) {
-        const NotificationDto dto {n.id, n.title, n.body, n.type, n.createdAt, n.sequence, true};
+        const NotificationDto dto {
+            QString::fromUtf8(n.id), n.title, n.body, n.type, n.createdAt, n.sequence, true};
         c.sendMessage(InvocationMessage {{}, {}, "ReceiveNotification", {toValue(dto)}, {}});
         cursor = qMax(cursor, n.sequence);
     }

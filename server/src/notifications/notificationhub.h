@@ -14,7 +14,7 @@ namespace Heliograph::Server {
 class HubLifetimeManager;
 
 struct NotificationDto {
-    QByteArray id;
+    QString id; ///< text on every protocol (a QByteArray would be binary in MessagePack)
     QString title;
     QString body;
     QString type;

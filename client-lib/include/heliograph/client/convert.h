@@ -1,22 +1,25 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-// Converting C++ types to and from Value with little code per type.
-//
-//   struct Notification { QString id; QString title; QString body; QString type;
-//                         QDateTime createdAt; qint64 sequence = 0; };
-//   HELIOGRAPH_DESCRIBE(Notification, id, title, body, type, createdAt, sequence)
-//
-//   Value v = Heliograph::toValue(n);                   // map with camelCase keys
-//   Expected<Notification> n2 = Heliograph::fromValue<Notification>(v);
-//
-// Keys are the member names with the first letter lower-cased; reading matches keys
-// case-insensitively (as ASP.NET Core's JSON binder does) and leaves missing members at their
-// defaults. Supported out of the box: bool, integers (range-checked), floating point, QString,
-// std::string, QByteArray (binary; base64 strings from JSON), QDateTime (timestamps or ISO 8601
-// strings), Value, QVariant, QJsonValue, std::optional, QList, std::vector, QMap/QHash/std::map
-// with string keys, enums (as integers) and described structs. Specialise ValueTraits<T> for
-// anything else.
+/// \file
+/// Converting C++ types to and from Value with little code per type.
+///
+/// \code
+///   struct Notification { QString id; QString title; QString body; QString type;
+///                         QDateTime createdAt; qint64 sequence = 0; };
+///   HELIOGRAPH_DESCRIBE(Notification, id, title, body, type, createdAt, sequence)
+///
+///   Value v = Heliograph::toValue(n);                   // map with camelCase keys
+///   Expected<Notification> n2 = Heliograph::fromValue<Notification>(v);
+/// \endcode
+///
+/// Keys are the member names with the first letter lower-cased; reading matches keys
+/// case-insensitively (as ASP.NET Core's JSON binder does) and leaves missing members at their
+/// defaults. Supported out of the box: bool, integers (range-checked), floating point, QString,
+/// std::string, QByteArray (binary; base64 strings from JSON), QDateTime (timestamps or ISO 8601
+/// strings), Value, QVariant, QJsonValue, `std::optional`, QList, `std::vector`, QMap, QHash and
+/// `std::map` with string keys, enums (as integers) and described structs. Specialise
+/// ValueTraits<T> for anything else.
 
 #include <heliograph/client/expected.h>
 #include <heliograph/client/value.h>
@@ -42,9 +45,11 @@ QT_END_NAMESPACE
 
 namespace Heliograph {
 
-template<typename T, typename Enable = void>
-struct ValueTraits; // static Value toValue(const T&); static bool fromValue(const Value&, T&,
-                    // QString &error)
+/// How a C++ type converts to and from Value. A specialisation has two static functions:
+/// `Value toValue(const T &)`, and `bool fromValue(const Value &, T &out, QString &error)`,
+/// which returns false with a message in `error` when the Value does not fit. `Enable` is for
+/// enable_if-constrained partial specialisations.
+template<typename T, typename Enable = void> struct ValueTraits;
 
 namespace Detail {
 HELIOGRAPH_CLIENT_EXPORT QString typeMismatch(const char *expected, const Value &got);
@@ -67,12 +72,14 @@ template<typename C, typename M> Field<C, M> field(const char *name, M C::*membe
 }
 } // namespace Detail
 
+/// A struct described with HELIOGRAPH_DESCRIBE.
 template<typename T>
 concept Described = requires(const T *p)
 {
     heliographFields(p);
 };
 
+/// A type with a usable ValueTraits specialisation.
 template<typename T>
 concept Convertible = requires(const T &t, const Value &v, T &out, QString &e)
 {
@@ -84,6 +91,7 @@ concept Convertible = requires(const T &t, const Value &v, T &out, QString &e)
         } -> std::same_as<bool>;
 };
 
+/// Converts through ValueTraits<T>.
 template<typename T> Value toValue(const T &t)
 {
     return ValueTraits<T>::toValue(t);
@@ -99,13 +107,19 @@ template<typename T> Expected<T> fromValue(const Value &v)
     return out;
 }
 
+/// Value itself: copied as is.
 template<> struct ValueTraits<Value> {
+    /// A copy of `v`.
     static Value toValue(const Value &v) { return v; }
+    /// Copies `v` into `out`; never fails.
     static bool fromValue(const Value &v, Value &out, QString &) { return out = v, true; }
 };
 
+/// bool: a Bool.
 template<> struct ValueTraits<bool> {
+    /// A Bool.
     static Value toValue(bool b) { return Value(b); }
+    /// Reads a Bool; any other type fails.
     static bool fromValue(const Value &v, bool &out, QString &error)
     {
         if (!v.isBool())
@@ -115,9 +129,12 @@ template<> struct ValueTraits<bool> {
     }
 };
 
+/// Integer types: an Integer (UnsignedInteger above INT64_MAX).
 template<typename T>
 struct ValueTraits<T, std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool>>> {
+    /// An Integer or UnsignedInteger.
     static Value toValue(T t) { return Value(t); }
+    /// Reads an integer, or an integral Double; a value outside T's range fails.
     static bool fromValue(const Value &v, T &out, QString &error)
     {
         bool ok = false;
@@ -147,7 +164,9 @@ struct ValueTraits<T, std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<
     }
 };
 
+/// Floating-point types: a Double (float stays single precision: MessagePack float32).
 template<typename T> struct ValueTraits<T, std::enable_if_t<std::is_floating_point_v<T>>> {
+    /// A Double.
     static Value toValue(T t)
     {
         if constexpr (std::is_same_v<T, float>)
@@ -155,6 +174,7 @@ template<typename T> struct ValueTraits<T, std::enable_if_t<std::is_floating_poi
         else
             return Value(static_cast<double>(t));
     }
+    /// Reads any number (see Value::toDouble()).
     static bool fromValue(const Value &v, T &out, QString &error)
     {
         bool ok = false;
@@ -165,9 +185,12 @@ template<typename T> struct ValueTraits<T, std::enable_if_t<std::is_floating_poi
     }
 };
 
+/// Enumerations: their underlying integer (as ASP.NET Core sends enums by default).
 template<typename T> struct ValueTraits<T, std::enable_if_t<std::is_enum_v<T>>> {
-    using U = std::underlying_type_t<T>;
+    using U = std::underlying_type_t<T>; ///< the underlying integer type
+    /// The underlying integer.
     static Value toValue(T t) { return Value(static_cast<U>(t)); }
+    /// Reads an integer in the underlying type's range (not checked against the enumerators).
     static bool fromValue(const Value &v, T &out, QString &error)
     {
         U u {};
@@ -178,19 +201,25 @@ template<typename T> struct ValueTraits<T, std::enable_if_t<std::is_enum_v<T>>> 
     }
 };
 
+/// QString: a String.
 template<> struct ValueTraits<QString> {
+    /// A String.
     static Value toValue(const QString &s) { return Value(s); }
+    /// Reads a String (a Null gives a null QString).
     static bool fromValue(const Value &v, QString &out, QString &error)
     {
         return Detail::readString(v, out, error);
     }
 };
 
+/// std::string: a String; the bytes are taken as UTF-8.
 template<> struct ValueTraits<std::string> {
+    /// A String of the bytes.
     static Value toValue(const std::string &s)
     {
         return Value::fromUtf8(QByteArray(s.data(), qsizetype(s.size())));
     }
+    /// Reads a String's UTF-8 bytes.
     static bool fromValue(const Value &v, std::string &out, QString &error)
     {
         if (!v.isString())
@@ -202,36 +231,50 @@ template<> struct ValueTraits<std::string> {
 
 /// QByteArray is binary (MessagePack bin, base64 in JSON). Use QString for text.
 template<> struct ValueTraits<QByteArray> {
+    /// A Binary.
     static Value toValue(const QByteArray &b) { return Value::fromBinary(b); }
+    /// Reads a Binary, or a base64 String (how JSON carries binary).
     static bool fromValue(const Value &v, QByteArray &out, QString &error)
     {
         return Detail::readBinary(v, out, error);
     }
 };
 
+/// QDateTime: a Timestamp (an invalid QDateTime is a Null).
 template<> struct ValueTraits<QDateTime> {
+    /// A Timestamp, or a Null for an invalid date-time.
     static Value toValue(const QDateTime &d) { return Value(d); }
+    /// Reads a Timestamp or an ISO 8601 String (how JSON carries them).
     static bool fromValue(const Value &v, QDateTime &out, QString &error)
     {
         return Detail::readDateTime(v, out, error);
     }
 };
 
+/// QVariant: see Value::fromVariant() and Value::toVariant().
 template<> struct HELIOGRAPH_CLIENT_EXPORT ValueTraits<QVariant> {
+    /// Value::fromVariant().
     static Value toValue(const QVariant &v);
+    /// Value::toVariant(); never fails.
     static bool fromValue(const Value &v, QVariant &out, QString &error);
 };
 
+/// QJsonValue: see Value::fromJsonValue() and Value::toJsonValue().
 template<> struct HELIOGRAPH_CLIENT_EXPORT ValueTraits<QJsonValue> {
+    /// Value::fromJsonValue().
     static Value toValue(const QJsonValue &v);
+    /// Value::toJsonValue(); never fails.
     static bool fromValue(const Value &v, QJsonValue &out, QString &error);
 };
 
+/// std::optional: std::nullopt is a Null.
 template<typename T> struct ValueTraits<std::optional<T>> {
+    /// The contained value's conversion, or a Null.
     static Value toValue(const std::optional<T> &o)
     {
         return o ? ValueTraits<T>::toValue(*o) : Value();
     }
+    /// A Null gives std::nullopt; anything else converts as T.
     static bool fromValue(const Value &v, std::optional<T> &out, QString &error)
     {
         if (v.isNull())
@@ -321,19 +364,25 @@ template<typename M> struct StringMapTraits {
 };
 } // namespace Detail
 
+/// QList: an Array; errors name the index of the first element that does not convert.
 template<typename T> struct ValueTraits<QList<T>> : Detail::SequenceTraits<QList<T>> { };
+/// `std::vector`: an Array, as QList.
 template<typename T>
 struct ValueTraits<std::vector<T>> : Detail::SequenceTraits<std::vector<T>> { };
+/// QMap with QString keys: a Map with String keys, in key order.
 template<typename T>
 struct ValueTraits<QMap<QString, T>> : Detail::StringMapTraits<QMap<QString, T>> { };
+/// QHash with QString keys: a Map with String keys, in the hash's order.
 template<typename T>
 struct ValueTraits<QHash<QString, T>> : Detail::StringMapTraits<QHash<QString, T>> { };
+/// `std::map` with `std::string` keys: a Map with String keys, in key order.
 template<typename T>
 struct ValueTraits<std::map<std::string, T>> : Detail::StringMapTraits<std::map<std::string, T>> {
 };
 
 /// Structs described with HELIOGRAPH_DESCRIBE: maps keyed by camelCase member names.
 template<Described S> struct ValueTraits<S> {
+    /// A Map with the members in their described order, keyed by camelCase names.
     static Value toValue(const S &s)
     {
         const auto &fields = heliographFields(static_cast<const S *>(nullptr));
@@ -346,6 +395,8 @@ template<Described S> struct ValueTraits<S> {
             fields);
         return Value(std::move(map));
     }
+    /// Reads a Map: keys match member names ignoring case, missing keys leave the member as
+    /// it is, unknown keys are ignored; the error names the path of the first mismatch.
     static bool fromValue(const Value &v, S &out, QString &error)
     {
         if (!v.isMap())

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+/// \file
+/// The SignalR handshake: the request a client sends first and the server's response.
+
 #include <heliograph/client/expected.h>
 #include <heliograph/client/hubprotocol.h>
 
@@ -12,21 +15,25 @@ namespace Heliograph {
 
 /// `{"protocol":"json","version":1}` + RS: the first thing a client sends.
 struct HandshakeRequest {
-    QByteArray protocol;
-    int version = 1;
+    QByteArray protocol; ///< "json" or "messagepack"
+    int version = 1; ///< the hub protocol version asked for
     friend bool operator==(const HandshakeRequest &, const HandshakeRequest &) = default;
 };
 
 /// `{}` + RS on success, `{"error":"..."}` + RS on failure.
 struct HandshakeResponse {
     QByteArray error; ///< empty on success (UTF-8)
+    /// The handshake succeeded (no error).
     bool isSuccess() const noexcept { return error.isEmpty(); }
     friend bool operator==(const HandshakeResponse &, const HandshakeResponse &) = default;
 };
 
+/// Writing, parsing and (server side) resolving the handshake.
 namespace Handshake {
 
+/// The request as JSON text with its record separator, exactly as ASP.NET Core clients write it.
 HELIOGRAPH_CLIENT_EXPORT QByteArray writeRequest(const HandshakeRequest &request);
+/// The response as JSON text with its record separator.
 HELIOGRAPH_CLIENT_EXPORT QByteArray writeResponse(const HandshakeResponse &response);
 
 /// Parses a handshake request at the start of `data`. Returns the number of bytes consumed
@@ -54,6 +61,7 @@ constexpr TransferFormat operator|(TransferFormat a, TransferFormat b) noexcept
 {
     return static_cast<TransferFormat>(static_cast<quint8>(a) | static_cast<quint8>(b));
 }
+/// `set` (a combination made with `|`) contains the format `f`.
 constexpr bool supports(TransferFormat set, TransferFormat f) noexcept
 {
     return (static_cast<quint8>(set) & static_cast<quint8>(f)) != 0;

@@ -60,6 +60,7 @@
 #include <heliograph/client/resilience.h>
 #include <heliograph/client/value.h>
 
+#include <QtCore/QDateTime>
 #include <QtCore/QException>
 #include <QtCore/QFuture>
 #include <QtCore/QObject>
@@ -90,9 +91,12 @@ class RetryPolicy;
 /// Why an invocation, a send, a stream or a client-to-server stream did not succeed.
 struct HELIOGRAPH_CLIENT_EXPORT HubError {
     Q_GADGET
+    /// What kind of failure.
     Q_PROPERTY(Code code MEMBER code)
+    /// The details, for humans (the server's error text for ServerError).
     Q_PROPERTY(QString message MEMBER message)
 public:
+    /// The kinds of failure.
     enum class Code {
         ServerError, ///< the server completed the invocation with an error (its text)
         NotConnected, ///< the connection was Disconnected (or, without the outbox, not Connected)
@@ -105,8 +109,8 @@ public:
     };
     Q_ENUM(Code)
 
-    Code code = Code::ServerError;
-    QString message;
+    Code code = Code::ServerError; ///< what kind of failure
+    QString message; ///< the details, for humans
 
     friend bool operator==(const HubError &, const HubError &) = default;
 };
@@ -114,14 +118,21 @@ public:
 /// A HubError carried by a failed QFuture (catch it in `onFailed`).
 class HELIOGRAPH_CLIENT_EXPORT HubErrorException : public QException {
 public:
+    /// Carries `error`.
     explicit HubErrorException(HubError error);
     ~HubErrorException() override;
+    /// Copies the error.
     HubErrorException(const HubErrorException &other);
+    /// Copies the error.
     HubErrorException &operator=(const HubErrorException &other);
 
+    /// The error carried.
     const HubError &error() const noexcept { return m_error; }
+    /// The error's message, UTF-8.
     const char *what() const noexcept override;
+    /// Throws a copy of this exception (QException's API).
     void raise() const override;
+    /// A copy on the heap (QException's API).
     HubErrorException *clone() const override;
 
 private:
@@ -139,15 +150,20 @@ class HELIOGRAPH_CLIENT_EXPORT Subscription {
 public:
     Subscription();
     ~Subscription();
+    /// Refers to the same registration.
     Subscription(const Subscription &);
+    /// Takes over the reference; the source refers to none.
     Subscription(Subscription &&) noexcept;
+    /// Refers to the same registration as `other` (the handler of the previous one stays).
     Subscription &operator=(const Subscription &);
+    /// Takes over the reference (the handler of the previous one stays).
     Subscription &operator=(Subscription &&) noexcept;
 
     /// The handler is still registered (its connection and context object exist).
     bool isActive() const;
     /// Removes the handler; no-op when it is gone already.
     void disconnect();
+    /// The hub method the handler is registered for.
     QByteArray method() const;
 
 private:
@@ -182,25 +198,45 @@ bool convertArguments(const ValueList &in, std::tuple<Args...> &out, QString &er
 /// A connection to one SignalR hub. See the state table at the top of this header.
 class HELIOGRAPH_CLIENT_EXPORT HubConnection : public QObject {
     Q_OBJECT
+    /// The connection's state (see the state table at the top of hubconnection.h).
     Q_PROPERTY(State state READ state NOTIFY stateChanged)
+    /// The server's id for the connection (see connectionId()).
     Q_PROPERTY(QString connectionId READ connectionId NOTIFY connectionIdChanged)
+    /// The transport in use (see transport()).
     Q_PROPERTY(Transport transport READ transport NOTIFY transportChanged)
+    /// "json" or "messagepack".
     Q_PROPERTY(QString protocolName READ protocolName NOTIFY protocolChanged)
+    /// Why the connection failed, was lost or ended (see Error).
     Q_PROPERTY(Error error READ error NOTIFY errorChanged)
+    /// The details of error, for humans.
     Q_PROPERTY(QString errorString READ errorString NOTIFY errorChanged)
+    /// The latest round trip in milliseconds (see roundTripTime()).
     Q_PROPERTY(qint64 roundTripTime READ roundTripTime NOTIFY statisticsChanged)
+    /// Successful automatic reconnects.
     Q_PROPERTY(int reconnectCount READ reconnectCount NOTIFY statisticsChanged)
+    /// Transport payload bytes received.
     Q_PROPERTY(quint64 bytesReceived READ bytesReceived NOTIFY statisticsChanged)
+    /// Transport payload bytes sent.
     Q_PROPERTY(quint64 bytesSent READ bytesSent NOTIFY statisticsChanged)
+    /// Successful stateful resumes.
     Q_PROPERTY(int resumeCount READ resumeCount NOTIFY statisticsChanged)
+    /// Calls waiting in the offline outbox.
     Q_PROPERTY(int queuedMessages READ queuedMessages NOTIFY statisticsChanged)
+    /// Invocations of replay-cursor methods the server marked as replayed.
     Q_PROPERTY(quint64 replayedMessages READ replayedMessages NOTIFY statisticsChanged)
+    /// Nothing was missed since the latest new connection (see recovered()).
     Q_PROPERTY(bool recovered READ recovered NOTIFY recoveredChanged)
+    /// See nextRetryAt().
+    Q_PROPERTY(QDateTime nextRetryAt READ nextRetryAt NOTIFY statisticsChanged)
+    /// The hub endpoint (see setUrl()).
     Q_PROPERTY(QUrl url READ url WRITE setUrl NOTIFY urlChanged)
+    /// The hub protocol to use (see setProtocol()).
     Q_PROPERTY(Protocol protocol READ protocol WRITE setProtocol NOTIFY protocolChanged)
+    /// The transports to try (see setTransports()).
     Q_PROPERTY(Transports transports READ transports WRITE setTransports NOTIFY transportsChanged)
 
 public:
+    /// The connection's lifecycle: see the state table at the top of hubconnection.h.
     enum class State { Disconnected, Connecting, Connected, Reconnecting, Disconnecting };
     Q_ENUM(State)
 
@@ -219,9 +255,11 @@ public:
     };
     Q_ENUM(Error)
 
+    /// The hub protocol: JSON (text) or MessagePack (binary).
     enum class Protocol { Json, MessagePack };
     Q_ENUM(Protocol)
 
+    /// A transport; several combine into Transports.
     enum class Transport {
         None = 0x0,
         WebSockets = 0x1,
@@ -229,17 +267,26 @@ public:
         LongPolling = 0x4,
     };
     Q_ENUM(Transport)
+    /// A set of transports.
     Q_DECLARE_FLAGS(Transports, Transport)
     Q_FLAG(Transports)
 
+    /// Supplies the access token (see setAccessTokenProvider()).
     using AccessTokenProvider = std::function<QFuture<QString>()>;
+    /// HTTP header names and values, in order.
     using HttpHeaders = QList<std::pair<QByteArray, QByteArray>>;
+    /// A handler of a server-to-client method: gets the invocation's arguments.
     using Handler = std::function<void(const ValueList &arguments)>;
+    /// Answers a server's invocation with a result, possibly later (client results).
     using ResultHandler = std::function<QFuture<Value>(const ValueList &arguments)>;
+    /// Answers a server's invocation with a result at once.
     using SyncResultHandler = std::function<Value(const ValueList &arguments)>;
+    /// Gets the outcome of the callback flavour of invoke().
     using ResultCallback = std::function<void(const HubResult<Value> &result)>;
 
+    /// A connection without a URL yet: call setUrl() before start().
     explicit HubConnection(QObject *parent = nullptr);
+    /// A connection to the hub at `url` (see setUrl()).
     explicit HubConnection(const QUrl &url, QObject *parent = nullptr);
     ~HubConnection() override;
 
@@ -247,9 +294,11 @@ public:
 
     /// The hub endpoint, http(s):// (ws(s):// is accepted and mapped).
     void setUrl(const QUrl &url);
+    /// The hub endpoint.
     QUrl url() const;
     /// Default: Json.
     void setProtocol(Protocol protocol);
+    /// The hub protocol used by the next start().
     Protocol protocol() const;
     /// "json" or "messagepack".
     QString protocolName() const;
@@ -257,10 +306,12 @@ public:
     /// (as the server lists them), falling back to the next one when a transport fails to
     /// open. Default: all three.
     void setTransports(Transports transports);
+    /// The transports to try.
     Transports transports() const;
     /// Connects the WebSocket straight to url() without negotiating. Needs transports() to
     /// be exactly WebSockets; connectionId() then stays empty.
     void setSkipNegotiation(bool skip);
+    /// Whether negotiate is skipped.
     bool skipNegotiation() const;
     /// Called before every connect and reconnect attempt; the token goes into an
     /// `Authorization: Bearer` header of every request. A failed or empty future is an
@@ -268,43 +319,57 @@ public:
     void setAccessTokenProvider(AccessTokenProvider provider);
     /// Extra headers for every HTTP request and the WebSocket handshake.
     void setHeaders(const HttpHeaders &headers);
+    /// The extra headers.
     HttpHeaders headers() const;
     /// Used for negotiate, Server-Sent Events and long polling (cookies, proxy, caching); its
     /// proxy and cookies also go to the WebSocket. Must live on this object's thread and
     /// outlive it, or be reset. nullptr (default): an internal one.
     void setNetworkAccessManager(QNetworkAccessManager *manager);
+    /// The manager set with setNetworkAccessManager(), or nullptr.
     QNetworkAccessManager *networkAccessManager() const;
     /// TLS settings for every request and the WebSocket (default: Qt's default).
     void setSslConfiguration(const QSslConfiguration &configuration);
     /// A Ping is sent when nothing was sent for this long. Default 15 s; 0 disables.
     void setKeepAliveInterval(std::chrono::milliseconds interval);
+    /// The keep-alive interval.
     std::chrono::milliseconds keepAliveInterval() const;
     /// The connection is lost when nothing arrives for this long (not on long polling).
     /// Default 30 s; 0 disables.
     void setServerTimeout(std::chrono::milliseconds timeout);
+    /// The server timeout.
     std::chrono::milliseconds serverTimeout() const;
     /// Bound for each step of connecting: the negotiate request, opening the transport, and
     /// the handshake response. Default 15 s.
     void setHandshakeTimeout(std::chrono::milliseconds timeout);
+    /// The bound for each step of connecting.
     std::chrono::milliseconds handshakeTimeout() const;
     /// Automatic reconnect after a lost connection. Default: DefaultRetryPolicy (0, 2, 5, 10,
     /// 30 s, then every 30 s, ±20 % jitter). nullptr: no automatic reconnect.
     void setRetryPolicy(std::shared_ptr<RetryPolicy> policy);
+    /// The retry policy; nullptr when automatic reconnect is off.
     std::shared_ptr<RetryPolicy> retryPolicy() const;
     /// Asks for stateful reconnect in negotiate (used only on WebSockets, when the server
     /// agrees). Default: true.
     void setStatefulReconnect(bool enabled);
+    /// Whether stateful reconnect is asked for.
     bool statefulReconnect() const;
     /// Bytes of sent messages the server has not acknowledged yet, kept for replay. Past it,
     /// send() futures finish only once the server acknowledges. Default 100 000.
     void setStatefulReconnectBufferSize(qsizetype bytes);
+    /// The replay buffer's size in bytes.
     qsizetype statefulReconnectBufferSize() const;
     /// The offline outbox. Default: enabled, 1 000 calls, 30 s each.
     void setOutboxEnabled(bool enabled);
+    /// Whether the offline outbox is on.
     bool isOutboxEnabled() const;
+    /// The most calls the outbox holds; a call beyond fails with HubError::Code::QueueFull.
     void setOutboxLimit(int calls);
+    /// The most calls the outbox holds.
     int outboxLimit() const;
+    /// How long a call may wait in the outbox; after that it fails with
+    /// HubError::Code::TimedOut.
     void setOutboxTimeout(std::chrono::milliseconds timeout);
+    /// How long a call may wait in the outbox.
     std::chrono::milliseconds outboxTimeout() const;
     /// Keeps queued send() calls (not invokes: their results would have nobody to go to
     /// after a restart) in `store`. Such a send()'s future finishes once the store has it;
@@ -315,6 +380,7 @@ public:
     /// (NetworkMonitor::createSystemMonitor()) where there is one; nullptr turns it off. Not
     /// owned unless parented to this connection.
     void setNetworkMonitor(NetworkMonitor *monitor);
+    /// The network monitor in use, or nullptr.
     NetworkMonitor *networkMonitor() const;
 
     // --- rejoin registry and replay cursors ------------------------------------------------
@@ -324,6 +390,7 @@ public:
     /// connection is Connected already, also now. Failures are logged and reported by
     /// rejoinFailed(). Returns an id for removeRejoin().
     quint64 addRejoin(const QByteArray &method, const ValueList &arguments = {});
+    /// Removes the call that addRejoin() returned `id` for.
     void removeRejoin(quint64 id);
     /// Adds a replay cursor (see ReplayCursorOptions); its current value is loaded from
     /// `store` (nullptr: kept in memory only). Takes effect at the next connect.
@@ -334,12 +401,16 @@ public:
 
     // --- state -----------------------------------------------------------------------------
 
+    /// The current state.
     State state() const;
     /// The server's id for this connection; empty unless Connected (and with skipNegotiation).
     QString connectionId() const;
     /// The transport in use; None unless Connected or Disconnecting.
     Transport transport() const;
+    /// Why the connection last failed, was lost or ended; NoError after start() and after a
+    /// successful reconnect.
     Error error() const;
+    /// The details of error(), for humans.
     QString errorString() const;
 
     // --- statistics (reset by start()) -----------------------------------------------------
@@ -352,6 +423,7 @@ public:
     int reconnectCount() const;
     /// Transport payload bytes (handshake and hub messages) received and sent.
     quint64 bytesReceived() const;
+    /// Transport payload bytes sent (see bytesReceived()).
     quint64 bytesSent() const;
     /// Successful stateful resumes (the same connection on a new socket).
     int resumeCount() const;
@@ -362,6 +434,9 @@ public:
     /// False once a replay cursor saw a gap since the latest connect or reconnect (something
     /// was missed that the server did not replay); true again at the next new connection.
     bool recovered() const;
+    /// When the next automatic reconnect attempt starts (for a countdown); invalid unless
+    /// Reconnecting with an attempt scheduled (not while one runs or while offline).
+    QDateTime nextRetryAt() const;
 
     // --- calls -----------------------------------------------------------------------------
 
@@ -434,9 +509,11 @@ public:
     /// error. One result handler per method; a new one replaces the previous one. Invocations
     /// of a method without a result handler are answered "Client didn't provide a result.".
     Subscription onInvoke(const QByteArray &method, ResultHandler handler);
+    /// The same with a handler that returns its result at once.
     Subscription onInvoke(const QByteArray &method, SyncResultHandler handler);
     /// Removes every handler (and the result handler) of `method`.
     void off(const QByteArray &method);
+    /// Removes the one handler `subscription` refers to.
     void off(const Subscription &subscription);
 
 public Q_SLOTS:
@@ -447,13 +524,21 @@ public Q_SLOTS:
     void stop();
 
 Q_SIGNALS:
+    /// The state property changed (emitted before the event signals of the change).
     void stateChanged(Heliograph::HubConnection::State state);
+    /// The connectionId property changed.
     void connectionIdChanged();
+    /// The transport property changed.
     void transportChanged();
+    /// The protocol (and protocolName) property changed.
     void protocolChanged();
+    /// The error and errorString properties changed.
     void errorChanged();
+    /// One of the statistics changed (roundTripTime, reconnectCount, bytes, counters).
     void statisticsChanged();
+    /// The url property changed.
     void urlChanged();
+    /// The transports property changed.
     void transportsChanged();
 
     /// start() succeeded.
@@ -468,6 +553,7 @@ Q_SIGNALS:
     void errorOccurred(Heliograph::HubConnection::Error error);
     /// A stateful reconnect replaced the lost socket; nothing was lost.
     void resumed();
+    /// The recovered property changed.
     void recoveredChanged();
     /// A replay cursor's stream jumped from `expected` to `received`.
     void gapDetected(const QByteArray &method, qint64 expected, qint64 received);
@@ -492,6 +578,7 @@ struct RetryContext {
     std::chrono::milliseconds elapsed {0};
     /// The latest failure: the loss itself, then the failure of the latest attempt.
     HubConnection::Error reason = HubConnection::Error::NoError;
+    /// The details of reason, for humans.
     QString reasonString;
 };
 
@@ -504,8 +591,11 @@ public:
         = 0;
 
 protected:
+    /// For subclasses.
     RetryPolicy() = default;
+    /// Subclasses may be copyable.
     RetryPolicy(const RetryPolicy &) = default;
+    /// Subclasses may be copyable.
     RetryPolicy &operator=(const RetryPolicy &) = default;
 };
 
@@ -530,11 +620,14 @@ private:
 /// A server-to-client stream started by HubConnection::stream().
 class HELIOGRAPH_CLIENT_EXPORT HubStream : public QObject {
     Q_OBJECT
+    /// The stream has ended: completed, failed or canceled.
     Q_PROPERTY(bool finished READ isFinished NOTIFY finished)
 public:
     ~HubStream() override;
 
+    /// The id of the stream's invocation (the one CancelInvocation names).
     QByteArray invocationId() const;
+    /// The stream has ended: completed, failed or canceled.
     bool isFinished() const;
     /// The error that ended the stream, if one did.
     std::optional<HubError> error() const;
@@ -544,6 +637,7 @@ public Q_SLOTS:
     void cancel();
 
 Q_SIGNALS:
+    /// One item of the stream, in the order the server sent them.
     void item(const Heliograph::Value &value);
     /// The server completed the stream.
     void completed();
@@ -573,6 +667,7 @@ public:
     bool isOpen() const;
     /// False when the stream is completed, failed, or its connection is gone.
     bool write(const Value &item);
+    /// write() of `toValue(item)`.
     template<typename T> bool writeAs(const T &item) { return write(Heliograph::toValue(item)); }
     /// Ends the stream normally.
     void complete();

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+/// \file
+/// The nine messages of the SignalR hub protocol as plain structs, and HubMessage.
+
 #include <heliograph/client/value.h>
 
 #include <QtCore/QByteArray>
@@ -30,39 +33,43 @@ using Headers = QList<std::pair<QByteArray, QByteArray>>;
 
 /// Invocation (1): call a method. Without an invocationId it is fire-and-forget.
 struct InvocationMessage {
-    Headers headers;
+    Headers headers; ///< optional message headers
     QByteArray invocationId; ///< empty: non-blocking (no Completion expected)
-    QByteArray target;
-    ValueList arguments;
+    QByteArray target; ///< the method name (UTF-8)
+    ValueList arguments; ///< the method's arguments, in order
     QList<QByteArray> streamIds; ///< client-to-server upload streams
     friend bool operator==(const InvocationMessage &, const InvocationMessage &) = default;
 };
 
 /// StreamItem (2): one item of a server stream or of a client upload stream.
 struct StreamItemMessage {
-    Headers headers;
-    QByteArray invocationId;
-    Value item;
+    Headers headers; ///< optional message headers
+    QByteArray invocationId; ///< the stream: its invocation id, or an upload's stream id
+    Value item; ///< the item
     friend bool operator==(const StreamItemMessage &, const StreamItemMessage &) = default;
 };
 
 /// Completion (3): the end of an invocation or stream, with a result, an error or neither.
 struct CompletionMessage {
-    enum class Kind : quint8 { Error = 1, Void = 2, Result = 3 }; ///< MessagePack result kinds
-    Headers headers;
-    QByteArray invocationId;
-    Kind kind = Kind::Void;
+    /// What the completion carries; the values are MessagePack's result kinds.
+    enum class Kind : quint8 { Error = 1, Void = 2, Result = 3 };
+    Headers headers; ///< optional message headers
+    QByteArray invocationId; ///< the invocation or stream that ends
+    Kind kind = Kind::Void; ///< which of result and error is meaningful
     Value result; ///< meaningful for Kind::Result (may be null)
     QByteArray error; ///< meaningful for Kind::Error, UTF-8
 
+    /// A Completion of invocation `id` with a result.
     static CompletionMessage withResult(QByteArray id, Value result)
     {
         return {{}, std::move(id), Kind::Result, std::move(result), {}};
     }
+    /// A Completion of invocation `id` with an error text (UTF-8).
     static CompletionMessage withError(QByteArray id, QByteArray error)
     {
         return {{}, std::move(id), Kind::Error, {}, std::move(error)};
     }
+    /// A Completion of invocation `id` without result (void method, or a stream's end).
     static CompletionMessage empty(QByteArray id)
     {
         return {{}, std::move(id), Kind::Void, {}, {}};
@@ -72,19 +79,19 @@ struct CompletionMessage {
 
 /// StreamInvocation (4): start a server-to-client stream.
 struct StreamInvocationMessage {
-    Headers headers;
-    QByteArray invocationId;
-    QByteArray target;
-    ValueList arguments;
-    QList<QByteArray> streamIds;
+    Headers headers; ///< optional message headers
+    QByteArray invocationId; ///< identifies the stream's items and its Completion
+    QByteArray target; ///< the method name (UTF-8)
+    ValueList arguments; ///< the method's arguments, in order
+    QList<QByteArray> streamIds; ///< client-to-server upload streams
     friend bool operator==(const StreamInvocationMessage &, const StreamInvocationMessage &)
         = default;
 };
 
 /// CancelInvocation (5): stop a server stream.
 struct CancelInvocationMessage {
-    Headers headers;
-    QByteArray invocationId;
+    Headers headers; ///< optional message headers
+    QByteArray invocationId; ///< the stream to stop
     friend bool operator==(const CancelInvocationMessage &, const CancelInvocationMessage &)
         = default;
 };
@@ -97,19 +104,19 @@ struct PingMessage {
 /// Close (7): the sender ends the connection, optionally with an error and reconnect advice.
 struct CloseMessage {
     std::optional<QByteArray> error; ///< absent vs empty string are distinct in JSON
-    bool allowReconnect = false;
+    bool allowReconnect = false; ///< the client may reconnect (e.g. the server is draining)
     friend bool operator==(const CloseMessage &, const CloseMessage &) = default;
 };
 
 /// Ack (8), stateful reconnect: highest sequence id received so far.
 struct AckMessage {
-    qint64 sequenceId = 0;
+    qint64 sequenceId = 0; ///< every message up to and including this one was received
     friend bool operator==(const AckMessage &, const AckMessage &) = default;
 };
 
 /// Sequence (9), stateful reconnect: the id of the next message after a transport reconnect.
 struct SequenceMessage {
-    qint64 sequenceId = 0;
+    qint64 sequenceId = 0; ///< the sequence id of the message that follows
     friend bool operator==(const SequenceMessage &, const SequenceMessage &) = default;
 };
 
@@ -118,6 +125,7 @@ using HubMessage
     = std::variant<InvocationMessage, StreamItemMessage, CompletionMessage, StreamInvocationMessage,
                    CancelInvocationMessage, PingMessage, CloseMessage, AckMessage, SequenceMessage>;
 
+/// The wire type of a message.
 inline MessageType messageType(const HubMessage &m) noexcept
 {
     return static_cast<MessageType>(m.index() + 1);
@@ -129,6 +137,7 @@ inline bool isSequenced(const HubMessage &m) noexcept
     return m.index() < 5;
 }
 
+/// The name of a message type ("Invocation", "StreamItem", ...), for logs and errors.
 HELIOGRAPH_CLIENT_EXPORT const char *messageTypeName(MessageType t) noexcept;
 
 } // namespace Heliograph

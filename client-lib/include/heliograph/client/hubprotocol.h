@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+/// \file
+/// The JSON and MessagePack hub protocols (framing and encoding) and MessageReader.
+
 #include <heliograph/client/expected.h>
 #include <heliograph/client/hubmessage.h>
 
@@ -11,12 +14,19 @@
 
 namespace Heliograph {
 
+/// What a transport can carry: text (JSON) or binary (MessagePack) frames. Combine with `|`
+/// to describe a set (see handshake.h).
 enum class TransferFormat : quint8 { Text = 1, Binary = 2 };
 
 /// Where the next frame in a buffer ends.
 struct FrameInfo {
-    enum class Status : quint8 { Complete, Incomplete, Invalid };
-    Status status = Status::Incomplete;
+    /// Whether a whole frame is there.
+    enum class Status : quint8 {
+        Complete, ///< a whole frame starts the buffer: the sizes are set
+        Incomplete, ///< more bytes are needed
+        Invalid ///< the bytes can never become a valid frame: see error
+    };
+    Status status = Status::Incomplete; ///< the outcome of the scan
     qsizetype frameSize = 0; ///< total bytes of the frame including its framing
     qsizetype payloadOffset = 0; ///< where the message body starts inside the frame
     qsizetype payloadSize = 0; ///< body bytes (JSON: without the record separator)
@@ -33,10 +43,12 @@ public:
     virtual QByteArrayView name() const noexcept = 0;
     /// Highest protocol version spoken (2: stateful reconnect).
     virtual int version() const noexcept = 0;
+    /// Text for JSON, Binary for MessagePack.
     virtual TransferFormat transferFormat() const noexcept = 0;
 
     /// Appends the framed encoding of `message` to `out`.
     virtual void write(const HubMessage &message, QByteArray &out) const = 0;
+    /// The framed encoding of `message` in a new buffer (write() into an empty one).
     QByteArray serialize(const HubMessage &message) const;
 
     /// Finds the frame at the start of `data`. `maxMessageSize` (0 = unlimited) applies to the
@@ -52,7 +64,9 @@ public:
     /// Convenience for whole buffers: decodes every complete frame, in order.
     Expected<QList<HubMessage>> parseAll(QByteArrayView data) const;
 
+    /// The JSON hub protocol (records terminated by the 0x1E separator).
     static const HubProtocol &json() noexcept;
+    /// The MessagePack hub protocol (each message prefixed with its varint length).
     static const HubProtocol &messagePack() noexcept;
     /// Case-insensitive lookup by handshake name; nullptr if unknown.
     static const HubProtocol *find(QByteArrayView name) noexcept;
@@ -69,25 +83,39 @@ protected:
 /// and take complete messages out. Unknown message types are skipped and counted.
 class HELIOGRAPH_CLIENT_EXPORT MessageReader {
 public:
-    enum class Status : quint8 { Message, NeedMoreData, Error };
+    /// The outcome of read().
+    enum class Status : quint8 {
+        Message, ///< a message was decoded
+        NeedMoreData, ///< no complete frame is buffered
+        Error ///< the input is invalid; the reader stays failed until clear()
+    };
+    /// What read() returns.
     struct Result {
-        Status status = Status::NeedMoreData;
-        std::optional<HubMessage> message;
-        ProtocolError error;
+        Status status = Status::NeedMoreData; ///< which of the members is meaningful
+        std::optional<HubMessage> message; ///< set for Status::Message
+        ProtocolError error; ///< set for Status::Error
     };
 
+    /// A reader for `protocol` (which must outlive it). `maxMessageSize` (0 = unlimited)
+    /// bounds each framed message, checked before the message is buffered in full.
     explicit MessageReader(const HubProtocol &protocol, qsizetype maxMessageSize = 0);
 
     /// Adds bytes. Passing a QByteArray into an empty reader takes it without copying.
+    /// Ignored once the reader has failed.
     void append(QByteArrayView data);
+    /// \overload
     void append(const QByteArray &data);
 
     /// The next message, NeedMoreData, or Error (the stream is then unusable: close it).
     Result read();
 
+    /// Bytes appended and not consumed by read() yet.
     qsizetype bufferedBytes() const noexcept { return m_buffer.size() - m_offset; }
+    /// Messages of unknown types skipped so far.
     quint64 skippedMessages() const noexcept { return m_skipped; }
+    /// The protocol this reader decodes.
     const HubProtocol &protocol() const noexcept { return *m_protocol; }
+    /// Drops the buffered bytes and a failure: the reader starts afresh.
     void clear();
 
 private:

@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+/// \file
+/// JSON text to and from Value, with the strict reader the JSON hub protocol uses.
+
 #include <heliograph/client/expected.h>
 #include <heliograph/client/value.h>
 
 #include <QtCore/QByteArray>
 #include <QtCore/QByteArrayView>
 
+/// JSON text to and from Value (RFC 8259; integers exact, strings kept as UTF-8).
 namespace Heliograph::Json {
 
 /// Parses one JSON document (RFC 8259, UTF-8) into a Value: integers stay int64 (uint64 above

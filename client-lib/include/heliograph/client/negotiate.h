@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+/// \file
+/// The negotiate exchange (`POST [endpoint]/negotiate`) that precedes a connection.
+
 #include <heliograph/client/expected.h>
 #include <heliograph/client/hubprotocol.h>
 
@@ -16,26 +19,28 @@ namespace Heliograph {
 struct HELIOGRAPH_CLIENT_EXPORT AvailableTransport {
     QByteArray transport; ///< "WebSockets", "ServerSentEvents", "LongPolling"
     QList<QByteArray> transferFormats; ///< "Text", "Binary"
+    /// transferFormats lists `f` (by its exact name).
     bool supports(TransferFormat f) const;
     friend bool operator==(const AvailableTransport &, const AvailableTransport &) = default;
 };
 
 /// The body of `POST [endpoint]/negotiate`.
 struct HELIOGRAPH_CLIENT_EXPORT NegotiateResponse {
-    int negotiateVersion = 0;
-    QByteArray connectionId;
+    int negotiateVersion = 0; ///< 0 or 1 (MaxVersion)
+    QByteArray connectionId; ///< the connection's public id
     QByteArray connectionToken; ///< v1 only; for v0 the id is the token
-    QList<AvailableTransport> availableTransports;
+    QList<AvailableTransport> availableTransports; ///< in the server's order of preference
     QByteArray url; ///< redirect (Azure SignalR style)
     QByteArray accessToken; ///< with url
     std::optional<QString> error; ///< present: the negotiate failed with this text
-    bool useStatefulReconnect = false;
+    bool useStatefulReconnect = false; ///< the server accepted stateful reconnect
 
     /// The token to put into `id=` of transport requests.
     QByteArray effectiveToken() const
     {
         return negotiateVersion > 0 ? connectionToken : connectionId;
     }
+    /// The response sends the client to another url (with accessToken) instead.
     bool isRedirect() const noexcept { return !url.isEmpty(); }
 
     /// Compact JSON with the properties in the order ASP.NET Core writes them.
@@ -44,6 +49,7 @@ struct HELIOGRAPH_CLIENT_EXPORT NegotiateResponse {
     /// required properties checked, classic ASP.NET SignalR detected).
     static Expected<NegotiateResponse> fromJson(QByteArrayView json);
 
+    /// A response that carries only an error (server side: refuse the negotiate).
     static NegotiateResponse failure(QString message)
     {
         NegotiateResponse r;
@@ -53,6 +59,7 @@ struct HELIOGRAPH_CLIENT_EXPORT NegotiateResponse {
     friend bool operator==(const NegotiateResponse &, const NegotiateResponse &) = default;
 };
 
+/// Negotiate versions and connection ids.
 namespace Negotiate {
 
 /// The highest negotiate version we speak.

@@ -52,16 +52,20 @@ struct HELIOGRAPH_CLIENT_EXPORT ReplayCursorOptions {
 class HELIOGRAPH_CLIENT_EXPORT CursorStore {
 public:
     virtual ~CursorStore();
+    /// The cursor saved under `key`; std::nullopt when there is none.
     virtual std::optional<qint64> load(const QString &key) = 0;
+    /// Saves `sequence` as the cursor of `key`.
     virtual void save(const QString &key, qint64 sequence) = 0;
 
 protected:
+    /// For subclasses.
     CursorStore() = default;
 };
 
 /// Cursors in a small INI file (QSettings), written on every change.
 class HELIOGRAPH_CLIENT_EXPORT FileCursorStore : public CursorStore {
 public:
+    /// Cursors in the INI file at `path`.
     explicit FileCursorStore(const QString &path);
     ~FileCursorStore() override;
     std::optional<qint64> load(const QString &key) override;
@@ -77,20 +81,25 @@ private:
 class HELIOGRAPH_CLIENT_EXPORT OutboxStore {
 public:
     virtual ~OutboxStore();
+    /// The records stored, oldest first; empty when there are none.
     virtual QList<QByteArray> load() = 0;
+    /// Replaces everything stored with `records`; false when that failed.
     virtual bool save(const QList<QByteArray> &records) = 0;
 
 protected:
+    /// For subclasses.
     OutboxStore() = default;
 };
 
 /// The outbox in one file, replaced atomically (QSaveFile) on every change.
 class HELIOGRAPH_CLIENT_EXPORT FileOutboxStore : public OutboxStore {
 public:
+    /// The outbox in the file at `path`.
     explicit FileOutboxStore(const QString &path);
     ~FileOutboxStore() override;
     QList<QByteArray> load() override;
     bool save(const QList<QByteArray> &records) override;
+    /// The file.
     QString path() const;
 
 private:
@@ -101,9 +110,11 @@ private:
 /// isOnline() is false and tries again at once when onlineChanged(true) is emitted.
 class HELIOGRAPH_CLIENT_EXPORT NetworkMonitor : public QObject {
     Q_OBJECT
+    /// Whether the system has a network.
     Q_PROPERTY(bool online READ isOnline NOTIFY onlineChanged)
 public:
     ~NetworkMonitor() override;
+    /// Whether the system has a network now.
     virtual bool isOnline() const = 0;
 
     /// A monitor on QNetworkInformation's reachability where the platform has a backend;
@@ -111,9 +122,11 @@ public:
     static NetworkMonitor *createSystemMonitor(QObject *parent = nullptr);
 
 Q_SIGNALS:
+    /// isOnline() changed.
     void onlineChanged(bool online);
 
 protected:
+    /// For subclasses.
     explicit NetworkMonitor(QObject *parent = nullptr);
 };
 

@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: MIT
+// HubConnection against servers that misbehave (a FakeHub sending what a real hub never
+// would): garbage frames, unknown message types, completions and stream items for unknown
+// ids, oversize and truncated messages, invalid UTF-8, handshake errors, invocations nobody
+// handles. Each case asserts the exact outcome: ignored (the connection carries on and
+// pending calls stay pending), or the connection ends with a given Error and errorString and
+// pending calls fail with ConnectionLost. Never a crash.
+#include "clientcalls.h"
+
+#include <heliograph/client/hubconnection.h>
+#include <heliograph/client/testing/fakehub.h>
+
+#include <QtCore/QPromise>
+#include <QtTest/QSignalSpy>
+#include <QtTest/QTest>
+
+using namespace Heliograph;
+using namespace Heliograph::Testing;
+using namespace Qt::StringLiterals;
+using namespace std::chrono_literals;
+
+using State = HubConnection::State;
+using Error = HubConnection::Error;
+using Transport = HubConnection::Transport;
+using Protocol = HubConnection::Protocol;
+using Frame = FakeHub::Frame;
+
+namespace {
+
+const QString CanceledText
+    = u"Invocation canceled due to the underlying connection being closed."_s;
+
+/// A MessagePack frame: the varint length prefix, then `body`.
+QByteArray mp(const QByteArray &body)
+{
+    QByteArray out;
+    quint32 n = quint32(body.size());
+    do {
+        quint8 b = n & 0x7f;
+        n >>= 7;
+        if (n)
+            b |= 0x80;
+        out.append(char(b));
+    } while (n);
+    return out + body;
+}
+
+/// A client connected to its own FakeHub with one invocation pending ("Never" is never
+/// answered), and "Echo" to prove the connection still works.
+struct Session {
+    FakeHub hub;
+    HubConnection client;
+    std::shared_ptr<QPromise<Value>> never = std::make_shared<QPromise<Value>>();
+    QFuture<Value> pending;
+    QList<ValueList> notified;
+
+    Session()
+        : client(hub.url())
+    {
+        hub.handle("Echo", [](const ValueList &a) { return a.value(0); });
+        hub.handleAsync("Never", [p = never](const ValueList &) {
+            p->start();
+            return p->future();
+        });
+        client.on("Notify", [this](const ValueList &a) { notified.append(a); });
+    }
+
+    bool open(Protocol protocol, Transport transport = Transport::WebSockets,
+              std::shared_ptr<RetryPolicy> retry = {})
+    {
+        client.setProtocol(protocol);
+        client.setTransports(transport);
+        client.setRetryPolicy(std::move(retry));
+        if (!connectNow(client))
+            return false;
+        pending = client.invoke("Never");
+        return QTest::qWaitFor([&] { return !hub.received(MessageType::Invocation).isEmpty(); });
+    }
+
+    QString id() const { return client.connectionId(); }
+
+    /// The connection still works and the pending call is still pending.
+    bool survived()
+    {
+        if (call(client, "Echo", {"alive"}) != Value("alive")) {
+            qWarning("Echo failed: %s", qPrintable(client.errorString()));
+            return false;
+        }
+        return client.state() == State::Connected && client.error() == Error::NoError
+            && !pending.isFinished();
+    }
+};
+
+/// A normal JSON invocation of Notify.
+const QByteArray JsonNotify = "{\"type\":1,\"target\":\"Notify\",\"arguments\":[\"n\"]}\x1e";
+/// [1, {}, nil, "Notify", ["n"]]
+const QByteArray MsgPackNotify = mp("\x95\x01\x80\xc0\xa6Notify\x91\xa1n");
+
+} // namespace
+
+class tst_BadServers : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void ignored_data()
+    {
+        QTest::addColumn<Protocol>("protocol");
+        QTest::addColumn<QByteArray>("bytes");
+        // The protocol: unknown message types are skipped (the official clients do too).
+        QTest::newRow("json unknown type")
+            << Protocol::Json << QByteArray("{\"type\":99,\"x\":[1]}\x1e");
+        QTest::newRow("msgpack unknown type") << Protocol::MessagePack << mp("\x92\x63\x01");
+        // A completion or a stream item nobody waits for: dropped (a debug log).
+        QTest::newRow("json completion for an unknown id")
+            << Protocol::Json
+            << QByteArray("{\"type\":3,\"invocationId\":\"999\",\"result\":1}\x1e");
+        QTest::newRow("msgpack completion for an unknown id") << Protocol::MessagePack
+                                                              << mp("\x95\x03\x80\xa3"
+                                                                    "999\x03\x01");
+        QTest::newRow("json stream item for an unknown id")
+            << Protocol::Json << QByteArray("{\"type\":2,\"invocationId\":\"999\",\"item\":1}\x1e");
+        QTest::newRow("msgpack stream item for an unknown id") << Protocol::MessagePack
+                                                               << mp("\x94\x02\x80\xa3"
+                                                                     "999\x01");
+        // The pending invocation's id (1) is not a stream: its item is dropped, the call
+        // stays pending.
+        QTest::newRow("json stream item for an invocation")
+            << Protocol::Json << QByteArray("{\"type\":2,\"invocationId\":\"1\",\"item\":1}\x1e");
+        // Messages a server never sends: ignored.
+        QTest::newRow("json stream invocation")
+            << Protocol::Json
+            << QByteArray("{\"type\":4,\"invocationId\":\"5\",\"target\":\"Notify\",\"arguments\":["
+                          "]}\x1e");
+        QTest::newRow("json cancel invocation")
+            << Protocol::Json << QByteArray("{\"type\":5,\"invocationId\":\"1\"}\x1e");
+        QTest::newRow("json ack and sequence")
+            << Protocol::Json
+            << QByteArray("{\"type\":8,\"sequenceId\":3}\x1e{\"type\":9,\"sequenceId\":1}\x1e");
+        QTest::newRow("json ping with extra properties")
+            << Protocol::Json << QByteArray("{\"type\":6,\"extra\":{\"a\":[1,2]}}\x1e");
+        // An invocation of a method the client has no handler for (a warning is logged).
+        QTest::newRow("json invocation without handler")
+            << Protocol::Json
+            << QByteArray("{\"type\":1,\"target\":\"Unknown\",\"arguments\":[1]}\x1e");
+        QTest::newRow("msgpack invocation without handler")
+            << Protocol::MessagePack << mp("\x95\x01\x80\xc0\xa7Unknown\x90");
+        // Handler arguments that do not convert: the typed handler is skipped (a warning).
+        QTest::newRow("json arguments that do not convert")
+            << Protocol::Json
+            << QByteArray("{\"type\":1,\"target\":\"Typed\",\"arguments\":[{}]}\x1e");
+    }
+    void ignored()
+    {
+        QFETCH(Protocol, protocol);
+        QFETCH(QByteArray, bytes);
+        Session s;
+        int typedCalls = 0;
+        s.client.on<int>("Typed", [&](int) { ++typedCalls; });
+        QSignalSpy states(&s.client, &HubConnection::stateChanged);
+        QVERIFY(s.open(protocol));
+        states.clear();
+        s.hub.sendRaw(bytes);
+        QVERIFY(s.survived());
+        QCOMPARE(states.size(), 0);
+        QCOMPARE(typedCalls, 0);
+        QVERIFY(s.notified.isEmpty());
+        // and the next message is read normally
+        s.hub.sendRaw(protocol == Protocol::Json ? JsonNotify : MsgPackNotify);
+        QTRY_COMPARE(s.notified.size(), 1);
+        QCOMPARE(s.notified.first(), ValueList {"n"});
+    }
+
+    void fatal_data()
+    {
+        QTest::addColumn<Protocol>("protocol");
+        QTest::addColumn<Frame>("frame");
+        QTest::addColumn<QByteArray>("bytes");
+        QTest::addColumn<Error>("error");
+        QTest::addColumn<QString>("errorString");
+
+        QTest::newRow("json garbage")
+            << Protocol::Json << Frame::Auto << QByteArray("hello\x1e") << Error::ProtocolError
+            << u"Unexpected JSON Token Type 'Invalid'. Expected a JSON Object."_s;
+        QTest::newRow("json without type")
+            << Protocol::Json << Frame::Auto << QByteArray("{}\x1e") << Error::ProtocolError
+            << u"Missing required property 'type'."_s;
+        QTest::newRow("json cut-off object")
+            << Protocol::Json << Frame::Auto << QByteArray("{\"type\":1,\x1e")
+            << Error::ProtocolError << u"Expected a JSON string at offset 10."_s;
+        QTest::newRow("json text after the object")
+            << Protocol::Json << Frame::Auto << QByteArray("{\"type\":6} x\x1e")
+            << Error::ProtocolError << u"Unexpected data after the JSON object at offset 11."_s;
+        QTest::newRow("json wrong type of a property")
+            << Protocol::Json << Frame::Auto
+            << QByteArray("{\"type\":3,\"invocationId\":1,\"result\":1}\x1e")
+            << Error::ProtocolError << u"Expected 'invocationId' to be of type String."_s;
+        QTest::newRow("json nested too deep")
+            << Protocol::Json << Frame::Auto
+            << QByteArray("{\"type\":1,\"target\":\"Notify\",\"arguments\":[" + QByteArray(70, '[')
+                          + QByteArray(70, ']') + "]}\x1e")
+            << Error::ProtocolError << u"The maximum nesting depth of 64 was exceeded."_s;
+        QTest::newRow("msgpack garbage")
+            << Protocol::MessagePack << Frame::Auto << mp("\xc1\xc1\xc1") << Error::ProtocolError
+            << u"Reading array length for 'message' failed."_s;
+        QTest::newRow("msgpack zero length")
+            << Protocol::MessagePack << Frame::Auto << QByteArray(1, '\0') << Error::ProtocolError
+            << u"Invalid payload: a MessagePack message cannot be empty."_s;
+        QTest::newRow("msgpack not an array")
+            << Protocol::MessagePack << Frame::Auto << mp("\x01") << Error::ProtocolError
+            << u"Reading array length for 'message' failed."_s;
+        // The length prefix covers the body, but the body ends inside the array.
+        QTest::newRow("msgpack truncated body")
+            << Protocol::MessagePack << Frame::Auto << mp("\x95\x01\x80") << Error::ProtocolError
+            << u"Reading array length for 'message' failed."_s;
+        QTest::newRow("msgpack length prefix over 2 GB")
+            << Protocol::MessagePack << Frame::Auto << QByteArray("\xff\xff\xff\xff\x7f")
+            << Error::ProtocolError << u"Messages over 2GB in size are not supported."_s;
+        // Invalid UTF-8 inside the hub protocol (a binary frame: the WebSocket does not check).
+        QTest::newRow("json invalid utf-8")
+            << Protocol::Json << Frame::Binary
+            << QByteArray("{\"type\":1,\"target\":\"Notify\",\"arguments\":[\"\xff\"]}\x1e")
+            << Error::ProtocolError << u"Invalid UTF-8 in JSON string at offset 42."_s;
+        QTest::newRow("msgpack invalid utf-8")
+            << Protocol::MessagePack << Frame::Auto << mp("\x95\x01\x80\xc0\xa6Notify\x91\xa1\xff")
+            << Error::ProtocolError << u"Invalid UTF-8 in MessagePack string."_s;
+        // A text frame that is not UTF-8 breaks the WebSocket protocol itself (RFC 6455 8.1).
+        QTest::newRow("json invalid utf-8 text frame")
+            << Protocol::Json << Frame::Text
+            << QByteArray("{\"type\":1,\"target\":\"Notify\",\"arguments\":[\"\xc3\x28\"]}\x1e")
+            << Error::TransportFailed
+            << u"WebSocket closed with status code: 1007 (Invalid UTF-8 code encountered.)."_s;
+    }
+    void fatal()
+    {
+        QFETCH(Protocol, protocol);
+        QFETCH(Frame, frame);
+        QFETCH(QByteArray, bytes);
+        QFETCH(Error, error);
+        QFETCH(QString, errorString);
+        Session s;
+        QSignalSpy errors(&s.client, &HubConnection::errorOccurred);
+        QVERIFY(s.open(protocol));
+        s.hub.sendRaw(bytes, {}, frame);
+        QVERIFY(errors.wait(5000));
+        QCOMPARE(errors.size(), 1);
+        QCOMPARE(errors.first().first().value<Error>(), error);
+        QCOMPARE(s.client.error(), error);
+        QCOMPARE(s.client.errorString(), errorString);
+        QCOMPARE(s.client.state(), State::Disconnected);
+        QVERIFY(s.notified.isEmpty());
+        QVERIFY(s.pending.isFinished());
+        QCOMPARE(failure(s.pending)->code, HubError::Code::ConnectionLost);
+        QCOMPARE(failure(s.pending)->message, CanceledText + u' ' + errorString);
+        QTRY_COMPARE(s.hub.connectionCount(), 0); // the client dropped the transport
+    }
+
+    /// A protocol error is a lost connection: with a retry policy, the client reconnects.
+    void protocolErrorReconnects()
+    {
+        Session s;
+        QSignalSpy reconnecting(&s.client, &HubConnection::reconnecting);
+        QSignalSpy reconnected(&s.client, &HubConnection::reconnected);
+        QVERIFY(s.open(Protocol::Json, Transport::WebSockets,
+                       std::make_shared<DefaultRetryPolicy>(QList<std::chrono::milliseconds> {10ms},
+                                                            true, 0.0)));
+        const QString first = s.id();
+        s.hub.sendRaw("garbage\x1e");
+        QVERIFY(reconnected.wait(5000));
+        QCOMPARE(reconnecting.first().first().value<Error>(), Error::ProtocolError);
+        QCOMPARE(failure(s.pending)->code, HubError::Code::ConnectionLost);
+        QVERIFY(s.id() != first);
+        QCOMPARE(s.hub.connectionIds(), QStringList {s.id()});
+        QCOMPARE(call(s.client, "Echo", {1}), Value(1));
+    }
+
+    /// Broken WebSocket framing (a reserved opcode) under the hub protocol.
+    void garbageWebSocketFrame()
+    {
+        Session s;
+        QSignalSpy errors(&s.client, &HubConnection::errorOccurred);
+        QVERIFY(s.open(Protocol::Json));
+        s.hub.sendRawSocket(QByteArray("\x83\x03"
+                                       "abc",
+                                       5));
+        QVERIFY(errors.wait(5000));
+        QCOMPARE(errors.first().first().value<Error>(), Error::TransportFailed);
+        QCOMPARE(s.client.errorString(),
+                 u"WebSocket closed with status code: 1002 (Used reserved opcode)."_s);
+        QCOMPARE(failure(s.pending)->code, HubError::Code::ConnectionLost);
+    }
+
+    /// Garbage in the Server-Sent Events stream: lines that are not fields are ignored,
+    /// a data field that is not JSON is a protocol error.
+    void garbageEventStream()
+    {
+        Session s;
+        QSignalSpy errors(&s.client, &HubConnection::errorOccurred);
+        QVERIFY(s.open(Protocol::Json, Transport::ServerSentEvents));
+        s.hub.sendRaw("\x01\x02 not a field\r\nevent: x\r\nid: 3\r\nretry: 1\r\n: comment\r\n\r\n");
+        QVERIFY(s.survived());
+        // a message split over two data lines is joined with a newline (JSON whitespace)
+        s.hub.sendRaw(
+            "data: {\"type\":1,\"target\":\"Notify\",\r\ndata: \"arguments\":[\"n\"]}\x1e\r\n\r\n");
+        QTRY_COMPARE(s.notified.size(), 1);
+        s.hub.sendRaw("data: \xff\xfe\x1e\r\n\r\n");
+        QVERIFY(errors.wait(5000));
+        QCOMPARE(errors.first().first().value<Error>(), Error::ProtocolError);
+        QCOMPARE(s.client.errorString(),
+                 u"Unexpected JSON Token Type 'Invalid'. Expected a JSON Object."_s);
+        QCOMPARE(failure(s.pending)->code, HubError::Code::ConnectionLost);
+    }
+
+    /// No size limit on what the client reads (as the official clients): a 4 MB message
+    /// arrives intact, in both protocols.
+    void oversizeMessage_data()
+    {
+        QTest::addColumn<Protocol>("protocol");
+        QTest::newRow("json") << Protocol::Json;
+        QTest::newRow("messagepack") << Protocol::MessagePack;
+    }
+    void oversizeMessage()
+    {
+        QFETCH(Protocol, protocol);
+        Session s;
+        QVERIFY(s.open(protocol));
+        const QByteArray big(4 * 1024 * 1024, 'x');
+        s.hub.sendInvocation("Notify", {Value::fromUtf8(big)});
+        QTRY_COMPARE_WITH_TIMEOUT(s.notified.size(), 1, 10000);
+        QCOMPARE(s.notified.first().value(0).bytes(), big);
+        QVERIFY(s.survived());
+    }
+
+    /// A MessagePack frame split over two WebSocket messages is put together again (the
+    /// reader keeps partial frames, as the official clients' pipes do); so is JSON.
+    void splitFrames_data()
+    {
+        QTest::addColumn<Protocol>("protocol");
+        QTest::newRow("json") << Protocol::Json;
+        QTest::newRow("messagepack") << Protocol::MessagePack;
+    }
+    void splitFrames()
+    {
+        QFETCH(Protocol, protocol);
+        Session s;
+        QVERIFY(s.open(protocol));
+        const QByteArray whole = protocol == Protocol::Json ? JsonNotify : MsgPackNotify;
+        // (nothing can be read behind a partial frame: no call in between)
+        s.hub.sendRaw(whole.first(5));
+        s.hub.sendRaw(whole.sliced(5) + whole); // the rest, and a second one
+        QTRY_COMPARE(s.notified.size(), 2);
+        QVERIFY(s.survived());
+    }
+
+    void handshakeResponses_data()
+    {
+        QTest::addColumn<Protocol>("protocol");
+        QTest::addColumn<QByteArray>("response");
+        QTest::addColumn<QString>("errorString");
+        QTest::newRow("error") << Protocol::Json << QByteArray("{\"error\":\"go away\"}\x1e")
+                               << u"Server returned handshake error: go away"_s;
+        QTest::newRow("error msgpack")
+            << Protocol::MessagePack << QByteArray("{\"error\":\"go away\"}\x1e")
+            << u"Server returned handshake error: go away"_s;
+        QTest::newRow("garbage")
+            << Protocol::Json << QByteArray("garbage\x1e")
+            << u"Error parsing handshake response: Unexpected JSON Token Type 'Invalid'. Expected a JSON Object."_s;
+        QTest::newRow("a hub message")
+            << Protocol::Json << QByteArray("{\"type\":6}\x1e")
+            << u"Error parsing handshake response: Expected a handshake response from the server."_s;
+        QTest::newRow("invalid utf-8 error")
+            << Protocol::MessagePack << QByteArray("{\"error\":\"\xff\"}\x1e")
+            << u"Error parsing handshake response: Invalid UTF-8 in JSON string at offset 10."_s;
+    }
+    void handshakeResponses()
+    {
+        QFETCH(Protocol, protocol);
+        QFETCH(QByteArray, response);
+        QFETCH(QString, errorString);
+        Session s;
+        s.hub.setHandshakeResponse(response);
+        s.client.setProtocol(protocol);
+        s.client.setTransports(Transport::WebSockets);
+        QSignalSpy errors(&s.client, &HubConnection::errorOccurred);
+        QSignalSpy states(&s.client, &HubConnection::stateChanged);
+        s.client.start();
+        QVERIFY(errors.wait(5000));
+        QCOMPARE(errors.first().first().value<Error>(), Error::HandshakeFailed);
+        QCOMPARE(s.client.errorString(), errorString);
+        QCOMPARE(s.client.state(), State::Disconnected);
+        QCOMPARE(states.size(), 2); // Connecting, Disconnected: never Connected
+        QTRY_COMPARE(s.hub.connectionCount(), 0);
+    }
+
+    /// Hub messages right behind the handshake response, in the same frame, are read.
+    void messagesBehindTheHandshake()
+    {
+        Session s;
+        s.hub.setHandshakeResponse("{}\x1e" + JsonNotify);
+        QVERIFY(s.open(Protocol::Json));
+        QTRY_COMPARE(s.notified.size(), 1);
+        QVERIFY(s.survived());
+    }
+
+    /// The server invokes a client method that expects a result: without a result handler
+    /// the client answers with an error, and a throwing handler answers with its text.
+    void clientResultsWithoutHandler()
+    {
+        Session s;
+        QVERIFY(s.open(Protocol::Json));
+        QFuture<Value> none = s.hub.invokeClient(s.id(), "NoSuchMethod", {1});
+        QVERIFY(settle(none));
+        QCOMPARE(failure(none)->code, HubError::Code::ServerError);
+        QCOMPARE(failure(none)->message, u"Client didn't provide a result."_s);
+
+        s.client.on("OnlyEvents", [](const ValueList &) {});
+        QFuture<Value> events = s.hub.invokeClient(s.id(), "OnlyEvents", {});
+        QVERIFY(settle(events));
+        QCOMPARE(failure(events)->message, u"Client didn't provide a result."_s);
+
+        s.client.onInvoke("Throws",
+                          HubConnection::SyncResultHandler([](const ValueList &) -> Value {
+                              throw std::runtime_error("client says no");
+                          }));
+        QFuture<Value> thrown = s.hub.invokeClient(s.id(), "Throws", {});
+        QVERIFY(settle(thrown));
+        QCOMPARE(failure(thrown)->message, u"client says no"_s);
+        QVERIFY(s.survived());
+    }
+};
+
+QTEST_GUILESS_MAIN(tst_BadServers)
+#include "tst_badservers.moc"
