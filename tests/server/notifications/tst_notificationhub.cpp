@@ -140,7 +140,7 @@ private Q_SLOTS:
             auto dto = fromValue<NotificationDto>(got.first().arguments[0]);
             QVERIFY(dto);
             QCOMPARE(dto->sequence, 1);
-            QCOMPARE(dto->id, n->id);
+            QCOMPARE(dto->id, QString::fromUtf8(n->id));
             QCOMPARE(dto->title, u"Hi"_s);
         }
         QCOMPARE(bob.invocations("ReceiveNotification").size(), 0);
