@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 // heliograph-server: command-line front end. Everything else lives in heliograph_server_core.
 #include "app/serverapp.h"
+#include "auth/authservice.h"
 #include "auth/jwt.h"
 
 #include <heliograph/client/heliographclient_version.h>
 
 #include <QtCore/QCoreApplication>
+#include <QtCore/QFile>
 #include <QtCore/QSocketNotifier>
 #include <QtCore/QTextStream>
 
@@ -32,16 +34,31 @@ const char Help[] = R"(Usage:
                           [--handshake-timeout S] [--request-timeout S] [--max-queued-output BYTES]
                           [--max-connections-per-user N] [--detailed-errors true]
                           [--retention-hours H] [--max-notifications-per-user N]
-                          [--bench-hub]
+                          [--bench-hub] [--demo]
+                          [--access-token-lifetime S] [--refresh-token-lifetime S]
+                          [--password-hash-memory KIB] [--password-hash-iterations N]
+                          [--password-hash-parallelism N] [--max-failed-logins N]
+                          [--max-failed-logins-per-address N] [--failed-login-window S]
   heliograph-server token --user U --tenant T [--name DISPLAY] [--role R]... [--ttl SECONDS]
                           [--secret S | --data DIR] [--issuer ISS] [--audience AUD]
+  heliograph-server user add --username U --tenant T [--name DISPLAY] --role R [--role R]...
+                          (--password-stdin | --password P) [--data DIR] [--config FILE]
+  heliograph-server user passwd --username U (--password-stdin | --password P) [--data DIR]
+  heliograph-server user remove|disable|enable --username U [--data DIR]
+  heliograph-server user list [--data DIR]
   heliograph-server --help | --version
 
 Settings come from the config file (JSON, keys as the flag names), then HELIOGRAPH_* environment
 variables (HELIOGRAPH_LISTEN, HELIOGRAPH_JWT_SECRET, ...), then flags; later sources win.
 Without a JWT option the server creates a random HS256 secret in the data folder and reuses it.
 
-Exit codes: 0 ok, 1 runtime failure, 2 usage, 3 configuration, 4 cannot listen.
+Users sign in with POST /auth/login; roles: Admin, Editor, Viewer, Operator, Service.
+`user` commands work on the SQLite database of the data folder (also while the server runs)
+and take the password-hash-* settings from --config / HELIOGRAPH_* like `serve`.
+--demo seeds tenants acme and globex with demo users and prints their (public) passwords.
+
+Exit codes: 0 ok, 1 runtime failure (e.g. no such user, user exists), 2 usage,
+3 configuration, 4 cannot listen.
 )";
 
 void messageHandler(QtMsgType type, const QMessageLogContext &ctx, const QString &msg)
@@ -133,6 +150,180 @@ int token(const QStringList &args)
     return Ok;
 }
 
+/// `heliograph-server user add|passwd|remove|disable|enable|list ...`
+int user(const QStringList &argsIn)
+{
+    QStringList args = argsIn;
+    const QString sub = args.isEmpty() ? QString() : args.takeFirst();
+    const QStringList subcommands {u"add"_s,     u"passwd"_s, u"remove"_s,
+                                   u"disable"_s, u"enable"_s, u"list"_s};
+    if (!subcommands.contains(sub)) {
+        std::fprintf(stderr, "user: expected one of add, passwd, remove, disable, enable, list\n");
+        return Usage;
+    }
+    QByteArray username, tenant, password;
+    QString name;
+    QList<QByteArray> roles;
+    bool passwordStdin = false, passwordGiven = false;
+    QStringList serveArgs; // --data / --config: read like `serve` does
+    for (qsizetype i = 0; i < args.size(); ++i) {
+        const QString &a = args[i];
+        const bool hasValue = i + 1 < args.size();
+        auto next = [&]() -> QString { return hasValue ? args[++i] : QString(); };
+        if (a == u"--password-stdin"_s) {
+            passwordStdin = true;
+            continue;
+        }
+        if (!hasValue || !a.startsWith(u"--"_s)) {
+            std::fprintf(stderr, "user %s: unexpected or incomplete argument %s\n", qPrintable(sub),
+                         qPrintable(a));
+            return Usage;
+        }
+        if (a == u"--username"_s)
+            username = next().toUtf8();
+        else if (a == u"--tenant"_s)
+            tenant = next().toUtf8();
+        else if (a == u"--name"_s)
+            name = next();
+        else if (a == u"--role"_s)
+            roles.append(next().toUtf8());
+        else if (a == u"--password"_s) {
+            password = next().toUtf8();
+            passwordGiven = true;
+        } else if (a == u"--data"_s || a == u"--config"_s)
+            serveArgs << a << next();
+        else {
+            std::fprintf(stderr, "user %s: unknown argument %s\n", qPrintable(sub), qPrintable(a));
+            return Usage;
+        }
+    }
+    const bool needsPassword = sub == u"add"_s || sub == u"passwd"_s;
+    if (sub != u"list"_s && username.isEmpty()) {
+        std::fprintf(stderr, "user %s: --username is required\n", qPrintable(sub));
+        return Usage;
+    }
+    if (sub == u"add"_s && (tenant.isEmpty() || roles.isEmpty())) {
+        std::fprintf(stderr, "user add: --tenant and at least one --role are required\n");
+        return Usage;
+    }
+    if (needsPassword && passwordStdin == passwordGiven) {
+        std::fprintf(stderr, "user %s: give exactly one of --password-stdin and --password\n",
+                     qPrintable(sub));
+        return Usage;
+    }
+    if (!needsPassword && (passwordStdin || passwordGiven)) {
+        std::fprintf(stderr, "user %s: takes no password\n", qPrintable(sub));
+        return Usage;
+    }
+    if (passwordStdin) {
+        QFile in;
+        if (!in.open(stdin, QIODevice::ReadOnly)) {
+            std::fprintf(stderr, "user %s: cannot read stdin\n", qPrintable(sub));
+            return Failure;
+        }
+        password = in.readLine(4096);
+        while (password.endsWith('\n') || password.endsWith('\r'))
+            password.chop(1);
+    }
+    if (sub == u"add"_s) {
+        for (const QByteArray &role : roles)
+            if (const QString why = checkRole(role); !why.isEmpty()) {
+                std::fprintf(stderr, "user add: %s\n", qPrintable(why));
+                return Usage;
+            }
+    }
+
+    ServeOptions options;
+    QString error;
+    if (!parseServeOptions(serveArgs, options, error)) {
+        std::fprintf(stderr, "user: %s\n", qPrintable(error));
+        return Config;
+    }
+    if (options.memoryStorage) {
+        std::fprintf(stderr,
+                     "user: the users of memory storage live only in the server; "
+                     "use sqlite storage\n");
+        return Config;
+    }
+    if (const QString why = PasswordHasher::checkParameters(options.auth.passwordHashing);
+        !why.isEmpty()) {
+        std::fprintf(stderr, "user: %s\n", qPrintable(why));
+        return Config;
+    }
+    auto storage
+        = createSqliteStorage(options.dataDir.isEmpty() ? u"heliograph-data"_s : options.dataDir);
+    if (!storage) {
+        std::fprintf(stderr, "user: %s\n", qPrintable(storage.error().message));
+        return Config;
+    }
+    Storage &db = **storage;
+    const PasswordHasher hasher(needsPassword ? options.auth.passwordHashing
+                                              : Argon2Parameters {8, 1, 1});
+
+    if (sub == u"add"_s) {
+        auto added = addUser(db, hasher, username, tenant, name, roles, password);
+        if (!added) {
+            std::fprintf(stderr, "user add: %s\n", qPrintable(added.error().message));
+            return Failure;
+        }
+        std::printf("added %s (tenant %s, roles %s)\n", added->username.constData(),
+                    added->tenant.constData(), QByteArrayList(added->roles).join(',').constData());
+        return Ok;
+    }
+    if (sub == u"passwd"_s) {
+        auto changed = setPassword(db, hasher, username, password);
+        if (!changed) {
+            std::fprintf(stderr, "user passwd: %s\n", qPrintable(changed.error().message));
+            return Failure;
+        }
+        std::printf("password of %s changed; its sessions were ended\n",
+                    username.toLower().constData());
+        return Ok;
+    }
+    if (sub == u"remove"_s) {
+        auto removed = db.removeUser(username);
+        if (!removed || !*removed) {
+            std::fprintf(stderr, "user remove: %s\n",
+                         removed ? qPrintable(
+                             u"there is no user '%1'"_s.arg(QString::fromUtf8(username.toLower())))
+                                 : qPrintable(removed.error().message));
+            return Failure;
+        }
+        std::printf("removed %s\n", username.toLower().constData());
+        return Ok;
+    }
+    if (sub == u"disable"_s || sub == u"enable"_s) {
+        auto found = db.findUser(username);
+        if (!found || !*found) {
+            std::fprintf(stderr, "user %s: there is no user '%s'\n", qPrintable(sub),
+                         username.toLower().constData());
+            return Failure;
+        }
+        UserRecord u = **found;
+        u.disabled = sub == u"disable"_s;
+        if (!db.updateUser(u) || (u.disabled && !db.revokeUserRefreshTokens(u.username))) {
+            std::fprintf(stderr, "user %s: storage failed\n", qPrintable(sub));
+            return Failure;
+        }
+        std::printf("%s %sd\n", u.username.constData(), qPrintable(sub));
+        return Ok;
+    }
+    // list: never the hashes
+    auto all = db.users();
+    if (!all) {
+        std::fprintf(stderr, "user list: %s\n", qPrintable(all.error().message));
+        return Failure;
+    }
+    QTextStream out(stdout);
+    out << u"USERNAME\tTENANT\tROLES\tCREATED\tSTATE\tNAME\n"_s;
+    for (const UserRecord &u : std::as_const(*all))
+        out << QString::fromUtf8(u.username) << '\t' << QString::fromUtf8(u.tenant) << '\t'
+            << QString::fromUtf8(QByteArrayList(u.roles).join(',')) << '\t'
+            << u.createdAt.toString(Qt::ISODate) << '\t'
+            << (u.disabled ? u"disabled"_s : u"active"_s) << '\t' << u.displayName << '\n';
+    return Ok;
+}
+
 int serve(QCoreApplication &app, const QStringList &args)
 {
     ServeOptions options;
@@ -158,6 +349,14 @@ int serve(QCoreApplication &app, const QStringList &args)
         std::signal(SIGINT, onSignal);
     }
     std::printf("heliograph-server listening on port %u\n", unsigned(server.port()));
+    if (options.auth.demo) {
+        // Demo only: fixed, publicly known passwords (printed, never logged).
+        std::printf("demo mode: sign in with POST /auth/login as\n");
+        for (const DemoAccount &a : demoAccounts())
+            std::printf("  %-6s / %-16s tenant %-7s %s\n", a.username.constData(),
+                        a.password.constData(), a.tenant.constData(), a.role.constData());
+        std::printf("(a demo user whose password was changed with `user passwd` keeps it)\n");
+    }
     std::fflush(stdout);
     const int rc = app.exec();
     server.stop();
@@ -191,6 +390,8 @@ int main(int argc, char **argv)
         return serve(app, args);
     if (command == u"token"_s)
         return token(args);
+    if (command == u"user"_s)
+        return user(args);
     std::fprintf(stderr, "unknown command '%s'\n%s", qPrintable(command), Help);
     return Usage;
 }

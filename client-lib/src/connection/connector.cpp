@@ -186,6 +186,11 @@ void Connector::negotiate()
     qCDebug(lcHubConnection) << "negotiating with" << redacted(url);
     QNetworkRequest request = makeRequest(url, m_settings.request);
     request.setRawHeader("Accept", "*/*");
+    // Not kept alive: an idle pooled socket per connection costs memory, and after a network
+    // loss a reconnect's negotiate would go out on a dead one and wait for the step timeout
+    // (the manager is shared by every connection of the thread, so its pool cannot be
+    // cleared for one of them).
+    request.setRawHeader("Connection", "close");
     // No body, as the official clients; the type only keeps QNetworkAccessManager quiet.
     request.setHeader(QNetworkRequest::ContentTypeHeader,
                       QByteArrayLiteral("text/plain;charset=UTF-8"));

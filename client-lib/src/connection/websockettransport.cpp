@@ -38,6 +38,13 @@ WebSocketTransport::WebSocketTransport(QObject *parent)
         setOpened();
     });
     connect(&m_socket, &QWebSocket::disconnected, this, &WebSocketTransport::onDisconnected);
+    // QWebSocket says aboutToClose when it answers the server's close frame; a socket that just
+    // drops ends without it. Both report RemoteHostClosedError, so the error cannot tell them
+    // apart (Qt 6.4).
+    connect(&m_socket, &QWebSocket::aboutToClose, this, [this] {
+        if (m_state == State::Open)
+            m_peerClosed = true;
+    });
 #if QT_VERSION >= QT_VERSION_CHECK(6, 5, 0)
     connect(&m_socket, &QWebSocket::errorOccurred, this, &WebSocketTransport::onError);
 #else
@@ -180,8 +187,11 @@ void WebSocketTransport::onDisconnected()
                                                                                   : m_lastError);
         break;
     case State::Open:
-        if (!m_lastError.isEmpty()
-            || m_socket.closeCode() == QWebSocketProtocol::CloseCodeAbnormalDisconnection) {
+        qCDebug(lcHubTransport) << "WebSocket ended: close code" << m_socket.closeCode() << "reason"
+                                << m_socket.closeReason() << "error" << m_lastError;
+        if (!m_peerClosed
+            && (!m_lastError.isEmpty()
+                || m_socket.closeCode() == QWebSocketProtocol::CloseCodeAbnormalDisconnection)) {
             e.code = HubConnection::Error::TransportFailed;
             e.abrupt = true;
             e.message = u"The WebSocket failed: %1."_s.arg(

@@ -35,6 +35,7 @@ private:
     QTimer m_closeTimer;
     QString m_lastError;
     int m_httpStatus = 0;
+    bool m_peerClosed = false; ///< the server sent a close frame
 };
 
 } // namespace Heliograph::Detail

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: MIT
 #include "app/serverapp.h"
 
+#include "admin/adminhub.h"
+#include "app/authapi.h"
 #include "app/pushapi.h"
 #include "auth/jwt.h"
 #include "bench/benchhub.h"
 #include "notifications/notificationhub.h"
 #include "server/metrics.h"
+#include "signalr/connectionregistry.h"
 #include "signalr/lifetimemanager.h"
 #include "storage/storage.h"
 
@@ -54,6 +57,8 @@ bool parseListen(const QString &value, ServeOptions &o, QString &error)
 bool apply(const QString &key, const QString &value, ServeOptions &o, QString &error)
 {
     bool ok = true;
+    if (const std::optional<bool> done = applyAuthSetting(key, value, o.auth, error))
+        return *done;
     if (key == u"listen"_s)
         return parseListen(value, o, error);
     if (key == u"data"_s)
@@ -185,6 +190,13 @@ bool parseServeOptions(const QStringList &args, ServeOptions &o, QString &error)
             return false;
         }
     }
+    for (const QString &key : authSettingKeys()) {
+        const QString var = u"HELIOGRAPH_"_s + key.toUpper().replace(u'-', u'_');
+        if (env.contains(var) && !apply(key, env.value(var), o, error)) {
+            error = var + u": "_s + error;
+            return false;
+        }
+    }
     // 3. flags
     for (qsizetype i = 0; i < args.size(); ++i) {
         QString arg = args[i];
@@ -201,6 +213,9 @@ bool parseServeOptions(const QStringList &args, ServeOptions &o, QString &error)
             continue;
         } else if (key == u"bench-hub"_s) {
             o.benchHub = true;
+            continue;
+        } else if (key == u"demo"_s) {
+            o.auth.demo = true;
             continue;
         } else if (i + 1 < args.size()) {
             value = args[++i];
@@ -222,14 +237,20 @@ bool parseServeOptions(const QStringList &args, ServeOptions &o, QString &error)
 
 struct ServerApp::Private {
     std::unique_ptr<Storage> storage;
+    std::unique_ptr<ConnectionRegistry> registry; ///< the admin console's view of connections
     std::unique_ptr<HubLifetimeManager> lifetime;
     std::unique_ptr<NotificationService> service;
     std::unique_ptr<NotificationHub> hub;
     std::unique_ptr<HubLifetimeManager> benchLifetime;
     std::unique_ptr<BenchHub> benchHub;
+    std::unique_ptr<AdminMonitor> adminMonitor;
+    std::unique_ptr<HubLifetimeManager> adminLifetime;
+    std::unique_ptr<AdminHub> adminHub;
     std::unique_ptr<HubServer> server;
     std::optional<JwtValidator> validator;
     std::unique_ptr<PushApi> pushApi;
+    std::unique_ptr<AuthService> authService;
+    std::unique_ptr<AuthApi> authApi;
     QTimer retention;
 };
 
@@ -318,6 +339,14 @@ bool ServerApp::start(const ServeOptions &o, QString &error)
     d->service = std::make_unique<NotificationService>(*d->storage, *d->lifetime);
     d->hub = std::make_unique<NotificationHub>(
         *d->service, NotificationHubOptions {o.maxConnectionsPerUser, 1000});
+    // The admin hub lists the notification hub's connections (not its own, nor the bench hub's).
+    d->registry = std::make_unique<ConnectionRegistry>();
+    d->hub->registry = d->registry.get();
+    Storage *storageForHealth = d->storage.get();
+    d->adminMonitor = std::make_unique<AdminMonitor>(
+        *d->registry, [storageForHealth] { return storageForHealth->isReady(); });
+    d->adminLifetime = std::make_unique<HubLifetimeManager>();
+    d->adminHub = std::make_unique<AdminHub>(*d->adminMonitor, *d->registry, *d->service);
 
     ServerConfig config;
     config.address = o.address;
@@ -343,6 +372,7 @@ bool ServerApp::start(const ServeOptions &o, QString &error)
             return true;
         });
     d->server->addHub(*d->hub, *d->lifetime);
+    d->server->addHub(*d->adminHub, *d->adminLifetime);
     if (o.benchHub) {
         d->benchLifetime = std::make_unique<HubLifetimeManager>();
         d->benchHub = std::make_unique<BenchHub>();
@@ -366,6 +396,8 @@ bool ServerApp::start(const ServeOptions &o, QString &error)
     PushApi *api = d->pushApi.get();
     d->server->addRoute("*", "/api/tenants/",
                         [api](const RouteRequest &r) { return api->handle(r); });
+    if (!startSignIn(o, hs256Secret, error))
+        return false;
     d->server->addRoute("GET", "/metrics", [](const RouteRequest &) {
         HttpResponse r(200);
         r.setBody(Metrics::instance().exposition(), "text/plain; version=0.0.4; charset=utf-8");
@@ -407,6 +439,49 @@ bool ServerApp::start(const ServeOptions &o, QString &error)
     return true;
 }
 
+bool ServerApp::startSignIn(const ServeOptions &o, const QByteArray &hs256Secret, QString &error)
+{
+    if (hs256Secret.isEmpty()) {
+        // With a public key the server cannot issue tokens itself.
+        if (o.auth.demo) {
+            error = u"demo mode signs tokens itself: it needs jwt-secret or the data folder's "
+                    "secret, not jwt-public-key"_s;
+            return false;
+        }
+        qCInfo(lcApp) << "sign-in (/auth/login) is off: the server holds no signing key";
+        return true;
+    }
+    if (const QString why = PasswordHasher::checkParameters(o.auth.passwordHashing);
+        !why.isEmpty()) {
+        error = why;
+        return false;
+    }
+    auto signer = JwtSigner::withSecret(hs256Secret);
+    if (!signer) {
+        error = signer.error().message;
+        return false;
+    }
+    QList<QByteArray> audiences;
+    if (!o.jwtAudience.isEmpty())
+        audiences.append(o.jwtAudience);
+    d->authService = std::make_unique<AuthService>(*d->storage, std::move(*signer), o.jwtIssuer,
+                                                   audiences, o.auth);
+    if (o.auth.demo) {
+        auto seeded = seedDemoAccounts(*d->storage, d->authService->hasher());
+        if (!seeded) {
+            error = u"demo mode: "_s + seeded.error().message;
+            return false;
+        }
+        qCWarning(lcApp).nospace() << "demo mode: demo users with publicly known passwords "
+                                      "can sign in ("
+                                   << *seeded << " created now)";
+    }
+    d->authApi = std::make_unique<AuthApi>(*d->authService);
+    AuthApi *api = d->authApi.get();
+    d->server->addRoute("*", "/auth/", [api](const RouteRequest &r) { return api->handle(r); });
+    return true;
+}
+
 quint16 ServerApp::port() const
 {
     return d->server ? d->server->port() : 0;
@@ -418,9 +493,15 @@ void ServerApp::stop()
     if (d->server)
         d->server->stop();
     d->server.reset();
+    d->authApi.reset();
+    d->authService.reset();
     d->benchHub.reset();
     d->benchLifetime.reset();
+    d->adminHub.reset();
+    d->adminLifetime.reset();
+    d->adminMonitor.reset();
     d->hub.reset();
+    d->registry.reset();
     d->service.reset();
     d->lifetime.reset();
     d->storage.reset(); // closes the database: everything acknowledged is on disk already

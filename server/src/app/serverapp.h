@@ -4,6 +4,7 @@
 // command line; tests start a ServerApp in-process.
 #pragma once
 
+#include "auth/authservice.h"
 #include "server/hubserver.h"
 
 #include <QtCore/QString>
@@ -31,6 +32,7 @@ struct ServeOptions {
     int maxNotificationsPerUser = 1000; ///< the newest N per user are kept
     qsizetype maxQueuedOutputBytes = 4 * 1024 * 1024;
     bool benchHub = false; ///< the unauthenticated benchmark hub at /hubs/bench
+    AuthOptions auth; ///< sign-in (/auth/login, /auth/refresh) and demo mode
 };
 
 /// Reads `--config FILE` (JSON), HELIOGRAPH_* environment variables and flags, in that order of
@@ -48,6 +50,8 @@ public:
     void stop();
 
 private:
+    bool startSignIn(const ServeOptions &options, const QByteArray &hs256Secret, QString &error);
+
     struct Private;
     std::unique_ptr<Private> d;
 };

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
-// Threading: every socket lives on one event-loop thread (a Worker). A logical SignalR
-// connection (HubConnection) lives on the thread of the request that started its transport.
-// Requests for it that arrive on other threads (long-polling polls, SSE/long-polling POSTs) are
-// forwarded to that thread's worker; the answer comes back to the requesting session, which
-// never deletes itself while an answer is outstanding. Every forwarded request is answered
-// exactly once.
+// Threading: every socket lives on one event-loop thread (a Worker), whose session registry
+// owns it. A logical SignalR connection (HubConnection) lives on the thread of the request that
+// started its transport. Requests for it that arrive on other threads (long-polling polls,
+// SSE/long-polling POSTs) are forwarded to that thread's worker; the answer goes back to the
+// requesting session's worker, which looks the session up by id: it never deletes itself while
+// an answer is outstanding, and once stop() has deleted it the answer is dropped. Every
+// forwarded request is answered exactly once.
 #include "server/hubserver.h"
 
 #include "http/websocket.h"
@@ -29,6 +30,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <sys/socket.h>
+#include <unistd.h>
 
 using namespace Qt::StringLiterals;
 
@@ -102,11 +104,17 @@ HttpResponse textResponse(int status, QByteArrayView text = {})
 
 } // namespace
 
+class HttpSession;
+
+/// One event-loop thread: its epoll set and the sessions (TCP connections) it serves. Every
+/// member is used on the worker's thread only.
 class Worker : public QObject {
 public:
     explicit Worker(HubServer::Private &server)
         : m_server(server)
     { }
+    /// Deletes the sessions still registered (none once stop() has run).
+    ~Worker() override;
     HubServer::Private &server() { return m_server; }
     /// The thread's epoll set; created on first use, which is on the worker's thread.
     Reactor &reactor()
@@ -116,12 +124,22 @@ public:
         return *m_reactor;
     }
 
+    /// The session registry. A session joins it when created or when it arrives from another
+    /// worker, and leaves it when deleted or when it moves away; ids are never reused, so an id
+    /// that is not found is a session that is gone.
+    void addSession(quint64 id, HttpSession *session) { m_sessions.insert(id, session); }
+    void removeSession(quint64 id) { m_sessions.remove(id); }
+    HttpSession *session(quint64 id) const { return m_sessions.value(id); }
+
+    /// HubServer::stop(): ends what is left on this thread: connections started while
+    /// stopping, long polls still held, and every session, idle keep-alive ones included.
+    void shutDown();
+
 private:
     HubServer::Private &m_server;
     Reactor *m_reactor = nullptr;
+    QHash<quint64, HttpSession *> m_sessions;
 };
-
-class HttpSession;
 
 struct HubServer::Private {
     HubServer *q = nullptr;
@@ -160,6 +178,8 @@ struct HubServer::Private {
     std::condition_variable_any drained;
     QBasicTimer sweepTimer;
     std::atomic<bool> stopping {false};
+    std::atomic<quint64> nextSessionId {1};
+    std::atomic<int> sessions {0}; ///< HttpSession objects alive
 
     void adopt(qintptr fd);
     EntryPtr find(const QByteArray &token) const
@@ -362,13 +382,25 @@ public:
     HttpSession(HubServer::Private &server, Worker &worker, qintptr fd)
         : m_server(server)
         , m_worker(&worker)
+        , m_id(server.nextSessionId++)
         , m_socket(std::make_unique<TcpConnection>(int(fd), *this))
         , m_parser(server.config.httpLimits)
     {
+        ++m_server.sessions;
+        join(worker);
         m_remote = m_socket->peerAddress();
         if (!m_socket->attach(worker.reactor()))
             return; // closed() has scheduled the deletion
         m_headerTimer.start(int(server.config.requestHeadersTimeout.count()), this);
+    }
+    ~HttpSession() override
+    {
+        if (HubConnection *c = std::exchange(m_connection, nullptr))
+            c->transportEnded();
+        if (m_registered)
+            m_worker->removeSession(m_id);
+        m_socket.reset();
+        --m_server.sessions;
     }
 
     // ConnectionTransport (WebSockets and Server-Sent Events)
@@ -415,8 +447,21 @@ public:
             deleteLater();
             return;
         }
-        sendResponse(response, keepAlive);
+        sendResponse(response, keepAlive && !m_server.stopping);
         processRequests();
+    }
+
+    /// HubServer::stop(): closes the TCP connection now, whatever it is doing. What was written
+    /// goes out first (as far as the kernel takes it); what the client sent and nobody read is
+    /// dropped first, so that the close is a FIN, not a reset that could destroy the response.
+    void closeForShutdown()
+    {
+        m_headerTimer.stop();
+        if (m_socket->state() == TcpConnection::State::Closed)
+            return;
+        m_socket->flush();
+        for (int i = 0; i < 4 && !m_socket->readAll().isEmpty(); ++i) { }
+        m_socket->abort(); // closed(): the session ends as for a client that went away
     }
 
 protected:
@@ -560,12 +605,19 @@ private:
                                     ConnectionTransport *transport, bool stateful = false);
     void resumeWebSocket(const HttpRequest &request, EntryPtr entry, Worker *home);
     void becomeWebSocket();
+    /// Enters `worker`'s registry (on its thread).
+    void join(Worker &worker)
+    {
+        worker.addSession(m_id, this);
+        m_registered = true;
+    }
     /// Moves this session (and its socket) to `target`'s thread, then runs `then` there.
     void migrateTo(Worker *target, std::function<void()> then);
     void processFrames();
 
     HubServer::Private &m_server;
     Worker *m_worker;
+    const quint64 m_id; ///< the key in m_worker's registry
     std::unique_ptr<TcpConnection> m_socket;
     HttpRequestParser m_parser;
     std::unique_ptr<WebSocket::FrameParser> m_frames;
@@ -578,14 +630,61 @@ private:
     bool m_orphaned = false;
     bool m_closeSent = false;
     bool m_migrating = false;
+    bool m_registered = false; ///< in m_worker's registry (not while moving between workers)
 };
 
 void HubServer::Private::adopt(qintptr fd)
 {
-    if (workers.empty())
+    if (workers.empty()) {
+        ::close(int(fd));
         return;
+    }
     Worker *w = workers[nextWorker++ % workers.size()];
-    postTo(w, [this, w, fd] { new HttpSession(*this, *w, fd); });
+    postTo(w, [this, w, fd] { new HttpSession(*this, *w, fd); }); // registered with `w`
+}
+
+Worker::~Worker()
+{
+    // A session's destructor removes it from the registry.
+    while (!m_sessions.isEmpty())
+        delete *m_sessions.cbegin();
+}
+
+void Worker::shutDown()
+{
+    QList<EntryPtr> entries;
+    {
+        QMutexLocker lock(&m_server.mutex);
+        for (const EntryPtr &e : std::as_const(m_server.connections))
+            if (e->worker == this)
+                entries.append(e);
+    }
+    for (const EntryPtr &e : std::as_const(entries)) {
+        HubConnection *c;
+        {
+            QMutexLocker lock(&m_server.mutex);
+            c = e->connection;
+        }
+        if (c) // started after stop() closed the others
+            c->close(std::nullopt, true);
+        LongPollingTransport *lp;
+        {
+            QMutexLocker lock(&m_server.mutex);
+            lp = e->longPolling;
+        }
+        // Answers a poll still held (the answer is dropped if its session is gone); the
+        // transport is deleted with its connection, or (still draining) with this worker.
+        if (lp)
+            lp->dispose();
+    }
+    // Closing a session cannot delete another (deletion is deferred), nor add one.
+    const QList<HttpSession *> sessions = m_sessions.values();
+    for (HttpSession *s : sessions)
+        s->closeForShutdown();
+    // Sessions waiting for a forwarded answer go too: answers that arrive later find no session
+    // under their id and are dropped.
+    while (!m_sessions.isEmpty())
+        delete *m_sessions.cbegin();
 }
 
 void HttpSession::handle(const HttpRequest &request)
@@ -838,10 +937,20 @@ void HttpSession::migrateTo(Worker *target, std::function<void()> then)
     // Not from inside a socket signal: the socket must not be in the middle of its own work.
     m_socket->detach(); // the bytes wait in the kernel until the session has moved
     postTo(this, [this, target, then = std::move(then)]() mutable {
+        // Out of this thread's registry (stop() cannot reach the session while it moves)...
+        m_worker->removeSession(m_id);
+        m_registered = false;
         moveToThread(target->thread());
         m_worker = target;
         postTo(this, [this, then = std::move(then)] {
+            // ... and into the target's. Posted before stop() began its shutdown round on the
+            // source worker, this runs before the target's round ends (see HubServer::stop).
+            join(*m_worker);
             m_migrating = false;
+            if (m_server.stopping) {
+                closeForShutdown();
+                return;
+            }
             if (!m_socket->attach(m_worker->reactor()))
                 return; // closed() has scheduled the deletion
             then();
@@ -1012,19 +1121,24 @@ void HttpSession::forward(const HttpRequest &request, EntryPtr entry)
         return;
     }
 
-    // Run on the connection's thread; answer here exactly once.
+    // Run on the connection's thread; answer here exactly once. The answer goes to this
+    // session's worker, never to the session itself: the session may be gone by then (stop()).
+    // A session waiting for an answer does not move to another worker.
     m_waiting = true;
     HubServer::Private &server = m_server;
     const bool keepAlive = request.keepAlive;
-    HttpSession *session = this;
-    auto reply = [session, keepAlive, &server, request](HttpResponse r) {
+    Worker *home = m_worker;
+    const quint64 id = m_id;
+    auto reply = [home, id, keepAlive, &server, request](HttpResponse r) {
         server.addCors(request, r);
-        if (QThread::currentThread() == session->thread())
-            session->deliver(std::move(r), keepAlive);
-        else
-            postTo(session, [session, r = std::move(r), keepAlive]() mutable {
+        auto deliver = [home, id, keepAlive, r = std::move(r)]() mutable {
+            if (HttpSession *session = home->session(id))
                 session->deliver(std::move(r), keepAlive);
-            });
+        };
+        if (QThread::currentThread() == home->thread())
+            deliver();
+        else
+            postTo(home, std::move(deliver));
     };
     auto work = [entry, request, reply, &server]() {
         HubConnection *c = nullptr;
@@ -1161,6 +1275,11 @@ int HubServer::connectionCount() const
     return int(d->connections.size());
 }
 
+int HubServer::sessionCount() const
+{
+    return d->sessions.load();
+}
+
 void HubServer::stop()
 {
     if (d->stopping.exchange(true))
@@ -1210,12 +1329,26 @@ void HubServer::stop()
     for (int round = 0; round < 2; ++round)
         for (Worker *w : d->workers)
             runOnAndWait(w, [] {});
+    // Every worker ends what is left on its thread and deletes all of its sessions, while every
+    // thread still runs. After its round a worker has no session and no long poll, so it
+    // starts no cross-thread work of its own. What other workers posted before their rounds
+    // (forwarded requests; sessions moving to another worker) is queued ahead of the last
+    // round below, so it has run when that round is over: a forwarded request's answer goes to
+    // the requester's worker, which no longer finds the session and drops it (or, arriving
+    // after that worker's last round, is discarded with the worker when its thread ends); a
+    // moving session closes itself on arrival. Nothing is posted to a worker after that.
+    for (Worker *w : d->workers)
+        runOnAndWait(w, [w] { w->shutDown(); });
+    for (Worker *w : d->workers)
+        runOnAndWait(w, [] {});
     for (auto &t : d->threads) {
         t->quit();
         t->wait();
     }
     d->threads.clear();
     d->workers.clear();
+    QMutexLocker lock(&d->mutex);
+    d->connections.clear(); // negotiated but never started, or long polls that never drained
 }
 
 } // namespace Heliograph::Server

@@ -69,8 +69,12 @@ public:
     int threadCount() const;
     /// Logical connections (negotiated or connected).
     int connectionCount() const;
+    /// TCP connections being served (HTTP, WebSocket, Server-Sent Events), idle ones included.
+    int sessionCount() const;
 
-    /// Stops accepting, sends Close (allowReconnect) to every connection, ends the threads.
+    /// Stops accepting, sends Close (allowReconnect) to every connection, closes every TCP
+    /// connection (idle keep-alive ones too), ends the threads. Blocks; not restartable (create
+    /// a new server, also on the same port).
     void stop();
 
     struct Private;

@@ -17,6 +17,7 @@
 
 namespace Heliograph::Server {
 
+class ConnectionRegistry;
 class HubConnection;
 class HubLifetimeManager;
 
@@ -249,6 +250,10 @@ public:
     /// Who may connect at all (default: any authenticated user).
     MethodPolicy connectPolicy;
 
+    /// Where this hub's connections are listed for the admin console (null: not listed). Set
+    /// before the server starts; must outlive every connection of the hub.
+    ConnectionRegistry *registry = nullptr;
+
     /// For hubs that take no access token (the benchmark hub only): when set, HubServer does
     /// not authenticate this hub's requests and names the caller with this function of the
     /// request's decoded query instead. Unset (the default): a valid access token is required.
@@ -302,6 +307,8 @@ private:
             } else {
                 out.result = toValue(f(ctx, std::get<I>(std::move(bound))...));
             }
+        } catch (const HubUnauthorizedException &) {
+            out.status = InvocationOutcome::Status::Unauthorized;
         } catch (const HubException &e) {
             out.status = InvocationOutcome::Status::HubError;
             out.detail = QStringLiteral("HubException: ") + QString::fromUtf8(e.what());

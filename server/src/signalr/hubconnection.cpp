@@ -137,6 +137,8 @@ void HubConnection::completeHandshake(QByteArrayView rest)
     m_lastPingSent = Heartbeat::now();
     Metrics::instance().add("heliograph_connections", metricLabels());
     m_lifetime.add(this);
+    if (m_hub.registry)
+        m_counters = m_hub.registry->opened(*this);
     HubCallContext ctx(*this, m_lifetime);
     try {
         m_connectedHookRan = true;
@@ -184,6 +186,8 @@ void HubConnection::processMessages()
         if (!acceptIncoming(*r.message))
             continue;
         countReceived(*r.message, buffered - m_reader->bufferedBytes());
+        if (m_counters && isSequenced(*r.message))
+            m_counters->in.fetch_add(1, std::memory_order_relaxed);
         if (isInvocation(*r.message) && (m_replies.size() >= limit || !m_deferred.isEmpty())) {
             // Wait for a slot; completions, pings and cancellations still go through.
             if (m_deferred.size() >= 1024) {
@@ -484,6 +488,8 @@ void HubConnection::sendMessage(const HubMessage &message)
 
 void HubConnection::writeMessage(const QByteArray &bytes, bool sequenced)
 {
+    if (sequenced && m_counters)
+        m_counters->out.fetch_add(1, std::memory_order_relaxed);
     if (m_stateful && sequenced) {
         m_replay.append({++m_sentSequence, bytes}); // shares the bytes, no copy
         m_replayBytes += bytes.size();
@@ -583,6 +589,8 @@ void HubConnection::finish()
     if (wasConnected) {
         Metrics::instance().add("heliograph_connections", metricLabels(), -1);
         m_lifetime.remove(this);
+        if (m_hub.registry)
+            m_hub.registry->closed(*this);
         if (m_connectedHookRan) {
             HubCallContext ctx(*this, m_lifetime);
             try {
@@ -593,6 +601,12 @@ void HubConnection::finish()
         }
     }
     Q_EMIT closed();
+}
+
+void HubConnection::groupsChanged()
+{
+    if (m_hub.registry && m_state == State::Connected)
+        m_hub.registry->groupsChanged(*this);
 }
 
 void HubConnection::tick(qint64 now)

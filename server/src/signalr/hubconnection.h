@@ -5,6 +5,7 @@
 #pragma once
 
 #include "server/metrics.h"
+#include "signalr/connectionregistry.h"
 #include "signalr/hub.h"
 #include "signalr/hubtypes.h"
 #include "signalr/serverstream.h"
@@ -51,6 +52,8 @@ public:
     const Principal &user() const noexcept { return m_user; }
     const QSet<QByteArray> &groups() const noexcept { return m_groups; }
     const ConnectionInfo &info() const noexcept { return m_info; }
+    /// The path of the hub this connection talks to.
+    const QByteArray &hubPath() const noexcept { return m_hub.path(); }
     /// Per-connection state for the hub's own use (like ASP.NET Core's Context.Items).
     QVariantHash &items() noexcept { return m_items; }
     const HubProtocol *protocol() const noexcept { return m_protocol; }
@@ -116,6 +119,8 @@ private:
     /// Stateful reconnect bookkeeping for an incoming message; false: drop it (duplicate).
     bool acceptIncoming(const HubMessage &message);
     void finish();
+    /// Tells the hub's registry (if any) that m_groups changed.
+    void groupsChanged();
     Metrics::Labels metricLabels() const;
     QByteArray withDetail(const QString &base, const QString &detail, bool always = false) const;
 
@@ -158,6 +163,8 @@ private:
     bool m_awaiting = false;
     quint64 m_clientResultCounter = 0;
     ConnectionTransport *m_transport = nullptr;
+    /// Message counts for the admin console (set while listed in the hub's registry).
+    std::shared_ptr<MessageCounters> m_counters;
     const HubProtocol *m_protocol = nullptr;
     std::optional<MessageReader> m_reader;
     QByteArray m_handshakeBuffer;

@@ -78,6 +78,16 @@ public:
     { }
 };
 
+/// Thrown by a hub method whose caller may not do what it asked (e.g. act on another tenant):
+/// the caller gets the same error as for a role its token lacks ("Failed to invoke 'M' because
+/// user is unauthorized"), so the refusal says nothing about what exists elsewhere.
+class HubUnauthorizedException : public std::runtime_error {
+public:
+    HubUnauthorizedException()
+        : std::runtime_error("unauthorized")
+    { }
+};
+
 /// A message serialized once per protocol, shared by every connection it fans out to.
 struct SerializedMessage {
     HubMessage message;

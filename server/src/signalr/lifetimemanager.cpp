@@ -110,6 +110,7 @@ void HubLifetimeManager::addToGroup(const QByteArray &connectionId, const QByteA
             return;
         shard.groups[group].insert(c);
         c->m_groups.insert(group);
+        c->groupsChanged();
     });
 }
 
@@ -129,6 +130,7 @@ void HubLifetimeManager::removeFromGroup(const QByteArray &connectionId, const Q
                 shard.groups.erase(it);
         }
         c->m_groups.remove(group);
+        c->groupsChanged();
     });
 }
 

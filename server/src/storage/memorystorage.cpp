@@ -4,6 +4,7 @@
 #include <heliograph/client/negotiate.h>
 
 #include <QtCore/QHash>
+#include <QtCore/QMap>
 #include <QtCore/QMutex>
 
 namespace Heliograph::Server {
@@ -124,9 +125,120 @@ public:
         return out;
     }
 
+    Expected<bool> addUser(const UserRecord &user) override
+    {
+        QMutexLocker lock(&m_mutex);
+        const QByteArray name = user.username.toLower();
+        if (m_users.contains(name))
+            return false;
+        UserRecord u = user;
+        u.username = name;
+        m_users.insert(name, u);
+        return true;
+    }
+
+    Expected<bool> updateUser(const UserRecord &user) override
+    {
+        QMutexLocker lock(&m_mutex);
+        auto it = m_users.find(user.username.toLower());
+        if (it == m_users.end())
+            return false;
+        const QByteArray name = it->username;
+        const QDateTime created = it->createdAt;
+        *it = user;
+        it->username = name;
+        it->createdAt = created;
+        return true;
+    }
+
+    Expected<bool> removeUser(const QByteArray &username) override
+    {
+        QMutexLocker lock(&m_mutex);
+        const QByteArray name = username.toLower();
+        if (!m_users.remove(name))
+            return false;
+        m_refresh.removeIf([&](RefreshMap::iterator it) { return it.value().username == name; });
+        return true;
+    }
+
+    Expected<std::optional<UserRecord>> findUser(const QByteArray &username) override
+    {
+        QMutexLocker lock(&m_mutex);
+        auto it = m_users.constFind(username.toLower());
+        return it == m_users.cend() ? std::optional<UserRecord>() : std::optional<UserRecord>(*it);
+    }
+
+    Expected<QList<UserRecord>> users() override
+    {
+        QMutexLocker lock(&m_mutex);
+        return m_users.values(); // QMap: ordered by username
+    }
+
+    Expected<bool> addRefreshToken(const RefreshTokenRecord &token) override
+    {
+        QMutexLocker lock(&m_mutex);
+        if (m_refresh.contains(token.tokenHash))
+            return false;
+        RefreshTokenRecord t = token;
+        t.username = t.username.toLower();
+        m_refresh.insert(t.tokenHash, t);
+        return true;
+    }
+
+    Expected<std::optional<RefreshTokenRecord>>
+    findRefreshToken(const QByteArray &tokenHash) override
+    {
+        QMutexLocker lock(&m_mutex);
+        auto it = m_refresh.constFind(tokenHash);
+        return it == m_refresh.cend() ? std::optional<RefreshTokenRecord>()
+                                      : std::optional<RefreshTokenRecord>(*it);
+    }
+
+    Expected<RefreshRotationResult> rotateRefreshToken(const QByteArray &oldHash,
+                                                       const QByteArray &newHash,
+                                                       const QDateTime &newExpiresAt,
+                                                       const QDateTime &now) override
+    {
+        QMutexLocker lock(&m_mutex);
+        auto it = m_refresh.find(oldHash);
+        if (it == m_refresh.end())
+            return RefreshRotationResult {};
+        RefreshRotationResult r {RefreshRotation::Rotated, it->username, it->familyId};
+        if (it->revoked) {
+            revokeFamilyLocked(it->familyId);
+            r.outcome = RefreshRotation::Reused;
+        } else if (it->expiresAt <= now) {
+            r.outcome = RefreshRotation::Expired;
+        } else {
+            it->revoked = true;
+            m_refresh.insert(newHash, {newHash, r.username, r.familyId, newExpiresAt, false});
+        }
+        return r;
+    }
+
+    Expected<qint64> revokeRefreshFamily(const QByteArray &familyId) override
+    {
+        QMutexLocker lock(&m_mutex);
+        return revokeFamilyLocked(familyId);
+    }
+
+    Expected<qint64> revokeUserRefreshTokens(const QByteArray &username) override
+    {
+        QMutexLocker lock(&m_mutex);
+        const QByteArray name = username.toLower();
+        qint64 n = 0;
+        for (auto &t : m_refresh)
+            if (t.username == name && !t.revoked) {
+                t.revoked = true;
+                ++n;
+            }
+        return n;
+    }
+
     Expected<qint64> prune(const RetentionPolicy &policy, const QDateTime &now) override
     {
         QMutexLocker lock(&m_mutex);
+        m_refresh.removeIf([&](RefreshMap::iterator it) { return it.value().expiresAt < now; });
         qint64 removed = 0;
         const QDateTime cutoff = now.addSecs(-policy.maxAgeSeconds);
         for (auto &box : m_notifications) {
@@ -142,7 +254,21 @@ public:
     bool isReady() override { return true; }
 
 private:
+    qint64 revokeFamilyLocked(const QByteArray &familyId)
+    {
+        qint64 n = 0;
+        for (auto &t : m_refresh)
+            if (t.familyId == familyId && !t.revoked) {
+                t.revoked = true;
+                ++n;
+            }
+        return n;
+    }
+
     QMutex m_mutex;
+    QMap<QByteArray, UserRecord> m_users;
+    using RefreshMap = QHash<QByteArray, RefreshTokenRecord>;
+    RefreshMap m_refresh;
     QHash<QByteArray, QList<StoredNotification>> m_notifications;
     QHash<QByteArray, qint64> m_nextSequence; ///< survives pruning: sequences never repeat
     QHash<QByteArray, QDateTime> m_lastSeen;

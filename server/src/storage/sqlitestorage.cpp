@@ -44,7 +44,26 @@ constexpr const char *Schema[] = {
     "CREATE TABLE IF NOT EXISTS audit (id INTEGER PRIMARY KEY AUTOINCREMENT, tenant BLOB NOT NULL, "
     "at_ms INTEGER NOT NULL, actor BLOB, action BLOB, details TEXT)",
     "CREATE INDEX IF NOT EXISTS audit_tenant ON audit (tenant, at_ms)",
+    "CREATE TABLE IF NOT EXISTS users (username BLOB NOT NULL PRIMARY KEY, tenant BLOB NOT NULL, "
+    "display_name TEXT NOT NULL, roles BLOB NOT NULL, password_hash BLOB NOT NULL, "
+    "created_ms INTEGER NOT NULL, disabled INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS refresh_tokens (token_hash BLOB NOT NULL PRIMARY KEY, "
+    "username BLOB NOT NULL, family BLOB NOT NULL, expires_ms INTEGER NOT NULL, "
+    "revoked INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID",
+    "CREATE INDEX IF NOT EXISTS refresh_tokens_family ON refresh_tokens (family)",
+    "CREATE INDEX IF NOT EXISTS refresh_tokens_user ON refresh_tokens (username)",
 };
+
+/// Roles are stored as one comma-separated field (role names never hold commas).
+QByteArray joinRoles(const QList<QByteArray> &roles)
+{
+    return roles.isEmpty() ? QByteArray() : QByteArrayList(roles).join(',');
+}
+
+QList<QByteArray> splitRoles(const QByteArray &field)
+{
+    return field.isEmpty() ? QList<QByteArray>() : field.split(',');
+}
 
 QDateTime fromMs(qint64 ms)
 {
@@ -251,9 +270,164 @@ public:
         return out;
     }
 
+    Expected<bool> addUser(const UserRecord &u) override
+    {
+        QSqlQuery q(connection());
+        q.prepare(u"INSERT INTO users (username, tenant, display_name, roles, password_hash, "
+                  "created_ms, disabled) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                  "ON CONFLICT (username) DO NOTHING"_s);
+        for (const QVariant &v :
+             {QVariant(u.username.toLower()), QVariant(u.tenant), QVariant(u.displayName),
+              QVariant(joinRoles(u.roles)), QVariant(u.passwordHash),
+              QVariant(u.createdAt.toMSecsSinceEpoch()), QVariant(u.disabled ? 1 : 0)})
+            q.addBindValue(v);
+        if (!q.exec())
+            return storageError(u"add user"_s, q.lastError());
+        return q.numRowsAffected() == 1;
+    }
+
+    Expected<bool> updateUser(const UserRecord &u) override
+    {
+        QSqlQuery q(connection());
+        q.prepare(u"UPDATE users SET tenant = ?, display_name = ?, roles = ?, password_hash = ?, "
+                  "disabled = ? WHERE username = ?"_s);
+        for (const QVariant &v : {QVariant(u.tenant), QVariant(u.displayName),
+                                  QVariant(joinRoles(u.roles)), QVariant(u.passwordHash),
+                                  QVariant(u.disabled ? 1 : 0), QVariant(u.username.toLower())})
+            q.addBindValue(v);
+        if (!q.exec())
+            return storageError(u"update user"_s, q.lastError());
+        return q.numRowsAffected() == 1;
+    }
+
+    Expected<bool> removeUser(const QByteArray &username) override
+    {
+        QSqlDatabase db = connection();
+        QSqlQuery q(db);
+        if (!q.exec(u"BEGIN IMMEDIATE"_s))
+            return storageError(u"begin"_s, q.lastError());
+        auto rollback = qScopeGuard([&] { QSqlQuery(db).exec(u"ROLLBACK"_s); });
+        q.prepare(u"DELETE FROM users WHERE username = ?"_s);
+        q.addBindValue(username.toLower());
+        if (!q.exec())
+            return storageError(u"remove user"_s, q.lastError());
+        const bool removed = q.numRowsAffected() == 1;
+        q.prepare(u"DELETE FROM refresh_tokens WHERE username = ?"_s);
+        q.addBindValue(username.toLower());
+        if (!q.exec())
+            return storageError(u"remove user"_s, q.lastError());
+        if (!QSqlQuery(db).exec(u"COMMIT"_s))
+            return storageError(u"commit"_s, db.lastError());
+        rollback.dismiss();
+        return removed;
+    }
+
+    Expected<std::optional<UserRecord>> findUser(const QByteArray &username) override
+    {
+        auto found = selectUsers(u" WHERE username = ?"_s, username.toLower());
+        if (!found)
+            return found.error();
+        return found->isEmpty() ? std::optional<UserRecord>()
+                                : std::optional<UserRecord>(found->first());
+    }
+
+    Expected<QList<UserRecord>> users() override { return selectUsers({}, {}); }
+
+    Expected<bool> addRefreshToken(const RefreshTokenRecord &t) override
+    {
+        QSqlQuery q(connection());
+        q.prepare(u"INSERT INTO refresh_tokens (token_hash, username, family, expires_ms, revoked) "
+                  "VALUES (?, ?, ?, ?, ?) ON CONFLICT (token_hash) DO NOTHING"_s);
+        for (const QVariant &v :
+             {QVariant(t.tokenHash), QVariant(t.username.toLower()), QVariant(t.familyId),
+              QVariant(t.expiresAt.toMSecsSinceEpoch()), QVariant(t.revoked ? 1 : 0)})
+            q.addBindValue(v);
+        if (!q.exec())
+            return storageError(u"add refresh token"_s, q.lastError());
+        return q.numRowsAffected() == 1;
+    }
+
+    Expected<std::optional<RefreshTokenRecord>>
+    findRefreshToken(const QByteArray &tokenHash) override
+    {
+        QSqlQuery q(connection());
+        q.prepare(u"SELECT username, family, expires_ms, revoked FROM refresh_tokens "
+                  "WHERE token_hash = ?"_s);
+        q.addBindValue(tokenHash);
+        if (!q.exec())
+            return storageError(u"refresh token"_s, q.lastError());
+        if (!q.next())
+            return std::optional<RefreshTokenRecord>();
+        return std::optional<RefreshTokenRecord>(
+            RefreshTokenRecord {tokenHash, q.value(0).toByteArray(), q.value(1).toByteArray(),
+                                fromMs(q.value(2).toLongLong()), q.value(3).toInt() != 0});
+    }
+
+    Expected<RefreshRotationResult> rotateRefreshToken(const QByteArray &oldHash,
+                                                       const QByteArray &newHash,
+                                                       const QDateTime &newExpiresAt,
+                                                       const QDateTime &now) override
+    {
+        QSqlDatabase db = connection();
+        QSqlQuery q(db);
+        if (!q.exec(u"BEGIN IMMEDIATE"_s))
+            return storageError(u"begin"_s, q.lastError());
+        auto rollback = qScopeGuard([&] { QSqlQuery(db).exec(u"ROLLBACK"_s); });
+        q.prepare(u"SELECT username, family, expires_ms, revoked FROM refresh_tokens "
+                  "WHERE token_hash = ?"_s);
+        q.addBindValue(oldHash);
+        if (!q.exec())
+            return storageError(u"refresh token"_s, q.lastError());
+        if (!q.next())
+            return RefreshRotationResult {};
+        RefreshRotationResult r {RefreshRotation::Rotated, q.value(0).toByteArray(),
+                                 q.value(1).toByteArray()};
+        const qint64 expiresMs = q.value(2).toLongLong();
+        const bool revoked = q.value(3).toInt() != 0;
+        q.finish();
+        if (revoked) {
+            r.outcome = RefreshRotation::Reused;
+            q.prepare(u"UPDATE refresh_tokens SET revoked = 1 WHERE family = ?"_s);
+            q.addBindValue(r.familyId);
+        } else if (expiresMs <= now.toMSecsSinceEpoch()) {
+            r.outcome = RefreshRotation::Expired;
+            return r; // the scope guard rolls the read-only transaction back
+        } else {
+            q.prepare(u"UPDATE refresh_tokens SET revoked = 1 WHERE token_hash = ?"_s);
+            q.addBindValue(oldHash);
+            if (!q.exec())
+                return storageError(u"rotate refresh token"_s, q.lastError());
+            q.prepare(u"INSERT INTO refresh_tokens (token_hash, username, family, expires_ms, "
+                      "revoked) VALUES (?, ?, ?, ?, 0)"_s);
+            for (const QVariant &v : {QVariant(newHash), QVariant(r.username), QVariant(r.familyId),
+                                      QVariant(newExpiresAt.toMSecsSinceEpoch())})
+                q.addBindValue(v);
+        }
+        if (!q.exec())
+            return storageError(u"rotate refresh token"_s, q.lastError());
+        if (!QSqlQuery(db).exec(u"COMMIT"_s))
+            return storageError(u"commit"_s, db.lastError());
+        rollback.dismiss();
+        return r;
+    }
+
+    Expected<qint64> revokeRefreshFamily(const QByteArray &familyId) override
+    {
+        return revokeWhere(u"family"_s, familyId);
+    }
+
+    Expected<qint64> revokeUserRefreshTokens(const QByteArray &username) override
+    {
+        return revokeWhere(u"username"_s, username.toLower());
+    }
+
     Expected<qint64> prune(const RetentionPolicy &policy, const QDateTime &now) override
     {
         QSqlQuery q(connection());
+        q.prepare(u"DELETE FROM refresh_tokens WHERE expires_ms < ?"_s);
+        q.addBindValue(now.toMSecsSinceEpoch());
+        if (!q.exec())
+            return storageError(u"prune"_s, q.lastError());
         q.prepare(u"DELETE FROM notifications WHERE created_ms < ?"_s);
         q.addBindValue(now.addSecs(-policy.maxAgeSeconds).toMSecsSinceEpoch());
         if (!q.exec())
@@ -277,6 +451,36 @@ public:
     }
 
 private:
+    /// `column` is one of our own column names, never input.
+    Expected<qint64> revokeWhere(const QString &column, const QByteArray &value)
+    {
+        QSqlQuery q(connection());
+        q.prepare(u"UPDATE refresh_tokens SET revoked = 1 WHERE revoked = 0 AND "_s + column
+                  + u" = ?"_s);
+        q.addBindValue(value);
+        if (!q.exec())
+            return storageError(u"revoke refresh tokens"_s, q.lastError());
+        return qint64(q.numRowsAffected());
+    }
+
+    Expected<QList<UserRecord>> selectUsers(const QString &condition, const QByteArray &bound)
+    {
+        QSqlQuery q(connection());
+        q.prepare(u"SELECT username, tenant, display_name, roles, password_hash, created_ms, "
+                  "disabled FROM users"_s
+                  + condition + u" ORDER BY username"_s);
+        if (!condition.isEmpty())
+            q.addBindValue(bound);
+        if (!q.exec())
+            return storageError(u"users"_s, q.lastError());
+        QList<UserRecord> out;
+        while (q.next())
+            out.append({q.value(0).toByteArray(), q.value(1).toByteArray(), q.value(2).toString(),
+                        splitRoles(q.value(3).toByteArray()), q.value(4).toByteArray(),
+                        fromMs(q.value(5).toLongLong()), q.value(6).toInt() != 0});
+        return out;
+    }
+
     Expected<QList<StoredNotification>> selectNotifications(const QString &condition,
                                                             const QVariant &bound,
                                                             const QByteArray &tenant,

@@ -43,6 +43,42 @@ struct AuditEvent {
     friend bool operator==(const AuditEvent &, const AuditEvent &) = default;
 };
 
+/// A user who signs in with a password (POST /auth/login, `heliograph-server user`).
+struct UserRecord {
+    QByteArray username; ///< unique, compared case-insensitively; stored in lower case
+    QByteArray tenant;
+    QString displayName;
+    QList<QByteArray> roles;
+    QByteArray passwordHash; ///< Argon2id PHC string
+    QDateTime createdAt; ///< UTC, millisecond precision
+    bool disabled = false;
+    friend bool operator==(const UserRecord &, const UserRecord &) = default;
+};
+
+/// A refresh token, known to storage only by its SHA-256.
+struct RefreshTokenRecord {
+    QByteArray tokenHash; ///< SHA-256 of the token as sent
+    QByteArray username; ///< lower case
+    QByteArray familyId; ///< shared by a token and every token that replaced it
+    QDateTime expiresAt;
+    bool revoked = false;
+    friend bool operator==(const RefreshTokenRecord &, const RefreshTokenRecord &) = default;
+};
+
+/// What rotateRefreshToken() found.
+enum class RefreshRotation : quint8 {
+    Rotated, ///< the old token was valid: it is revoked now and the new one stored
+    Unknown, ///< no such token
+    Expired, ///< the token has expired (nothing changed)
+    Reused, ///< the token was already revoked: the whole family is revoked now (theft)
+};
+
+struct RefreshRotationResult {
+    RefreshRotation outcome = RefreshRotation::Unknown;
+    QByteArray username; ///< the token's user (all outcomes but Unknown)
+    QByteArray familyId;
+};
+
 struct RetentionPolicy {
     qint64 maxAgeSeconds = 24 * 3600; ///< notifications older than this are pruned
     int maxPerUser = 1000; ///< newest N kept per user
@@ -90,7 +126,34 @@ public:
                                                    int limit)
         = 0;
 
-    /// Applies the retention policy; returns how many notifications were removed.
+    /// Adds a user; false (and nothing changed) if the username exists in any letter case.
+    virtual Expected<bool> addUser(const UserRecord &user) = 0;
+    /// Replaces display name, tenant, roles, password hash and disabled flag; false if there is
+    /// no such user.
+    virtual Expected<bool> updateUser(const UserRecord &user) = 0;
+    /// Removes a user and its refresh tokens; false if there is no such user.
+    virtual Expected<bool> removeUser(const QByteArray &username) = 0;
+    virtual Expected<std::optional<UserRecord>> findUser(const QByteArray &username) = 0;
+    /// Every user, by username.
+    virtual Expected<QList<UserRecord>> users() = 0;
+
+    virtual Expected<bool> addRefreshToken(const RefreshTokenRecord &token) = 0;
+    virtual Expected<std::optional<RefreshTokenRecord>>
+    findRefreshToken(const QByteArray &tokenHash) = 0;
+    /// Atomically: if `oldHash` is a valid token (known, not revoked, expiresAt > now), revoke
+    /// it and store `newHash` in the same family, expiring at `newExpiresAt`. A revoked one
+    /// revokes its whole family instead.
+    virtual Expected<RefreshRotationResult>
+    rotateRefreshToken(const QByteArray &oldHash, const QByteArray &newHash,
+                       const QDateTime &newExpiresAt, const QDateTime &now)
+        = 0;
+    /// Revokes every token of the family (sign-out); returns how many were still valid.
+    virtual Expected<qint64> revokeRefreshFamily(const QByteArray &familyId) = 0;
+    /// Revokes every token of the user (new password, disabled account).
+    virtual Expected<qint64> revokeUserRefreshTokens(const QByteArray &username) = 0;
+
+    /// Applies the retention policy (and drops refresh tokens that expired before `now`);
+    /// returns how many notifications were removed.
     virtual Expected<qint64> prune(const RetentionPolicy &policy, const QDateTime &now) = 0;
     /// Storage usable (for /ready).
     virtual bool isReady() = 0;
