@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: MIT
+// The dashboard: a header (who, sign out), the navigation (notifications, presence,
+// documents, and the admin console's place for Admin and Operator), the views and the status
+// bar. Ctrl+1..4 switch views.
+import QtQuick
+import QtQuick.Controls
+import QtQuick.Layouts
+import Heliograph.Desktop
+
+Item {
+    id: dashboard
+    required property Session session
+    property string currentView: "notifications"
+    readonly property var views: session.canAdminister ? ["notifications", "presence", "documents", "admin"]
+                                                       : ["notifications", "presence", "documents"]
+    readonly property int currentIndex: Math.max(0, views.indexOf(currentView))
+
+    function show(name) {
+        if (views.indexOf(name) >= 0)
+            currentView = name
+    }
+
+    Shortcut { sequence: "Ctrl+1"; onActivated: dashboard.show("notifications") }
+    Shortcut { sequence: "Ctrl+2"; onActivated: dashboard.show("presence") }
+    Shortcut { sequence: "Ctrl+3"; onActivated: dashboard.show("documents") }
+    Shortcut { sequence: "Ctrl+4"; onActivated: dashboard.show("admin") }
+
+    ColumnLayout {
+        anchors.fill: parent
+        spacing: 0
+
+        Pane {
+            Layout.fillWidth: true
+            padding: Theme.spacing
+            leftPadding: Theme.padding
+            rightPadding: Theme.padding
+            background: Rectangle { color: Theme.surface }
+            RowLayout {
+                anchors.fill: parent
+                spacing: Theme.spacing
+                Label {
+                    text: "Heliograph"
+                    font.bold: true
+                    font.pointSize: Qt.application.font.pointSize * 1.2
+                }
+                Label {
+                    Layout.fillWidth: true
+                    color: Theme.mutedText
+                    elide: Text.ElideRight
+                    text: qsTr("%1 · %2 · %3").arg(dashboard.session.userName).arg(dashboard.session.tenant)
+                              .arg(dashboard.session.roles.join(", "))
+                }
+                Button {
+                    objectName: "signOutButton"
+                    text: qsTr("Sign out")
+                    flat: true
+                    onClicked: dashboard.session.signOut()
+                }
+            }
+        }
+
+        Rectangle {
+            objectName: "systemAlert"
+            Layout.fillWidth: true
+            visible: dashboard.session.systemAlert !== ""
+            implicitHeight: alertRow.implicitHeight + Theme.spacing * 2
+            color: Qt.rgba(Theme.warning.r, Theme.warning.g, Theme.warning.b, 0.2)
+            RowLayout {
+                id: alertRow
+                anchors.fill: parent
+                anchors.margins: Theme.spacing
+                Label {
+                    Layout.fillWidth: true
+                    wrapMode: Text.WordWrap
+                    text: qsTr("System alert: %1").arg(dashboard.session.systemAlert)
+                }
+                Button { text: qsTr("Dismiss"); flat: true; onClicked: dashboard.session.dismissSystemAlert() }
+            }
+        }
+
+        TabBar {
+            id: tabs
+            objectName: "navigation"
+            Layout.fillWidth: true
+            currentIndex: dashboard.currentIndex
+            onCurrentIndexChanged: dashboard.currentView = dashboard.views[currentIndex]
+            TabButton {
+                text: dashboard.session.notifications.unreadCount > 0
+                      ? qsTr("Notifications (%1)").arg(dashboard.session.notifications.unreadCount)
+                      : qsTr("Notifications")
+            }
+            TabButton { text: qsTr("Presence (%1)").arg(dashboard.session.presence.count) }
+            TabButton { text: qsTr("Documents") }
+            TabButton {
+                objectName: "adminTab"
+                text: qsTr("Admin console")
+                visible: dashboard.session.canAdminister
+                width: visible ? implicitWidth : 0
+            }
+        }
+
+        StackLayout {
+            Layout.fillWidth: true
+            Layout.fillHeight: true
+            currentIndex: dashboard.currentIndex
+            NotificationsView { session: dashboard.session }
+            PresenceView { session: dashboard.session }
+            DocumentsView { session: dashboard.session }
+            Loader { active: dashboard.session.canAdminister; sourceComponent: AdminConsolePlaceholder {} }
+        }
+
+        ConnectionStatusBar {
+            objectName: "statusBar"
+            Layout.fillWidth: true
+            session: dashboard.session
+        }
+    }
+}

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: MIT
+// Documents: join one, see the patches of others as they land (author, version), send
+// patches, catch up on join, and a banner when a version gap was detected.
+import QtQuick
+import QtQuick.Controls
+import QtQuick.Layouts
+import Heliograph.Desktop
+
+Item {
+    id: view
+    required property Session session
+    readonly property DocumentModel document: session.document
+
+    ColumnLayout {
+        anchors.fill: parent
+        anchors.margins: Theme.padding
+        spacing: Theme.spacing
+
+        RowLayout {
+            Layout.fillWidth: true
+            spacing: Theme.spacing
+            TextField {
+                id: documentField
+                objectName: "documentField"
+                Layout.fillWidth: true
+                placeholderText: qsTr("Document name, e.g. welcome")
+                text: view.document.documentId !== "" ? view.document.documentId : "welcome"
+                selectByMouse: true
+                onAccepted: view.document.join(text)
+            }
+            Button {
+                objectName: "joinButton"
+                text: qsTr("Join")
+                enabled: view.session.connectionState === Session.Connected && documentField.text !== ""
+                onClicked: view.document.join(documentField.text)
+            }
+            Button {
+                text: qsTr("Leave")
+                enabled: view.document.documentId !== ""
+                onClicked: view.document.leave()
+            }
+        }
+
+        Label {
+            visible: view.document.documentId !== ""
+            text: qsTr("%1 · version %2 · %n patch(es)", "", view.document.count)
+                      .arg(view.document.documentId).arg(view.document.version)
+            font.bold: true
+        }
+
+        Rectangle {
+            objectName: "gapBanner"
+            Layout.fillWidth: true
+            visible: view.document.gapDetected
+            implicitHeight: gapLabel.implicitHeight + Theme.spacing * 2
+            radius: Theme.radius
+            color: Qt.rgba(Theme.warning.r, Theme.warning.g, Theme.warning.b, 0.18)
+            Label {
+                id: gapLabel
+                anchors.fill: parent
+                anchors.margins: Theme.spacing
+                wrapMode: Text.WordWrap
+                text: qsTr("Version gap detected (%1), caught up from the server. Gaps so far: %2")
+                          .arg(view.document.gapText).arg(view.document.gapCount)
+            }
+        }
+
+        Item {
+            Layout.fillWidth: true
+            Layout.fillHeight: true
+            ListView {
+                id: list
+                objectName: "patchList"
+                anchors.fill: parent
+                clip: true
+                focus: true
+                keyNavigationEnabled: true
+                model: view.document
+                visible: count > 0
+                ScrollBar.vertical: ScrollBar {}
+                onCountChanged: positionViewAtEnd()
+                delegate: ItemDelegate {
+                    required property var version
+                    required property string author
+                    required property string patch
+                    required property bool mine
+                    width: ListView.view.width
+                    highlighted: ListView.isCurrentItem
+                    contentItem: RowLayout {
+                        spacing: Theme.spacing
+                        Label {
+                            text: "v" + version
+                            font.bold: true
+                            Layout.preferredWidth: 56
+                        }
+                        Label {
+                            text: mine ? qsTr("you") : author
+                            color: mine ? Theme.accent : Theme.text
+                            Layout.preferredWidth: 110
+                            elide: Text.ElideRight
+                        }
+                        Label {
+                            Layout.fillWidth: true
+                            text: patch
+                            font.family: "monospace"
+                            elide: Text.ElideRight
+                            color: Theme.mutedText
+                        }
+                    }
+                }
+            }
+            StateView {
+                anchors.fill: parent
+                visible: list.count === 0
+                loading: view.document.loading
+                errorText: view.document.errorString
+                empty: list.count === 0
+                emptyText: view.document.documentId === ""
+                           ? qsTr("Join a document to see its edits live.")
+                           : qsTr("No edits yet: send the first patch.")
+                onRetry: view.document.documentId !== "" ? view.document.catchUp() : view.document.join(documentField.text)
+            }
+        }
+
+        Label {
+            Layout.fillWidth: true
+            visible: view.document.errorString !== "" && list.count > 0
+            color: Theme.error
+            wrapMode: Text.WordWrap
+            text: view.document.errorString
+        }
+
+        RowLayout {
+            Layout.fillWidth: true
+            spacing: Theme.spacing
+            TextField {
+                id: patchField
+                objectName: "patchField"
+                Layout.fillWidth: true
+                enabled: view.document.documentId !== "" && view.session.canEdit
+                placeholderText: view.session.canEdit ? qsTr("Patch JSON, e.g. {\"op\":\"append\",\"text\":\"hello\"}")
+                                                      : qsTr("Your role can read documents but not edit them")
+                selectByMouse: true
+                onAccepted: sendButton.clicked()
+            }
+            Button {
+                id: sendButton
+                objectName: "sendButton"
+                text: qsTr("Send")
+                enabled: patchField.enabled && patchField.text !== ""
+                onClicked: {
+                    view.document.sendPatch(patchField.text)
+                    patchField.clear()
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: MIT
+// Notifications: a live list, newest first, with unread counts, mark read, a filter by type
+// and a badge on the ones replayed after an outage.
+import QtQuick
+import QtQuick.Controls
+import QtQuick.Layouts
+import Heliograph.Desktop
+
+Item {
+    id: view
+    required property Session session
+    readonly property NotificationFilterModel model: session.notifications
+
+    ColumnLayout {
+        anchors.fill: parent
+        anchors.margins: Theme.padding
+        spacing: Theme.spacing
+
+        RowLayout {
+            Layout.fillWidth: true
+            spacing: Theme.spacing
+            ComboBox {
+                id: typeFilter
+                objectName: "typeFilter"
+                Accessible.name: qsTr("Filter by type")
+                model: [qsTr("All types")].concat(view.model.types)
+                onActivated: index => view.model.typeFilter = index === 0 ? "" : view.model.types[index - 1]
+            }
+            CheckBox {
+                objectName: "unreadOnly"
+                text: qsTr("Unread only")
+                checked: view.model.unreadOnly
+                onToggled: view.model.unreadOnly = checked
+            }
+            Item { Layout.fillWidth: true }
+            Label {
+                objectName: "unreadLabel"
+                text: qsTr("%n unread", "", view.model.unreadCount)
+                color: view.model.unreadCount > 0 ? Theme.accent : Theme.mutedText
+                font.bold: view.model.unreadCount > 0
+            }
+            Label {
+                visible: view.model.replayedCount > 0
+                text: qsTr("%n replayed", "", view.model.replayedCount)
+                color: Theme.warning
+            }
+            Button {
+                objectName: "markAllRead"
+                text: qsTr("Mark all read")
+                enabled: view.model.unreadCount > 0
+                onClicked: view.model.markAllRead()
+            }
+        }
+
+        Item {
+            Layout.fillWidth: true
+            Layout.fillHeight: true
+
+            ListView {
+                id: list
+                objectName: "notificationList"
+                anchors.fill: parent
+                clip: true
+                spacing: Theme.spacing / 2
+                model: view.model
+                focus: true
+                keyNavigationEnabled: true
+                currentIndex: -1
+                visible: count > 0
+                ScrollBar.vertical: ScrollBar {}
+                Keys.onReturnPressed: if (currentIndex >= 0) view.model.markRead(currentIndex)
+                Keys.onSpacePressed: if (currentIndex >= 0) view.model.markRead(currentIndex)
+
+                delegate: ItemDelegate {
+                    id: row
+                    required property int index
+                    required property string title
+                    required property string body
+                    required property string type
+                    required property var createdAt
+                    required property bool read
+                    required property bool replayed
+                    width: ListView.view.width
+                    highlighted: ListView.isCurrentItem
+                    onClicked: {
+                        list.currentIndex = index
+                        view.model.markRead(index)
+                    }
+                    Accessible.name: title + ". " + body
+                    contentItem: RowLayout {
+                        spacing: Theme.spacing
+                        Rectangle {
+                            Layout.alignment: Qt.AlignTop
+                            Layout.topMargin: 6
+                            width: 8; height: 8; radius: 4
+                            color: row.read ? "transparent" : Theme.accent
+                        }
+                        ColumnLayout {
+                            Layout.fillWidth: true
+                            spacing: 2
+                            RowLayout {
+                                Layout.fillWidth: true
+                                Label {
+                                    Layout.fillWidth: true
+                                    text: row.title
+                                    font.bold: !row.read
+                                    elide: Text.ElideRight
+                                }
+                                Label {
+                                    visible: row.replayed
+                                    text: qsTr("replayed")
+                                    color: Theme.warning
+                                    font.pointSize: Qt.application.font.pointSize * Theme.smallFont
+                                }
+                                Label {
+                                    text: row.type
+                                    color: Theme.mutedText
+                                    font.pointSize: Qt.application.font.pointSize * Theme.smallFont
+                                }
+                                Label {
+                                    text: row.createdAt ? Qt.formatTime(row.createdAt, "hh:mm:ss") : ""
+                                    color: Theme.mutedText
+                                    font.pointSize: Qt.application.font.pointSize * Theme.smallFont
+                                }
+                            }
+                            Label {
+                                Layout.fillWidth: true
+                                text: row.body
+                                wrapMode: Text.WordWrap
+                                maximumLineCount: 3
+                                elide: Text.ElideRight
+                                color: Theme.mutedText
+                            }
+                        }
+                    }
+                }
+            }
+
+            StateView {
+                anchors.fill: parent
+                loading: view.session.connectionState === Session.Connecting
+                errorText: view.session.connectionState === Session.Disconnected ? view.session.connectionError : ""
+                empty: list.count === 0
+                emptyText: view.model.typeFilter !== "" || view.model.unreadOnly
+                           ? qsTr("No notifications match the filter.")
+                           : qsTr("No notifications yet. New ones appear here as they arrive.")
+                visible: list.count === 0
+            }
+        }
+    }
+}

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: MIT
+// Who is online in my tenant, with live joins and leaves and connections per user.
+import QtQuick
+import QtQuick.Controls
+import QtQuick.Layouts
+import Heliograph.Desktop
+
+Item {
+    id: view
+    required property Session session
+
+    ColumnLayout {
+        anchors.fill: parent
+        anchors.margins: Theme.padding
+        spacing: Theme.spacing
+
+        RowLayout {
+            Layout.fillWidth: true
+            Label {
+                Layout.fillWidth: true
+                objectName: "presenceSummary"
+                text: qsTr("%1 online in %2 · %3 connections").arg(view.session.presence.count)
+                          .arg(view.session.tenant).arg(view.session.presence.connectionCount)
+            }
+            Button {
+                text: qsTr("Refresh")
+                enabled: view.session.connectionState === Session.Connected
+                onClicked: view.session.refreshPresence()
+            }
+        }
+
+        Item {
+            Layout.fillWidth: true
+            Layout.fillHeight: true
+            ListView {
+                id: list
+                objectName: "presenceList"
+                anchors.fill: parent
+                clip: true
+                focus: true
+                keyNavigationEnabled: true
+                model: view.session.presence
+                visible: count > 0
+                ScrollBar.vertical: ScrollBar {}
+                delegate: ItemDelegate {
+                    required property string userId
+                    required property string displayName
+                    required property int connections
+                    required property bool isMe
+                    width: ListView.view.width
+                    highlighted: ListView.isCurrentItem
+                    Accessible.name: displayName
+                    contentItem: RowLayout {
+                        spacing: Theme.spacing
+                        Rectangle {
+                            width: 28; height: 28; radius: 14
+                            color: Theme.accent
+                            Label {
+                                anchors.centerIn: parent
+                                text: displayName.charAt(0).toUpperCase()
+                                color: Theme.accentText
+                                font.bold: true
+                            }
+                        }
+                        ColumnLayout {
+                            Layout.fillWidth: true
+                            spacing: 0
+                            Label {
+                                text: displayName + (isMe ? qsTr("  (you)") : "")
+                                font.bold: isMe
+                            }
+                            Label {
+                                text: userId
+                                color: Theme.mutedText
+                                font.pointSize: Qt.application.font.pointSize * Theme.smallFont
+                            }
+                        }
+                        Label {
+                            text: qsTr("%n connection(s)", "", connections)
+                            color: Theme.mutedText
+                        }
+                    }
+                }
+            }
+            StateView {
+                anchors.fill: parent
+                visible: list.count === 0
+                loading: view.session.presenceLoading || view.session.connectionState === Session.Connecting
+                errorText: view.session.presenceError
+                empty: list.count === 0
+                emptyText: qsTr("Nobody is online.")
+                onRetry: view.session.refreshPresence()
+            }
+        }
+    }
+}

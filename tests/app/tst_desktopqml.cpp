@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: MIT
+// Qt Quick Test runner for the desktop app's QML (one CTest entry per tst_*.qml). The setup
+// starts heliograph-server in-process with sign-in and the demo accounts, and gives QML the
+// singleton DesktopTestServer (import HeliographDesktopTest): its URL, tokens, and the push
+// API.
+#include "desktoptestsupport.h"
+
+#include <QtQml/QQmlEngine>
+#include <QtQml/QQmlExtensionPlugin>
+#include <QtQml/qqml.h>
+#include <QtQuickTest/quicktest.h>
+
+Q_IMPORT_QML_PLUGIN(Heliograph_DesktopPlugin)
+
+using namespace Qt::StringLiterals;
+
+namespace {
+
+quint16 serverPort = 0;
+
+class DesktopTestServer : public QObject {
+    Q_OBJECT
+    Q_PROPERTY(QString url READ url CONSTANT)
+public:
+    QString url() const { return u"http://127.0.0.1:%1"_s.arg(serverPort); }
+    Q_INVOKABLE QString token(const QString &user, const QString &tenant,
+                              const QStringList &roles = {}) const
+    {
+        QList<QByteArray> r;
+        for (const QString &role : roles)
+            r.append(role.toUtf8());
+        return Heliograph::Testing::token(user.toUtf8(), tenant.toUtf8(), r);
+    }
+    /// Pushes a notification to (tenant, user); true once the server stored it.
+    Q_INVOKABLE bool push(const QString &tenant, const QString &user, const QString &title,
+                          const QString &type = u"info"_s) const
+    {
+        return Heliograph::Testing::pushNotification(serverPort, tenant.toUtf8(), user.toUtf8(),
+                                                     title, type);
+    }
+};
+
+class Setup : public QObject {
+    Q_OBJECT
+    std::unique_ptr<Heliograph::Server::ServerApp> m_server;
+    QTemporaryDir m_settings;
+
+public Q_SLOTS:
+    void applicationAvailable()
+    {
+        Heliograph::Testing::isolateSettings(m_settings);
+        m_server = Heliograph::Testing::startDesktopServer();
+        if (!m_server)
+            qFatal("the server did not start");
+        serverPort = m_server->port();
+        qmlRegisterSingletonType<DesktopTestServer>(
+            "HeliographDesktopTest", 1, 0, "DesktopTestServer",
+            [](QQmlEngine *, QJSEngine *) -> QObject * { return new DesktopTestServer; });
+    }
+    void qmlEngineAvailable(QQmlEngine *engine) { engine->addImportPath(u"qrc:/qt/qml"_s); }
+    void cleanupTestCase() { m_server.reset(); }
+};
+
+} // namespace
+
+QUICK_TEST_MAIN_WITH_SETUP(tst_desktopqml, Setup)
+
+#include "tst_desktopqml.moc"
