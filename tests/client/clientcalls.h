@@ -12,6 +12,24 @@
 
 namespace Heliograph::Testing {
 
+/// The data rows "transport" x "protocol" every client suite runs: each transport with each
+/// protocol it can carry (Server-Sent Events are text only).
+inline void addTransportProtocolRows()
+{
+    QTest::addColumn<HubConnection::Transport>("transport");
+    QTest::addColumn<HubConnection::Protocol>("protocol");
+    QTest::newRow("websockets-json")
+        << HubConnection::Transport::WebSockets << HubConnection::Protocol::Json;
+    QTest::newRow("websockets-messagepack")
+        << HubConnection::Transport::WebSockets << HubConnection::Protocol::MessagePack;
+    QTest::newRow("sse-json") << HubConnection::Transport::ServerSentEvents
+                              << HubConnection::Protocol::Json;
+    QTest::newRow("longpolling-json")
+        << HubConnection::Transport::LongPolling << HubConnection::Protocol::Json;
+    QTest::newRow("longpolling-messagepack")
+        << HubConnection::Transport::LongPolling << HubConnection::Protocol::MessagePack;
+}
+
 /// The HubError a finished future failed with, if it did.
 template<typename T> std::optional<HubError> failure(QFuture<T> future)
 {

@@ -30,24 +30,6 @@ namespace Heliograph::Testing {
 using namespace std::chrono_literals;
 using namespace Qt::StringLiterals;
 
-/// The data rows "transport" x "protocol" every client suite runs: each transport with each
-/// protocol it can carry (Server-Sent Events are text only).
-inline void addTransportProtocolRows()
-{
-    QTest::addColumn<HubConnection::Transport>("transport");
-    QTest::addColumn<HubConnection::Protocol>("protocol");
-    QTest::newRow("websockets-json")
-        << HubConnection::Transport::WebSockets << HubConnection::Protocol::Json;
-    QTest::newRow("websockets-messagepack")
-        << HubConnection::Transport::WebSockets << HubConnection::Protocol::MessagePack;
-    QTest::newRow("sse-json") << HubConnection::Transport::ServerSentEvents
-                              << HubConnection::Protocol::Json;
-    QTest::newRow("longpolling-json")
-        << HubConnection::Transport::LongPolling << HubConnection::Protocol::Json;
-    QTest::newRow("longpolling-messagepack")
-        << HubConnection::Transport::LongPolling << HubConnection::Protocol::MessagePack;
-}
-
 inline const QByteArray JwtSecret = "tests/client secret of at least 32 bytes";
 
 /// heliograph-server in-process (memory storage, bench hub on) on `port` (0: a free one).

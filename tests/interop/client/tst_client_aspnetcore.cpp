@@ -137,21 +137,7 @@ class tst_ClientAspNetCore : public QObject {
     }
 
 private Q_SLOTS:
-    void initTestCase_data()
-    {
-        QTest::addColumn<HubConnection::Transport>("transport");
-        QTest::addColumn<HubConnection::Protocol>("protocol");
-        QTest::newRow("websockets-json")
-            << HubConnection::Transport::WebSockets << HubConnection::Protocol::Json;
-        QTest::newRow("websockets-messagepack")
-            << HubConnection::Transport::WebSockets << HubConnection::Protocol::MessagePack;
-        QTest::newRow("sse-json") << HubConnection::Transport::ServerSentEvents
-                                  << HubConnection::Protocol::Json;
-        QTest::newRow("longpolling-json")
-            << HubConnection::Transport::LongPolling << HubConnection::Protocol::Json;
-        QTest::newRow("longpolling-messagepack")
-            << HubConnection::Transport::LongPolling << HubConnection::Protocol::MessagePack;
-    }
+    void initTestCase_data() { addTransportProtocolRows(); }
 
     void initTestCase()
     {
