@@ -50,6 +50,20 @@ public:
                 p.server->abort();
         }
     }
+    /// Aborts the client side of every proxied connection and leaves the server side open and
+    /// silent: the client sees its socket drop, the server sees nothing yet.
+    void dropClientsOnly()
+    {
+        const auto pairs = std::exchange(m_pairs, {});
+        for (const Pair &p : pairs) {
+            if (p.server)
+                p.server->disconnect(); // no more forwarding, no close passed on
+            if (p.client) {
+                p.client->disconnect();
+                p.client->abort();
+            }
+        }
+    }
     /// Every request head seen (the first chunk of each client connection and later ones).
     QList<QByteArray> requests;
     int countRequests(QByteArrayView needle) const

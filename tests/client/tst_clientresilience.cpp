@@ -178,6 +178,30 @@ private Q_SLOTS:
         QCOMPARE(received.last(), Value("after"));
     }
 
+    // The client sees its socket drop before the server does (the server's side stays open):
+    // the resume must replace the old socket rather than be refused with 409.
+    void statefulResumeBeforeServerNotices()
+    {
+        TcpProxy proxy(m_server->port());
+        auto c = connection(u"/hubs/bench?user=r4"_s, proxy.port());
+        c->setTransports(HubConnection::Transport::WebSockets);
+        QVERIFY(connectNow(*c));
+        const QString id = c->connectionId();
+        QSignalSpy resumed(c.get(), &HubConnection::resumed);
+        QSignalSpy reconnecting(c.get(), &HubConnection::reconnecting);
+        proxy.setMode(TcpProxy::Mode::Frozen);
+        QFuture<Value> during = c->invoke("Echo", {Value("across the swap")});
+        proxy.dropClientsOnly();
+        proxy.setMode(TcpProxy::Mode::Forward);
+        QVERIFY(resumed.wait(15000));
+        QVERIFY(settle(during));
+        QVERIFY(!failure(during));
+        QCOMPARE(during.result(), Value("across the swap"));
+        QCOMPARE(c->connectionId(), id);
+        QCOMPARE(reconnecting.size(), 0);
+        QCOMPARE(call(*c, "Echo", {Value("after")}), Value("after"));
+    }
+
     // A resume that cannot connect (the proxy refuses) falls back to automatic reconnect: the
     // pending call fails, a new connection follows.
     void statefulResumeFailsThenReconnects()

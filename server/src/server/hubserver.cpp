@@ -529,6 +529,14 @@ private:
         // SSE: the client has nothing to say on this socket; lingering: dropped.
     }
 
+    /// The client resumed its stateful connection on another socket before this one was seen
+    /// to drop: this socket is dropped without a word to the connection.
+    void supersede()
+    {
+        m_connection = nullptr;
+        m_socket->abort();
+    }
+
     void onDisconnected()
     {
         // A WebSocket that ends without a close frame may come back (stateful reconnect).
@@ -984,6 +992,14 @@ void HttpSession::resumeWebSocket(const HttpRequest &request, EntryPtr entry, Wo
         {
             QMutexLocker lock(&m_server.mutex);
             c = entry->connection;
+        }
+        if (c && c->isStateful() && c->state() == HubConnection::State::Connected
+            && !c->isAwaitingReconnect()) {
+            // The client saw its socket drop before this side did: the new socket replaces the
+            // old one, as ASP.NET Core does (the old session is on this thread, as c is).
+            if (auto *old = dynamic_cast<HttpSession *>(c->transport()))
+                old->supersede();
+            c->transportLost();
         }
         if (!c || !c->isAwaitingReconnect()) {
             respond(request,

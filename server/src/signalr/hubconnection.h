@@ -74,6 +74,7 @@ public:
     /// reconnect (up to HubOptions::disconnectTimeout); any other connection ends.
     void transportLost();
     bool isAwaitingReconnect() const noexcept { return m_transport == nullptr && m_awaiting; }
+    ConnectionTransport *transport() const noexcept { return m_transport; }
     /// Continues on a new transport: sends Sequence and every unacknowledged message again.
     bool resumeTransport(ConnectionTransport *transport);
 
