@@ -106,7 +106,11 @@ Item {
             NotificationsView { session: dashboard.session }
             PresenceView { session: dashboard.session }
             DocumentsView { session: dashboard.session }
-            Loader { active: dashboard.session.canAdminister; sourceComponent: AdminConsolePlaceholder {} }
+            Loader {
+                objectName: "adminLoader"
+                active: dashboard.session.canAdminister
+                sourceComponent: AdminConsoleView { session: dashboard.session }
+            }
         }
 
         ConnectionStatusBar {

@@ -25,16 +25,6 @@ Q_LOGGING_CATEGORY(lcSession, "heliograph.desktop.session")
 
 namespace {
 
-QUrl endpoint(const QUrl &server, const QString &path)
-{
-    QUrl url = server;
-    QString base = url.path();
-    while (base.endsWith(u'/'))
-        base.chop(1);
-    url.setPath(base + path);
-    return url;
-}
-
 QString problemText(const QJsonObject &answer, const QString &fallback)
 {
     const QString detail = answer.value(u"detail").toString();
@@ -71,6 +61,16 @@ Session::Session(QObject *parent)
 Session::~Session()
 {
     stopConnection();
+}
+
+QUrl Session::endpoint(const QString &path) const
+{
+    QUrl url = m_server;
+    QString base = url.path();
+    while (base.endsWith(u'/'))
+        base.chop(1);
+    url.setPath(base + path);
+    return url;
 }
 
 bool Session::canAdminister() const
@@ -162,7 +162,7 @@ bool Session::recovered() const
 void Session::post(const QString &path, const QJsonObject &body,
                    std::function<void(int, const QJsonObject &, const QString &)> done)
 {
-    QNetworkRequest request(endpoint(m_server, path));
+    QNetworkRequest request(endpoint(path));
     request.setHeader(QNetworkRequest::ContentTypeHeader, u"application/json"_s);
     QNetworkReply *reply = m_nam->post(request, QJsonDocument(body).toJson(QJsonDocument::Compact));
     const quint64 generation = m_generation;
@@ -262,6 +262,7 @@ void Session::signInWithToken(const QUrl &server, const QString &accessToken)
     setError({});
     Q_EMIT userChanged();
     Q_EMIT tokensChanged();
+    m_accessToken = accessToken;
     startConnection(accessToken);
     setStatus(SignedIn);
 }
@@ -336,6 +337,7 @@ void Session::acceptTokens(const QJsonObject &answer)
                 });
         }
     }
+    m_accessToken = accessToken;
     Q_EMIT userChanged();
     Q_EMIT tokensChanged();
     scheduleRefresh();
@@ -369,7 +371,7 @@ void Session::failSignIn(const QString &why)
 void Session::signOut()
 {
     if (!m_refreshToken.isEmpty()) {
-        QNetworkRequest request(endpoint(m_server, u"/auth/logout"_s));
+        QNetworkRequest request(endpoint(u"/auth/logout"_s));
         request.setHeader(QNetworkRequest::ContentTypeHeader, u"application/json"_s);
         QNetworkReply *reply
             = m_nam->post(request,
@@ -382,6 +384,7 @@ void Session::signOut()
     ++m_generation;
     m_refreshTimer.stop();
     m_refreshToken.clear();
+    m_accessToken.clear();
     stopConnection();
     m_userId.clear();
     m_userName.clear();
@@ -400,7 +403,7 @@ void Session::startConnection(const QString &accessToken)
 {
     stopConnection();
     m_hub = new Qml::QmlHubConnection(this);
-    m_hub->setUrl(endpoint(m_server, u"/hubs/notifications"_s));
+    m_hub->setUrl(endpoint(u"/hubs/notifications"_s));
     m_hub->setAccessToken(accessToken);
     HubConnection *hub = m_hub->connection();
     // Notifications missed during an outage are replayed (and counted) at the next connect.

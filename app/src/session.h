@@ -152,6 +152,11 @@ public:
     QString presenceError() const { return m_presenceError; }
     /// The unfiltered notifications (Heliograph.Client's model).
     Qml::NotificationModel *notificationSource() const { return m_notifications; }
+    /// The current access token (for the admin console's own connection); empty when signed
+    /// out. Never log it.
+    QString accessToken() const { return m_accessToken; }
+    /// `path` on the signed-in server (e.g. "/hubs/admin").
+    QUrl endpoint(const QString &path) const;
     /// The hub connection of this sign-in; nullptr when signed out.
     HubConnection *connection() const;
 
@@ -224,6 +229,7 @@ private:
     QString m_tenant;
     QStringList m_roles;
     QString m_refreshToken;
+    QString m_accessToken;
     QDateTime m_accessExpiresAt;
     QString m_keychainMessage;
     bool m_keychainEnabled = true;

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 // Opens the app's window (Main.qml) under Xvfb with live data from the in-process server and
-// saves each main view (sign-in, notifications, presence, documents) as a PNG in
+// saves each main view (sign-in, notifications, presence, documents, the admin console and its
+// audit log) as a PNG in
 // <build>/screenshots/, kept for review. Fails when a picture is too small or blank (almost
 // one colour), or when QML reported an error or a warning.
+#include "adminconsole.h"
 #include "desktoptestsupport.h"
 #include "preferences.h"
 #include "profilemodel.h"
@@ -167,8 +169,29 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(session.document()->count(), 4, 10'000);
         check(window, u"documents"_s);
 
+        // The admin console (alice is an Admin of acme): live tenants, charts with some
+        // history, the drill-down; then the audit log after an action.
         window->setProperty("currentView", u"admin"_s);
+        QObject *view = window->findChild<QObject *>(u"adminView"_s);
+        QVERIFY(view);
+        auto *admin = qobject_cast<AdminConsole *>(view->property("admin").value<QObject *>());
+        QVERIFY(admin);
+        QTRY_COMPARE_WITH_TIMEOUT(admin->state(), AdminConsole::Live, 10'000);
+        QTRY_COMPARE_WITH_TIMEOUT(admin->connections()->count(), 3, 10'000);
+        for (int i = 0; i < 6; ++i) {
+            QVERIFY(pushNotification(m_server->port(), "acme", "bob", u"Update %1"_s.arg(i)));
+            const int points = admin->history()->count();
+            QTRY_VERIFY_WITH_TIMEOUT(admin->history()->count() > points, 10'000);
+        }
         check(window, u"admin"_s);
+
+        QSignalSpy finished(admin, &AdminConsole::actionFinished);
+        admin->broadcastAlert(u"acme"_s, u"Maintenance tonight at 22:00"_s);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 10'000);
+        QVERIFY2(finished.last().at(1).toBool(), qPrintable(finished.last().at(2).toString()));
+        QTRY_VERIFY_WITH_TIMEOUT(admin->auditLog()->count() >= 1, 10'000);
+        view->setProperty("section", u"audit"_s);
+        check(window, u"admin-audit"_s);
     }
 };
 
