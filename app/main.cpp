@@ -12,12 +12,15 @@
 #include "preferences.h"
 #include "profilemodel.h"
 #include "session.h"
+#include "trayicon.h"
 
 #include <QtCore/QCommandLineParser>
 #include <QtCore/QLoggingCategory>
+#include <QtCore/QMetaEnum>
 #include <QtCore/QStandardPaths>
 #include <QtCore/QTextStream>
 #include <QtGui/QGuiApplication>
+#include <QtGui/QWindow>
 #include <QtQml/QQmlApplicationEngine>
 #include <QtQml/QQmlExtensionPlugin>
 #include <QtQuickControls2/QQuickStyle>
@@ -60,7 +63,7 @@ int main(int argc, char **argv)
     const QCommandLineOption tokenStdin(u"token-stdin"_s,
                                         u"Read an access token from standard input."_s);
     const QCommandLineOption view(
-        u"view"_s, u"Open this view: notifications, presence, documents."_s, u"view"_s);
+        u"view"_s, u"Open this view: notifications, presence, documents, admin."_s, u"view"_s);
     parser.addOptions({server, username, passwordStdin, tokenStdin, view});
     parser.process(app);
 
@@ -87,6 +90,37 @@ int main(int argc, char **argv)
         &engine, &QQmlApplicationEngine::objectCreationFailed, &app,
         [] { QCoreApplication::exit(1); }, Qt::QueuedConnection);
     engine.load(QUrl(u"qrc:/qt/qml/Heliograph/Desktop/Main.qml"_s));
+
+    // The tray icon (a StatusNotifierItem, where the desktop has a tray): unread count and
+    // connection state; a click brings the window back.
+    auto *tray = new TrayIcon(&app);
+    const auto updateTray = [tray, session] {
+        tray->setUnreadCount(session->notifications()->unreadCount());
+        if (session->status() != Session::SignedIn)
+            tray->setStatusText(session->status() == Session::SigningIn ? u"Signing in"_s
+                                                                        : u"Signed out"_s);
+        else
+            tray->setStatusText(
+                QString::fromLatin1(QMetaEnum::fromType<Session::ConnectionState>().valueToKey(
+                    session->connectionState())));
+    };
+    updateTray();
+    QObject::connect(session->notifications(), &NotificationFilterModel::countChanged, tray,
+                     updateTray);
+    QObject::connect(session, &Session::statusChanged, tray, updateTray);
+    QObject::connect(session, &Session::connectionChanged, tray, updateTray);
+    QObject::connect(tray, &TrayIcon::activated, &app, [&engine] {
+        const QList<QObject *> roots = engine.rootObjects();
+        auto *window = roots.isEmpty() ? nullptr : qobject_cast<QWindow *>(roots.constFirst());
+        if (!window)
+            return;
+        if (window->windowStates() & Qt::WindowMinimized)
+            window->showNormal();
+        else
+            window->show();
+        window->raise();
+        window->requestActivate();
+    });
 
     const QUrl serverUrl(parser.value(server));
     if (parser.isSet(tokenStdin)) {
