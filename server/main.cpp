@@ -39,6 +39,7 @@ const char Help[] = R"(Usage:
                           [--password-hash-memory KIB] [--password-hash-iterations N]
                           [--password-hash-parallelism N] [--max-failed-logins N]
                           [--max-failed-logins-per-address N] [--failed-login-window S]
+                          [--password-hash-threads N] [--max-pending-logins N]
   heliograph-server token --user U --tenant T [--name DISPLAY] [--role R]... [--ttl SECONDS]
                           [--secret S | --data DIR] [--issuer ISS] [--audience AUD]
   heliograph-server user add --username U --tenant T [--name DISPLAY] --role R [--role R]...

@@ -103,13 +103,14 @@ HttpResponse errorResponse(const SignInError &e)
         status = 429;
         break;
     case SignInError::Unavailable:
+    case SignInError::Busy:
         status = 503;
         break;
     }
     HttpResponse r = PushApi::problem(status, e.message);
     if (status == 401) // not a bearer challenge: these endpoints take credentials in the body
         r.removeHeader("WWW-Authenticate");
-    if (status == 429)
+    if (e.retryAfterSeconds > 0)
         r.setHeader("Retry-After", QByteArray::number(e.retryAfterSeconds));
     r.setHeader("Cache-Control", "no-store");
     return r;
@@ -143,6 +144,8 @@ const QStringList &authSettingKeys()
                                    u"max-failed-logins"_s,
                                    u"max-failed-logins-per-address"_s,
                                    u"failed-login-window"_s,
+                                   u"password-hash-threads"_s,
+                                   u"max-pending-logins"_s,
                                    u"demo"_s};
     return keys;
 }
@@ -175,6 +178,12 @@ std::optional<bool> applyAuthSetting(const QString &key, const QString &value, A
         } else if (key == u"max-failed-logins-per-address"_s) {
             ok = ok && n <= 1000000;
             o.maxFailedLoginsPerAddress = int(n);
+        } else if (key == u"password-hash-threads"_s) {
+            ok = ok && n <= 1024;
+            o.hashingThreads = int(n);
+        } else if (key == u"max-pending-logins"_s) {
+            ok = ok && n <= 1000000;
+            o.maxPendingLogins = int(n);
         } else if (key == u"password-hash-memory"_s) {
             o.passwordHashing.memoryKiB = quint32(n);
         } else if (key == u"password-hash-iterations"_s) {
@@ -221,8 +230,18 @@ HttpResponse AuthApi::handle(const RouteRequest &request) const
         LoginBody body;
         if (!parseLoginBody(request.http.body, body, error))
             return PushApi::problem(400, error);
-        auto tokens = m_service.login(body.username, body.password, request.remoteAddress);
-        return tokens ? tokensResponse(*tokens) : errorResponse(tokens.error());
+        if (!request.defer) { // not served by HubServer: no other requests to hold up
+            auto tokens = m_service.login(body.username, body.password, request.remoteAddress);
+            return tokens ? tokensResponse(*tokens) : errorResponse(tokens.error());
+        }
+        // The password check takes a hashing thread for a while: this thread serves the other
+        // requests of its connections meanwhile, and answers when the check is done.
+        m_service.loginAsync(body.username, body.password, request.remoteAddress,
+                             [respond = request.defer()](SignInResult<IssuedTokens> tokens) {
+                                 respond(tokens ? tokensResponse(*tokens)
+                                                : errorResponse(tokens.error()));
+                             });
+        return HttpResponse(); // ignored: the responder answers
     }
     QByteArray refreshToken;
     if (!parseRefreshBody(request.http.body, refreshToken, error))

@@ -2,7 +2,9 @@
 // The sign-in endpoints: POST /auth/login {username, password}, POST /auth/refresh
 // {refreshToken}, POST /auth/logout {refreshToken}. Successful logins and refreshes answer
 // {accessToken, expiresAt, refreshToken, refreshExpiresAt, user: {id, tenant, name, roles}}
-// with Cache-Control: no-store; errors are RFC 9457 problem details like the push API's.
+// with Cache-Control: no-store; errors are RFC 9457 problem details like the push API's. The
+// password of a login is checked on the sign-in service's hashing threads (the answer is
+// deferred), never on the thread of the request's connection.
 #pragma once
 
 #include "auth/authservice.h"
@@ -34,7 +36,8 @@ bool parseRefreshBody(QByteArrayView body, QByteArray &refreshToken, QString &er
 /// The sign-in settings of `serve` (config file, HELIOGRAPH_* variables, flags):
 /// access-token-lifetime and refresh-token-lifetime (seconds), password-hash-memory (KiB),
 /// password-hash-iterations, password-hash-parallelism, max-failed-logins,
-/// max-failed-logins-per-address, failed-login-window (seconds), demo (true/false).
+/// max-failed-logins-per-address, failed-login-window (seconds), password-hash-threads,
+/// max-pending-logins, demo (true/false).
 const QStringList &authSettingKeys();
 /// Applies one of authSettingKeys(): true, or false with `error` set; nullopt for other keys.
 std::optional<bool> applyAuthSetting(const QString &key, const QString &value, AuthOptions &o,

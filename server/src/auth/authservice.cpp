@@ -5,6 +5,8 @@
 
 #include <QtCore/QCryptographicHash>
 #include <QtCore/QLoggingCategory>
+#include <QtCore/QScopeGuard>
+#include <QtCore/QThread>
 
 #include <openssl/err.h>
 #include <openssl/rand.h>
@@ -209,16 +211,49 @@ qint64 FailureLimiter::retryAfter(const QByteArray &key, qint64 nowMs)
     if (m_max <= 0)
         return 0;
     QMutexLocker lock(&m_mutex);
+    return retryAfterLocked(key, nowMs);
+}
+
+qint64 FailureLimiter::acquire(const QByteArray &key, qint64 nowMs)
+{
+    if (m_max <= 0)
+        return 0;
+    QMutexLocker lock(&m_mutex);
+    const qint64 wait = retryAfterLocked(key, nowMs);
+    if (wait == 0)
+        ++m_inProgress[key];
+    return wait;
+}
+
+void FailureLimiter::release(const QByteArray &key, qint64 nowMs, bool failed)
+{
+    if (m_max <= 0)
+        return;
+    QMutexLocker lock(&m_mutex);
+    if (auto it = m_inProgress.find(key); it != m_inProgress.end() && --*it <= 0)
+        m_inProgress.erase(it);
+    if (failed)
+        recordFailureLocked(key, nowMs);
+}
+
+qint64 FailureLimiter::retryAfterLocked(const QByteArray &key, qint64 nowMs)
+{
+    const qsizetype inProgress = m_inProgress.value(key);
     auto it = m_failures.find(key);
-    if (it == m_failures.end())
+    qsizetype failures = 0;
+    if (it != m_failures.end()) {
+        std::deque<qint64> &times = *it;
+        while (!times.empty() && times.front() <= nowMs - m_windowMs)
+            times.pop_front();
+        failures = qsizetype(times.size());
+    }
+    if (failures + inProgress < m_max)
         return 0;
-    std::deque<qint64> &times = *it;
-    while (!times.empty() && times.front() <= nowMs - m_windowMs)
-        times.pop_front();
-    if (qsizetype(times.size()) < m_max)
-        return 0;
+    // Only attempts still being checked fill the limit: they are decided within moments.
+    if (failures < m_max)
+        return 1;
     // Free again when the oldest failure that keeps the count at the limit leaves the window.
-    const qint64 freeAt = times[times.size() - size_t(m_max)] + m_windowMs;
+    const qint64 freeAt = (*it)[size_t(failures - m_max)] + m_windowMs;
     return qMax<qint64>(1, (freeAt - nowMs + 999) / 1000);
 }
 
@@ -227,6 +262,11 @@ void FailureLimiter::recordFailure(const QByteArray &key, qint64 nowMs)
     if (m_max <= 0)
         return;
     QMutexLocker lock(&m_mutex);
+    recordFailureLocked(key, nowMs);
+}
+
+void FailureLimiter::recordFailureLocked(const QByteArray &key, qint64 nowMs)
+{
     if (m_failures.size() >= MaxLimiterKeys)
         pruneLocked(nowMs);
     std::deque<qint64> &times = m_failures[key];
@@ -266,7 +306,22 @@ AuthService::AuthService(Storage &storage, JwtSigner signer, QByteArray issuer,
     , m_hasher(m_options.passwordHashing)
     , m_userFailures(m_options.maxFailedLogins, m_options.failedLoginWindow)
     , m_addressFailures(m_options.maxFailedLoginsPerAddress, m_options.failedLoginWindow)
-{ }
+{
+    const int threads = m_options.hashingThreads > 0 ? m_options.hashingThreads
+                                                     : qMax(1, QThread::idealThreadCount() / 2);
+    m_pool.setObjectName(u"heliograph-password-hashing"_s);
+    m_pool.setMaxThreadCount(threads);
+    m_maxPendingLogins = m_options.maxPendingLogins > 0 ? m_options.maxPendingLogins : 4 * threads;
+}
+
+AuthService::~AuthService()
+{
+    {
+        QMutexLocker lock(&m_pendingMutex);
+        m_closing = true;
+    }
+    m_pool.waitForDone();
+}
 
 qint64 AuthService::nowMs() const
 {
@@ -278,43 +333,105 @@ QByteArray AuthService::refreshTokenHash(QByteArrayView refreshToken)
     return QCryptographicHash::hash(refreshToken, QCryptographicHash::Sha256);
 }
 
-SignInResult<IssuedTokens> AuthService::login(QByteArrayView usernameIn, QByteArrayView password,
-                                              const QByteArray &remoteAddress)
+/// A login admitted by admit(): it holds an attempt in progress in both failure limiters and a
+/// place among the pending logins until verify() has decided it.
+struct AuthService::Attempt {
+    QByteArray username; ///< lower case
+    QByteArray password;
+    QByteArray remoteAddress;
+    QByteArray userKey;
+    QByteArray addressKey;
+};
+
+SignInResult<AuthService::Attempt> AuthService::admit(QByteArrayView usernameIn,
+                                                      QByteArrayView password,
+                                                      const QByteArray &remoteAddress)
 {
     const qint64 now = nowMs();
-    const QByteArray username = usernameIn.toByteArray().toLower();
-    const QByteArray userKey = "u:" + username;
-    const QByteArray addressKey = "a:" + remoteAddress;
-    const qint64 wait = qMax(m_userFailures.retryAfter(userKey, now),
-                             m_addressFailures.retryAfter(addressKey, now));
+    Attempt a;
+    a.username = usernameIn.toByteArray().toLower();
+    a.remoteAddress = remoteAddress;
+    a.userKey = "u:" + a.username;
+    a.addressKey = "a:" + remoteAddress;
+    // Attempts in progress count as failures until decided: parallel requests cannot exceed
+    // the limits.
+    qint64 wait = m_userFailures.acquire(a.userKey, now);
+    if (wait == 0) {
+        wait = m_addressFailures.acquire(a.addressKey, now);
+        if (wait > 0)
+            m_userFailures.release(a.userKey, now, false);
+    }
     if (wait > 0) {
-        qCInfo(lcAuth) << "login refused (too many failures) for" << username << "from"
+        qCInfo(lcAuth) << "login refused (too many failures) for" << a.username << "from"
                        << remoteAddress;
         return SignInError {SignInError::RateLimited,
                             u"Too many failed sign-in attempts; try again in %1 s."_s.arg(wait),
                             wait};
     }
+    bool closing = false;
+    {
+        QMutexLocker lock(&m_pendingMutex);
+        closing = m_closing;
+        if (!closing && m_pendingLogins < m_maxPendingLogins) {
+            ++m_pendingLogins;
+            a.password = password.toByteArray();
+            return a;
+        }
+    }
+    m_userFailures.release(a.userKey, now, false);
+    m_addressFailures.release(a.addressKey, now, false);
+    if (closing)
+        return SignInError {SignInError::Unavailable, u"The server is shutting down."_s};
+    qCInfo(lcAuth) << "login refused (" << m_maxPendingLogins << "logins pending) for" << a.username
+                   << "from" << remoteAddress;
+    return SignInError {SignInError::Busy,
+                        u"Too many sign-ins are in progress; try again in 1 s."_s, 1};
+}
 
-    auto found = m_storage.findUser(username);
+SignInResult<IssuedTokens> AuthService::verify(Attempt &a)
+{
+    bool failed = false;
+    bool succeeded = false;
+    // Whatever happens below, the attempt ends: the limiters learn the outcome, its place
+    // among the pending logins is freed and the password copy is wiped.
+    const auto done = qScopeGuard([&] {
+        const qint64 now = nowMs();
+        if (succeeded)
+            m_userFailures.reset(a.userKey);
+        m_userFailures.release(a.userKey, now, failed);
+        m_addressFailures.release(a.addressKey, now, failed);
+        Detail::wipe(a.password);
+        QMutexLocker lock(&m_pendingMutex);
+        --m_pendingLogins;
+    });
+    {
+        QMutexLocker lock(&m_pendingMutex);
+        if (m_closing)
+            return SignInError {SignInError::Unavailable, u"The server is shutting down."_s};
+    }
+
+    auto found = m_storage.findUser(a.username);
     if (!found)
         return unavailable(found.error().message);
+    if (m_options.beforeHashing)
+        m_options.beforeHashing();
     const bool known = found->has_value();
-    const bool passwordOk = known ? PasswordHasher::verify((*found)->passwordHash, password)
-                                  : (m_hasher.verifyDummy(password), false);
+    const bool passwordOk = known ? PasswordHasher::verify((*found)->passwordHash, a.password)
+                                  : (m_hasher.verifyDummy(a.password), false);
     if (!passwordOk) {
-        m_userFailures.recordFailure(userKey, now);
-        m_addressFailures.recordFailure(addressKey, now);
-        qCInfo(lcAuth) << "login failed for" << username << "from" << remoteAddress
+        failed = true;
+        qCInfo(lcAuth) << "login failed for" << a.username << "from" << a.remoteAddress
                        << (known ? "(wrong password)" : "(no such user)");
         return SignInError {SignInError::InvalidCredentials, BadCredentials};
     }
     const UserRecord &user = **found;
     if (user.disabled) {
-        qCInfo(lcAuth) << "login refused for disabled user" << username;
+        qCInfo(lcAuth) << "login refused for disabled user" << a.username;
         return SignInError {SignInError::Disabled, u"This account is disabled."_s};
     }
-    m_userFailures.reset(userKey);
+    succeeded = true;
 
+    const qint64 now = nowMs();
     const auto refreshToken = randomToken(RefreshTokenBytes);
     const auto family = randomToken(16);
     if (!refreshToken || !family)
@@ -326,8 +443,29 @@ SignInResult<IssuedTokens> AuthService::login(QByteArrayView usernameIn, QByteAr
     if (!stored || !*stored)
         return unavailable(stored ? u"refresh token collision"_s : stored.error().message);
     qCInfo(lcAuth) << "user" << user.username << "of tenant" << user.tenant << "signed in from"
-                   << remoteAddress;
+                   << a.remoteAddress;
     return issue(user, *refreshToken, refreshExpiresAt);
+}
+
+void AuthService::loginAsync(QByteArrayView username, QByteArrayView password,
+                             const QByteArray &remoteAddress, LoginCallback done)
+{
+    auto admitted = admit(username, password, remoteAddress);
+    if (!admitted) {
+        done(admitted.error());
+        return;
+    }
+    m_pool.start(
+        [this, a = std::move(*admitted), done = std::move(done)]() mutable { done(verify(a)); });
+}
+
+SignInResult<IssuedTokens> AuthService::login(QByteArrayView username, QByteArrayView password,
+                                              const QByteArray &remoteAddress)
+{
+    auto admitted = admit(username, password, remoteAddress);
+    if (!admitted)
+        return admitted.error();
+    return verify(*admitted);
 }
 
 SignInResult<IssuedTokens> AuthService::refresh(QByteArrayView refreshToken)

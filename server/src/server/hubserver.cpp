@@ -5,7 +5,9 @@
 // SSE/long-polling POSTs) are forwarded to that thread's worker; the answer goes back to the
 // requesting session's worker, which looks the session up by id: it never deletes itself while
 // an answer is outstanding, and once stop() has deleted it the answer is dropped. Every
-// forwarded request is answered exactly once.
+// forwarded request is answered exactly once. Deferred route answers (RouteRequest::defer) may
+// come from any thread, even after stop(): they reach the worker through its WorkerLink, which
+// stop() cuts once the worker has shut down.
 #include "server/hubserver.h"
 
 #include "http/websocket.h"
@@ -106,13 +108,23 @@ HttpResponse textResponse(int status, QByteArrayView text = {})
 
 class HttpSession;
 
+/// How a deferred route answer, from any thread, reaches a worker: `worker` is null once the
+/// worker has shut down (then answers are dropped). Posting happens under `mutex`.
+struct WorkerLink {
+    QMutex mutex;
+    Worker *worker = nullptr;
+};
+
 /// One event-loop thread: its epoll set and the sessions (TCP connections) it serves. Every
 /// member is used on the worker's thread only.
 class Worker : public QObject {
 public:
     explicit Worker(HubServer::Private &server)
         : m_server(server)
-    { }
+        , m_link(std::make_shared<WorkerLink>())
+    {
+        m_link->worker = this;
+    }
     /// Deletes the sessions still registered (none once stop() has run).
     ~Worker() override;
     HubServer::Private &server() { return m_server; }
@@ -130,13 +142,21 @@ public:
     void addSession(quint64 id, HttpSession *session) { m_sessions.insert(id, session); }
     void removeSession(quint64 id) { m_sessions.remove(id); }
     HttpSession *session(quint64 id) const { return m_sessions.value(id); }
+    const std::shared_ptr<WorkerLink> &link() const { return m_link; }
 
     /// HubServer::stop(): ends what is left on this thread: connections started while
     /// stopping, long polls still held, and every session, idle keep-alive ones included.
     void shutDown();
 
 private:
+    void cutLink()
+    {
+        QMutexLocker lock(&m_link->mutex);
+        m_link->worker = nullptr;
+    }
+
     HubServer::Private &m_server;
+    std::shared_ptr<WorkerLink> m_link;
     Reactor *m_reactor = nullptr;
     QHash<quint64, HttpSession *> m_sessions;
 };
@@ -211,7 +231,10 @@ struct HubServer::Private {
     /// CORS: the headers for `request`'s Origin, if it is allowed.
     void addCors(const HttpRequest &request, HttpResponse &response) const
     {
-        const QByteArrayView origin = request.header("origin");
+        addCors(request.header("origin"), response);
+    }
+    void addCors(QByteArrayView origin, HttpResponse &response) const
+    {
         if (origin.isEmpty() || config.allowedOrigins.isEmpty())
             return;
         bool allowed = false;
@@ -451,6 +474,15 @@ public:
         processRequests();
     }
 
+    /// The answer of a deferred route request (see deferRoute()).
+    void deliverDeferred(HttpResponse response)
+    {
+        if (!m_orphaned)
+            m_server.addCors(m_deferredOrigin, response);
+        m_deferredOrigin.clear();
+        deliver(std::move(response), m_deferredKeepAlive);
+    }
+
     /// HubServer::stop(): closes the TCP connection now, whatever it is doing. What was written
     /// goes out first (as far as the kernel takes it); what the client sent and nobody read is
     /// dropped first, so that the close is a FIN, not a reset that could destroy the response.
@@ -608,6 +640,7 @@ private:
                         const Endpoint &endpoint);
     void startServerSentEvents(const HttpRequest &request, EntryPtr entry);
     void forward(const HttpRequest &request, EntryPtr entry);
+    RouteResponder deferRoute(const HttpRequest &request);
     HubConnection *createConnection(const EntryPtr &entry, TransportKind kind,
                                     const HttpRequest &request, const QueryString &query,
                                     ConnectionTransport *transport, bool stateful = false);
@@ -636,6 +669,8 @@ private:
     bool m_binary = false;
     bool m_waiting = false;
     bool m_orphaned = false;
+    bool m_deferredKeepAlive = false;
+    QByteArray m_deferredOrigin; ///< of the request a deferred route answer is for
     bool m_closeSent = false;
     bool m_migrating = false;
     bool m_registered = false; ///< in m_worker's registry (not while moving between workers)
@@ -653,6 +688,7 @@ void HubServer::Private::adopt(qintptr fd)
 
 Worker::~Worker()
 {
+    cutLink();
     // A session's destructor removes it from the registry.
     while (!m_sessions.isEmpty())
         delete *m_sessions.cbegin();
@@ -690,9 +726,10 @@ void Worker::shutDown()
     for (HttpSession *s : sessions)
         s->closeForShutdown();
     // Sessions waiting for a forwarded answer go too: answers that arrive later find no session
-    // under their id and are dropped.
+    // under their id and are dropped. Deferred route answers are no longer posted here.
     while (!m_sessions.isEmpty())
         delete *m_sessions.cbegin();
+    cutLink();
 }
 
 void HttpSession::handle(const HttpRequest &request)
@@ -734,10 +771,56 @@ void HttpSession::handle(const HttpRequest &request)
         const QByteArrayView auth = request.header("authorization");
         if (auth.size() > 7 && auth.first(7).compare("Bearer ", Qt::CaseInsensitive) == 0)
             token = auth.sliced(7).trimmed().toByteArray();
-        respond(request, route.handler(RouteRequest {request, token, m_remote}));
+        bool deferred = false;
+        RouteRequest routeRequest {request, token, m_remote};
+        routeRequest.defer = [this, &request, &deferred]() -> RouteResponder {
+            Q_ASSERT(!deferred);
+            deferred = true;
+            return deferRoute(request);
+        };
+        HttpResponse response = route.handler(routeRequest);
+        if (!deferred)
+            respond(request, std::move(response));
         return;
     }
     respond(request, textResponse(404, "Not Found"));
+}
+
+RouteResponder HttpSession::deferRoute(const HttpRequest &request)
+{
+    // Like a forwarded request: the answer goes to this session's worker, which looks the
+    // session up by id (it may be gone by then), through the link (the worker may be gone too).
+    m_waiting = true;
+    m_deferredKeepAlive = request.keepAlive;
+    m_deferredOrigin = request.header("origin").toByteArray();
+    struct Answer {
+        std::shared_ptr<WorkerLink> link;
+        quint64 id = 0;
+        std::atomic<bool> answered {false};
+        void send(HttpResponse response)
+        {
+            QMutexLocker lock(&link->mutex);
+            Worker *w = link->worker;
+            if (!w)
+                return; // the server has stopped
+            postTo(w, [w, id = id, r = std::move(response)]() mutable {
+                if (HttpSession *session = w->session(id))
+                    session->deliverDeferred(std::move(r));
+            });
+        }
+        ~Answer()
+        {
+            if (!answered.exchange(true))
+                send(textResponse(500, "Internal Server Error"));
+        }
+    };
+    auto answer = std::make_shared<Answer>();
+    answer->link = m_worker->link();
+    answer->id = m_id;
+    return [answer](HttpResponse response) {
+        if (!answer->answered.exchange(true))
+            answer->send(std::move(response));
+    };
 }
 
 void HttpSession::handleHub(const HttpRequest &request, const Endpoint &endpoint,

@@ -44,11 +44,21 @@ struct ServerConfig {
 using Authenticator
     = std::function<bool(QByteArrayView token, Principal &principal, QString &error)>;
 
+/// The answer to a deferred route request (RouteRequest::defer). Call it once, from any thread;
+/// it sends nothing when the client has gone or the server has stopped in the meantime. If it
+/// is destroyed without having been called, the request gets 500.
+using RouteResponder = std::function<void(HttpResponse response)>;
+
 /// An application route: runs on the thread of the request's connection.
 struct RouteRequest {
     const HttpRequest &http;
     QByteArrayView bearerToken;
     QByteArray remoteAddress;
+    /// Answers later, for handlers that must not hold up the connection's thread (long work
+    /// elsewhere): called while the handler runs, it makes the server ignore the handler's
+    /// return value and returns the responder that answers instead. The connection reads no
+    /// further request until then. Empty where requests are not served by HubServer.
+    std::function<RouteResponder()> defer = {};
 };
 using RouteHandler = std::function<HttpResponse(const RouteRequest &request)>;
 

@@ -3,7 +3,9 @@
 // POST /auth/login, /auth/refresh, /auth/logout, the limit on failed logins, refresh-token
 // rotation and theft detection, and the access token on /hubs/notifications. The server's
 // sign-in clock is the test's (m_now): the failure window and refresh expiry are reached by
-// moving it, never by waiting.
+// moving it, never by waiting. Password checks run on the sign-in service's hashing threads:
+// the tests of logins in progress hold them there with a Gate (AuthOptions::beforeHashing),
+// never with sleeps or timing.
 #include "app/authapi.h"
 #include "app/serverapp.h"
 #include "auth/authservice.h"
@@ -12,6 +14,7 @@
 #include <heliograph/client/hubconnection.h>
 #include <heliograph/client/json.h>
 
+#include <QtCore/QScopeGuard>
 #include <QtCore/QTemporaryDir>
 #include <QtCore/QTemporaryFile>
 #include <QtNetwork/QNetworkAccessManager>
@@ -20,6 +23,8 @@
 #include <QtTest/QTest>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 
 using namespace Heliograph;
 using namespace Heliograph::Server;
@@ -64,10 +69,58 @@ struct LogCapture {
     QtMessageHandler previous;
 };
 
+/// Holds password checks on the hashing threads while closed. enter() is the server's
+/// AuthOptions::beforeHashing; `started` is called (on the hashing thread) on every entry.
+class Gate {
+public:
+    /// Also forgets the threads of earlier entries.
+    void close()
+    {
+        std::lock_guard lock(m_mutex);
+        m_closed = true;
+        m_threads.clear();
+    }
+    void open()
+    {
+        {
+            std::lock_guard lock(m_mutex);
+            m_closed = false;
+        }
+        m_changed.notify_all();
+    }
+    void enter()
+    {
+        if (started)
+            started();
+        std::unique_lock lock(m_mutex);
+        m_threads.append(QThread::currentThread()->objectName());
+        m_changed.wait(lock, [this] { return !m_closed; });
+    }
+    /// objectName() of the threads enter() ran on.
+    QStringList threads()
+    {
+        std::lock_guard lock(m_mutex);
+        return m_threads;
+    }
+    std::function<void()> started;
+
+private:
+    std::mutex m_mutex;
+    std::condition_variable m_changed;
+    bool m_closed = false;
+    QStringList m_threads;
+};
+
 } // namespace
 
 class tst_AuthApi : public QObject {
     Q_OBJECT
+Q_SIGNALS:
+    /// A password check reached the gate (emitted on the test's thread).
+    void hashingStarted();
+    /// One of the replies of sendAsync() finished.
+    void replyFinished();
+
 private Q_SLOTS:
     void initTestCase()
     {
@@ -98,6 +151,12 @@ private Q_SLOTS:
         o.jwtAudience = Audience;
         o.auth.passwordHashing = Cheap;
         o.auth.clock = [this] { return m_now.load(); };
+        o.auth.hashingThreads = 2;
+        o.auth.maxPendingLogins = 16;
+        o.auth.beforeHashing = [this] { m_gate.enter(); };
+        m_gate.started = [this] {
+            QMetaObject::invokeMethod(this, &tst_AuthApi::hashingStarted, Qt::QueuedConnection);
+        };
         QString error;
         QVERIFY2(m_server.start(o, error), qPrintable(error));
     }
@@ -106,6 +165,11 @@ private Q_SLOTS:
     {
         // Each test starts outside the failure window of the ones before.
         m_now += 10 * 60 * 1000;
+    }
+
+    void cleanup()
+    {
+        m_gate.open(); // a failed test must not leave a password check held
     }
 
     void cleanupTestCase()
@@ -274,6 +338,169 @@ private Q_SLOTS:
             = post("/auth/login", "{\"username\":\"alice\",\"password\":\"alice-password\"}");
         QCOMPARE(r.status, 429);
         QCOMPARE(r.header("Retry-After"), "60");
+    }
+
+    void hashingLeavesTheConnectionThreadFree()
+    {
+        // One connection thread: a password check on it would hold up every other request.
+        ServerApp server;
+        QVERIFY(startServer(server, 1, 1));
+        const auto opened = qScopeGuard([this] { m_gate.open(); }); // before the server stops
+        m_gate.close();
+        QSignalSpy started(this, &tst_AuthApi::hashingStarted);
+        QNetworkReply *login
+            = sendAsync("POST", "/auth/login", "{\"username\":\"zoe\",\"password\":\"whatever1\"}",
+                        server.port());
+        QVERIFY(started.wait());
+        // While the login's password check is held, another client is served by that thread.
+        QNetworkReply *health = sendAsync("GET", "/health", {}, server.port());
+        QSignalSpy healthDone(health, &QNetworkReply::finished);
+        QVERIFY(healthDone.wait());
+        QCOMPARE(reply(health).status, 200);
+        QVERIFY(!login->isFinished());
+        const QStringList threads = m_gate.threads();
+        QCOMPARE(threads.size(), 1);
+        QVERIFY2(!threads.first().startsWith(u"hub-worker"_s), qPrintable(threads.first()));
+        // Released, the login is answered (from the connection's thread) as before.
+        QSignalSpy loginDone(login, &QNetworkReply::finished);
+        m_gate.open();
+        QVERIFY(loginDone.wait());
+        const Reply r = reply(login);
+        QCOMPARE(r.status, 401);
+        QCOMPARE(r.json["detail"].toString(), u"The username or password is incorrect."_s);
+        server.stop();
+    }
+
+    void parallelFailuresAreLimited()
+    {
+        // Eight wrong passwords for bob at once, all in progress before any is decided: only
+        // five (max-failed-logins) are checked, the others get 429 at once.
+        m_gate.close();
+        QSignalSpy finished(this, &tst_AuthApi::replyFinished);
+        QList<QNetworkReply *> replies;
+        for (int i = 0; i < 8; ++i)
+            replies.append(sendAsync("POST", "/auth/login",
+                                     "{\"username\":\"bob\",\"password\":\"guess-guess\"}"));
+        while (finished.size() < 3)
+            QVERIFY(finished.wait());
+        for (QNetworkReply *r : std::as_const(replies)) {
+            if (!r->isFinished())
+                continue;
+            QCOMPARE(r->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), 429);
+            QCOMPARE(r->rawHeader("Retry-After"), "1"); // decided within moments
+        }
+        m_gate.open();
+        while (finished.size() < 8)
+            QVERIFY(finished.wait());
+        QMap<int, int> statuses;
+        for (QNetworkReply *r : std::as_const(replies))
+            ++statuses[reply(r).status];
+        QCOMPARE(statuses, (QMap<int, int> {{401, 5}, {429, 3}}));
+        // The five failures count: even the right password waits for the window.
+        const Reply r = post("/auth/login", "{\"username\":\"bob\",\"password\":\"bob-password\"}");
+        QCOMPARE(r.status, 429);
+        QCOMPARE(r.header("Retry-After"), "60");
+    }
+
+    void tooManyPendingLogins()
+    {
+        // One hashing thread, at most one login pending: a second one gets 503 at once.
+        ServerApp server;
+        QVERIFY(startServer(server, 2, 1, 1));
+        const auto opened = qScopeGuard([this] { m_gate.open(); }); // before the server stops
+        m_gate.close();
+        QSignalSpy started(this, &tst_AuthApi::hashingStarted);
+        QNetworkReply *first
+            = sendAsync("POST", "/auth/login", "{\"username\":\"zoe\",\"password\":\"whatever1\"}",
+                        server.port());
+        QVERIFY(started.wait());
+        const Reply busy
+            = send("POST", "/auth/login", "{\"username\":\"yan\",\"password\":\"whatever1\"}",
+                   "application/json", server.port());
+        QCOMPARE(busy.status, 503);
+        QCOMPARE(busy.header("Retry-After"), "1");
+        QCOMPARE(busy.header("Content-Type"), "application/problem+json");
+        QCOMPARE(busy.json["status"].toInteger(), 503);
+        QVERIFY(!busy.json["detail"].toString().isEmpty());
+        QVERIFY(!first->isFinished());
+        QSignalSpy firstDone(first, &QNetworkReply::finished);
+        m_gate.open();
+        QVERIFY(firstDone.wait());
+        QCOMPARE(reply(first).status, 401);
+        // The place is free again.
+        QCOMPARE(send("POST", "/auth/login", "{\"username\":\"yan\",\"password\":\"whatever1\"}",
+                      "application/json", server.port())
+                     .status,
+                 401);
+        server.stop();
+    }
+
+    void stopWhileHashing()
+    {
+        // The server runs on a thread of its own, so that the test can hold a password check
+        // while stop() runs there. One hashing thread and two pending logins at most: one is
+        // being checked when the server stops, another waits for the hashing thread.
+        QThread thread;
+        QObject context;
+        std::unique_ptr<ServerApp> server;
+        thread.start();
+        context.moveToThread(&thread);
+        const auto joined = qScopeGuard([&] {
+            m_gate.open();
+            QMetaObject::invokeMethod(
+                &context, [&] { server.reset(); }, Qt::BlockingQueuedConnection);
+            thread.quit();
+            thread.wait();
+        });
+        bool startedOk = false;
+        QMetaObject::invokeMethod(
+            &context,
+            [&] {
+                server = std::make_unique<ServerApp>();
+                startedOk = startServer(*server, 1, 1, 2);
+            },
+            Qt::BlockingQueuedConnection);
+        QVERIFY(startedOk);
+        const quint16 port = server->port();
+
+        m_gate.close();
+        QSignalSpy started(this, &tst_AuthApi::hashingStarted);
+        QNetworkReply *checked = sendAsync(
+            "POST", "/auth/login", "{\"username\":\"zoe\",\"password\":\"whatever1\"}", port);
+        QVERIFY(started.wait());
+        // Two more: one waits for the hashing thread, the other gets 503 (pending logins full).
+        QSignalSpy finished(this, &tst_AuthApi::replyFinished);
+        QList<QNetworkReply *> more;
+        for (const char *user : {"yan", "xia"})
+            more.append(sendAsync(
+                "POST", "/auth/login",
+                "{\"username\":\"" + QByteArray(user) + "\",\"password\":\"whatever1\"}", port));
+        QVERIFY(finished.wait());
+        QNetworkReply *busy = more[0]->isFinished() ? more[0] : more[1];
+        QNetworkReply *queued = more[0]->isFinished() ? more[1] : more[0];
+        QCOMPARE(busy->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), 503);
+        QVERIFY(!queued->isFinished());
+
+        std::atomic<bool> stopped {false};
+        QMetaObject::invokeMethod(&context, [&] {
+            server->stop();
+            stopped = true;
+        });
+        // stop() closes the connections while the first password is still being checked ...
+        while (!checked->isFinished() || !queued->isFinished())
+            QVERIFY(finished.wait());
+        QVERIFY(!stopped);
+        for (QNetworkReply *r : {checked, queued}) {
+            QVERIFY(r->error() != QNetworkReply::NoError);
+            QCOMPARE(r->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), 0);
+            r->deleteLater();
+        }
+        busy->deleteLater();
+        // ... and waits for it: its answer finds neither the connection nor its thread.
+        m_gate.open();
+        QMetaObject::invokeMethod(
+            &context, [&] { server.reset(); }, Qt::BlockingQueuedConnection);
+        QVERIFY(stopped);
     }
 
     void refreshRotatesAndDetectsReuse()
@@ -459,6 +686,40 @@ private Q_SLOTS:
     }
 
 private:
+    /// A second server (in memory, no users) with `threads` connection threads and
+    /// `hashingThreads` hashing threads, held by m_gate like the main one.
+    bool startServer(ServerApp &server, int threads, int hashingThreads, int maxPending = 0)
+    {
+        ServeOptions o;
+        o.port = 0;
+        o.threads = threads;
+        o.memoryStorage = true;
+        o.jwtSecret = Secret;
+        o.auth.passwordHashing = Cheap;
+        o.auth.hashingThreads = hashingThreads;
+        o.auth.maxPendingLogins = maxPending;
+        o.auth.beforeHashing = [this] { m_gate.enter(); };
+        QString error;
+        if (!server.start(o, error)) {
+            qWarning() << error;
+            return false;
+        }
+        return true;
+    }
+
+    /// Sends without waiting; replyFinished() is emitted when the reply has finished.
+    QNetworkReply *sendAsync(const QByteArray &method, const QByteArray &path,
+                             const QByteArray &body, quint16 port = 0)
+    {
+        QNetworkRequest request(QUrl(u"http://127.0.0.1:%1%2"_s.arg(port ? port : m_server.port())
+                                         .arg(QString::fromUtf8(path))));
+        if (!body.isEmpty())
+            request.setHeader(QNetworkRequest::ContentTypeHeader, QByteArray("application/json"));
+        QNetworkReply *reply = m_network.sendCustomRequest(request, method, body);
+        connect(reply, &QNetworkReply::finished, this, &tst_AuthApi::replyFinished);
+        return reply;
+    }
+
     Reply send(const QByteArray &method, const QByteArray &path, const QByteArray &body,
                const QByteArray &contentType = "application/json", quint16 port = 0)
     {
@@ -470,6 +731,12 @@ private:
         QSignalSpy finished(reply, &QNetworkReply::finished);
         if (!reply->isFinished())
             finished.wait(20000);
+        return this->reply(reply);
+    }
+
+    /// The outcome of a finished reply (deleted later).
+    Reply reply(QNetworkReply *reply)
+    {
         Reply r;
         r.status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
         r.body = reply->readAll();
@@ -522,6 +789,7 @@ private:
         return ids.join(u',');
     }
 
+    Gate m_gate; // before m_server: its hashing threads may wait here until the server stops
     QTemporaryDir m_dir;
     std::unique_ptr<Storage> m_users;
     ServerApp m_server;
