@@ -118,6 +118,11 @@ Item {
                 anchors.fill: parent
                 clip: true
                 model: view.admin.tenants
+                activeFocusOnTab: true
+                keyNavigationEnabled: true
+                // Up/Down move, Enter or Space opens the tenant in the drill-down and charts.
+                Keys.onReturnPressed: view.admin.selectedTenant = view.admin.tenants.get(currentIndex).tenant
+                Keys.onSpacePressed: view.admin.selectedTenant = view.admin.tenants.get(currentIndex).tenant
                 headerPositioning: ListView.OverlayHeader
                 ScrollBar.vertical: ScrollBar {}
                 header: Rectangle {

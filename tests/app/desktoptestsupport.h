@@ -15,11 +15,13 @@
 
 namespace Heliograph::Testing {
 
-/// The server with /auth/login on and the demo accounts seeded (alice/demo-alice-pass ...).
+/// The server with /auth/login on and the demo accounts seeded (alice/demo-alice-pass ...),
+/// on `port` (0: a free one).
 inline std::unique_ptr<Server::ServerApp>
-startDesktopServer(std::chrono::seconds accessTokenLifetime = std::chrono::seconds(900))
+startDesktopServer(std::chrono::seconds accessTokenLifetime = std::chrono::seconds(900),
+                   quint16 port = 0)
 {
-    return startServer(0, [accessTokenLifetime](Server::ServeOptions &o) {
+    return startServer(port, [accessTokenLifetime](Server::ServeOptions &o) {
         o.auth.demo = true;
         o.auth.passwordHashing.memoryKiB = 64;
         o.auth.passwordHashing.iterations = 1;

@@ -52,6 +52,13 @@ TestCase {
         verify(findChild(view, "adminHealth").text.indexOf("Server ") === 0)
         compare(findChild(view, "tenantPicker").visible, false) // an Admin has one tenant
         tryVerify(() => view.admin.history.count >= 2, 10000)
+
+        // The keyboard: the tenant list takes focus, Enter selects the current row.
+        view.admin.selectedTenant = "somewhere-else"
+        tenants.forceActiveFocus()
+        tenants.currentIndex = 0
+        keyClick(Qt.Key_Return)
+        compare(view.admin.selectedTenant, "qml-adm1")
     }
 
     function test_broadcastOnlyOnceConfirmed() {

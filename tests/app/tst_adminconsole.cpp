@@ -3,7 +3,8 @@
 // MetricsHistory, LineChart's scale) and AdminConsole against the real heliograph-server
 // in-process: an Admin sees exactly its tenant, an Operator every tenant; live snapshots,
 // history, drill-down, events and the audit log; the three actions reach the users they
-// name and are audited; refusals are reported, never retried.
+// name and are audited; after a server restart everything starts again; refusals are
+// reported, never retried.
 #include "adminconsole.h"
 #include "adminmodels.h"
 #include "desktoptestsupport.h"
@@ -381,6 +382,38 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(admin.connections()->count(), 1, 10'000);
         QCOMPARE(admin.connections()->get(0).value(u"userId"_s).toString(), u"carl"_s);
         QVERIFY(admin.detailsError().isEmpty());
+    }
+
+    void resubscribesAfterServerRestart()
+    {
+        auto server = startDesktopServer();
+        QVERIFY(server);
+        const quint16 port = server->port();
+        Console c;
+        c.session->setKeychainEnabled(false);
+        c.session->setDesktopNotifications(false);
+        c.session->signInWithToken(baseUrl(port), token("ann", "adm-restart", {"Admin"}));
+        c.admin->setSession(c.session.get());
+        AdminConsole &admin = *c.admin;
+        QTRY_COMPARE_WITH_TIMEOUT(admin.state(), AdminConsole::Live, 15'000);
+        QTRY_COMPARE_WITH_TIMEOUT(
+            field(*admin.tenants(), u"adm-restart"_s, u"connections"_s).toInt(), 1, 10'000);
+        QTRY_VERIFY_WITH_TIMEOUT(admin.history()->count() >= 2, 10'000);
+
+        server.reset();
+        QTRY_COMPARE_WITH_TIMEOUT(admin.state(), AdminConsole::Reconnecting, 10'000);
+        const QDateTime restartedAt = QDateTime::currentDateTimeUtc();
+        server = startDesktopServer(std::chrono::seconds(900), port);
+        QVERIFY(server);
+
+        // A new connection: the streams and the history start again from the new server.
+        QTRY_COMPARE_WITH_TIMEOUT(admin.state(), AdminConsole::Live, 30'000);
+        QTRY_COMPARE_WITH_TIMEOUT(
+            field(*admin.tenants(), u"adm-restart"_s, u"connections"_s).toInt(), 1, 30'000);
+        QVERIFY(admin.history()->first() >= restartedAt.addSecs(-1));
+        const int points = admin.history()->count();
+        QTRY_VERIFY_WITH_TIMEOUT(admin.history()->count() > points, 10'000);
+        QTRY_COMPARE_WITH_TIMEOUT(admin.connections()->count(), 1, 10'000);
     }
 
     void refusalsAreReportedNotRetried()
