@@ -132,6 +132,11 @@ private:
             p.finish();
             return p.future();
         });
+        // The generator only acts; what the hub tells its users is not its concern (and would
+        // otherwise be logged as "no handler").
+        for (const char *method : {"ConnectionAcknowledged", "UserJoined", "UserLeft",
+                                   "ReceiveNotification", "ReceiveSystemAlert", "DocumentUpdated"})
+            hub->on(method, hub, [](const Heliograph::ValueList &) {});
         m_hubs[username] = hub;
         return hub;
     }
