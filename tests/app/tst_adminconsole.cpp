@@ -100,10 +100,14 @@ class tst_AdminConsole : public QObject {
     std::unique_ptr<Console> openConsole(const QByteArray &user, const QByteArray &tenant,
                                          QList<QByteArray> roles)
     {
+        return openConsoleWithToken(token(user, tenant, std::move(roles)), m_server->port());
+    }
+    static std::unique_ptr<Console> openConsoleWithToken(const QString &accessToken, quint16 port)
+    {
         auto c = std::make_unique<Console>();
         c->session->setKeychainEnabled(false);
         c->session->setDesktopNotifications(false);
-        c->session->signInWithToken(baseUrl(m_server->port()), token(user, tenant, roles));
+        c->session->signInWithToken(baseUrl(port), accessToken);
         c->admin->setSession(c->session.get());
         return c;
     }
@@ -389,12 +393,8 @@ private Q_SLOTS:
         auto server = startDesktopServer();
         QVERIFY(server);
         const quint16 port = server->port();
-        Console c;
-        c.session->setKeychainEnabled(false);
-        c.session->setDesktopNotifications(false);
-        c.session->signInWithToken(baseUrl(port), token("ann", "adm-restart", {"Admin"}));
-        c.admin->setSession(c.session.get());
-        AdminConsole &admin = *c.admin;
+        auto c = openConsoleWithToken(token("ann", "adm-restart", {"Admin"}), port);
+        AdminConsole &admin = *c->admin;
         QTRY_COMPARE_WITH_TIMEOUT(admin.state(), AdminConsole::Live, 15'000);
         QTRY_COMPARE_WITH_TIMEOUT(
             field(*admin.tenants(), u"adm-restart"_s, u"connections"_s).toInt(), 1, 10'000);
@@ -428,12 +428,9 @@ private Q_SLOTS:
         QString forged = token("mallory", "adm-one", {"Admin"});
         forged.chop(4);
         forged += u"AAAA"_s;
-        Console c;
-        c.session->setKeychainEnabled(false);
-        c.session->signInWithToken(baseUrl(m_server->port()), forged);
-        c.admin->setSession(c.session.get());
-        QTRY_COMPARE_WITH_TIMEOUT(c.admin->state(), AdminConsole::Refused, 15'000);
-        QVERIFY(!c.admin->errorString().isEmpty());
+        auto c = openConsoleWithToken(forged, m_server->port());
+        QTRY_COMPARE_WITH_TIMEOUT(c->admin->state(), AdminConsole::Refused, 15'000);
+        QVERIFY(!c->admin->errorString().isEmpty());
 
         // Signing out ends the console.
         auto ok = openConsole("ann", "adm-one", {"Admin"});
