@@ -1,16 +1,18 @@
 // SPDX-License-Identifier: MIT
 // HubConnection against servers that misbehave (a FakeHub sending what a real hub never
 // would): garbage frames, unknown message types, completions and stream items for unknown
-// ids, oversize and truncated messages, invalid UTF-8, handshake errors, invocations nobody
-// handles. Each case asserts the exact outcome: ignored (the connection carries on and
-// pending calls stay pending), or the connection ends with a given Error and errorString and
-// pending calls fail with ConnectionLost. Never a crash.
+// ids, oversize and truncated messages, messages over maximumReceiveMessageSize(), invalid
+// UTF-8, handshake errors, invocations nobody handles. Each case asserts the exact outcome:
+// ignored (the connection carries on and pending calls stay pending), or the connection ends
+// with a given Error and errorString and pending calls fail with ConnectionLost. Never a crash.
 #include "clientcalls.h"
 
 #include <heliograph/client/hubconnection.h>
 #include <heliograph/client/testing/fakehub.h>
 
 #include <QtCore/QPromise>
+#include <QtNetwork/QTcpServer>
+#include <QtNetwork/QTcpSocket>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
 
@@ -45,6 +47,102 @@ QByteArray mp(const QByteArray &body)
     return out + body;
 }
 
+/// The framed JSON invocation of Notify with one string argument padded so that the record,
+/// separator included, is exactly `size` bytes.
+QByteArray jsonNotifyOfSize(qsizetype size)
+{
+    const QByteArray head = "{\"type\":1,\"target\":\"Notify\",\"arguments\":[\"";
+    const QByteArray tail = "\"]}\x1e";
+    return head + QByteArray(size - head.size() - tail.size(), 'x') + tail;
+}
+
+/// The framed MessagePack invocation of Notify with one string argument (str 16) padded so
+/// that the frame, length prefix included, is exactly `size` bytes (128 + 3 .. 16 384).
+QByteArray msgPackNotifyOfSize(qsizetype size)
+{
+    const qsizetype body = size - 2; // a 2-byte length prefix
+    const QByteArray head = "\x95\x01\x80\xc0\xa6Notify\x91\xda";
+    const qsizetype pad = body - head.size() - 2;
+    QByteArray out = head;
+    out.append(char(pad >> 8)).append(char(pad & 0xff)).append(QByteArray(pad, 'x'));
+    return mp(out);
+}
+
+/// A WebSocket frame header (binary, final, unmasked) announcing `length` payload bytes.
+QByteArray webSocketHeader(quint64 length)
+{
+    QByteArray out("\x82\x7f", 2);
+    for (int shift = 56; shift >= 0; shift -= 8)
+        out.append(char((length >> shift) & 0xff));
+    return out;
+}
+
+/// A long-polling hub reduced to what a client needs to connect (the FakeHub has no long
+/// polling): negotiate offers LongPolling only, the first poll answers the handshake, POSTs
+/// and DELETE are accepted, and every later poll is answered with `nextPoll` (a whole HTTP
+/// response, written as it is, the socket left open).
+class LongPollingHub : public QObject {
+public:
+    LongPollingHub()
+    {
+        QObject::connect(&m_server, &QTcpServer::newConnection, this, [this] {
+            while (QTcpSocket *socket = m_server.nextPendingConnection()) {
+                socket->setParent(this);
+                auto buffer = std::make_shared<QByteArray>();
+                QObject::connect(socket, &QTcpSocket::readyRead, socket, [this, socket, buffer] {
+                    *buffer += socket->readAll();
+                    while (serve(socket, *buffer)) { }
+                });
+            }
+        });
+        m_server.listen(QHostAddress::LocalHost, 0);
+    }
+    QUrl url() const { return QUrl(u"http://127.0.0.1:%1/hub"_s.arg(m_server.serverPort())); }
+
+    QByteArray nextPoll; ///< the answer of every poll after the first
+    int polls = 0;
+
+private:
+    static QByteArray response(const QByteArray &status, const QByteArray &body)
+    {
+        return "HTTP/1.1 " + status + "\r\nContent-Type: text/plain\r\nContent-Length: "
+            + QByteArray::number(body.size()) + "\r\n\r\n" + body;
+    }
+
+    /// Answers the first complete request in `buffer`; false if there is none.
+    bool serve(QTcpSocket *socket, QByteArray &buffer)
+    {
+        const qsizetype end = buffer.indexOf("\r\n\r\n");
+        if (end < 0)
+            return false;
+        const QByteArray head = buffer.left(end);
+        qsizetype length = 0;
+        for (const QByteArray &line : head.split('\n')) {
+            if (line.toLower().startsWith("content-length:"))
+                length = line.mid(15).trimmed().toLongLong();
+        }
+        if (buffer.size() < end + 4 + length)
+            return false;
+        buffer.remove(0, end + 4 + length);
+        if (head.startsWith("POST") && head.contains("/negotiate")) {
+            socket->write(response(
+                "200 OK",
+                "{\"connectionId\":\"c1\",\"connectionToken\":\"t1\",\"negotiateVersion\":1,"
+                "\"availableTransports\":[{\"transport\":\"LongPolling\",\"transferFormats\":["
+                "\"Text\",\"Binary\"]}]}"));
+        } else if (head.startsWith("GET")) {
+            socket->write(++polls == 1 ? response("200 OK", "{}\x1e") : nextPoll);
+        } else if (head.startsWith("DELETE")) {
+            socket->write(response("202 Accepted", {}));
+        } else {
+            socket->write(response("200 OK", {}));
+        }
+        return true;
+    }
+
+    QTcpServer m_server;
+};
+
 /// A client connected to its own FakeHub with one invocation pending ("Never" is never
 /// answered), and "Echo" to prove the connection still works.
 struct Session {
@@ -78,6 +176,44 @@ struct Session {
     }
 
     QString id() const { return client.connectionId(); }
+
+    /// Hub-protocol bytes as one WebSocket message, or as one Server-Sent Event.
+    void sendHubBytes(const QByteArray &bytes)
+    {
+        hub.sendRaw(client.transport() == Transport::ServerSentEvents
+                        ? "data: " + bytes + "\r\n\r\n"
+                        : bytes);
+    }
+
+    /// The connection ended with a ProtocolError for a message over `limit`; nothing was
+    /// dispatched and the pending call failed.
+    bool endedTooLarge(QSignalSpy &errors, qint64 limit)
+    {
+        const QString text
+            = u"The server sent a message larger than the limit of %1 bytes."_s.arg(limit);
+        if (errors.isEmpty() && !errors.wait(5000))
+            return false;
+        bool ok = true;
+        auto check = [&ok](bool condition, const char *what) {
+            if (!condition) {
+                qWarning("failed: %s", what);
+                ok = false;
+            }
+        };
+        check(errors.size() == 1, "one errorOccurred");
+        check(errors.first().first().value<Error>() == Error::ProtocolError, "ProtocolError");
+        check(client.error() == Error::ProtocolError, "error()");
+        if (client.errorString() != text)
+            qWarning("errorString: %s", qPrintable(client.errorString()));
+        check(client.errorString() == text, "errorString()");
+        check(client.state() == State::Disconnected, "Disconnected");
+        check(notified.isEmpty(), "nothing dispatched");
+        check(pending.isFinished() && failure(pending)
+                  && failure(pending)->code == HubError::Code::ConnectionLost
+                  && failure(pending)->message == CanceledText + u' ' + text,
+              "the pending call failed with ConnectionLost");
+        return ok;
+    }
 
     /// The connection still works and the pending call is still pending.
     bool survived()
@@ -310,8 +446,7 @@ private Q_SLOTS:
         QCOMPARE(failure(s.pending)->code, HubError::Code::ConnectionLost);
     }
 
-    /// No size limit on what the client reads (as the official clients): a 4 MB message
-    /// arrives intact, in both protocols.
+    /// A 4 MB message (under the default limit of 32 MiB) arrives intact, in both protocols.
     void oversizeMessage_data()
     {
         QTest::addColumn<Protocol>("protocol");
@@ -328,6 +463,248 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(s.notified.size(), 1, 10000);
         QCOMPARE(s.notified.first().value(0).bytes(), big);
         QVERIFY(s.survived());
+    }
+
+    /// maximumReceiveMessageSize(): its default, and what 0 and negative values mean.
+    void sizeLimitDefault()
+    {
+        HubConnection c;
+        QCOMPARE(c.maximumReceiveMessageSize(), qint64(32 * 1024 * 1024));
+        c.setMaximumReceiveMessageSize(1024);
+        QCOMPARE(c.maximumReceiveMessageSize(), qint64(1024));
+        c.setMaximumReceiveMessageSize(-5);
+        QCOMPARE(c.maximumReceiveMessageSize(), qint64(0));
+    }
+
+    /// Every transport x protocol the FakeHub speaks (it has no long polling).
+    void sizeLimit_data()
+    {
+        QTest::addColumn<Transport>("transport");
+        QTest::addColumn<Protocol>("protocol");
+        QTest::newRow("websockets-json") << Transport::WebSockets << Protocol::Json;
+        QTest::newRow("websockets-messagepack") << Transport::WebSockets << Protocol::MessagePack;
+        QTest::newRow("sse-json") << Transport::ServerSentEvents << Protocol::Json;
+    }
+
+    /// A message of exactly the limit (framing included) is read; a second one is too.
+    void sizeLimitExactlyAtTheLimit_data() { sizeLimit_data(); }
+    void sizeLimitExactlyAtTheLimit()
+    {
+        QFETCH(Transport, transport);
+        QFETCH(Protocol, protocol);
+        constexpr qint64 Limit = 1024;
+        Session s;
+        s.client.setMaximumReceiveMessageSize(Limit);
+        QVERIFY(s.open(protocol, transport));
+        const QByteArray frame
+            = protocol == Protocol::Json ? jsonNotifyOfSize(Limit) : msgPackNotifyOfSize(Limit);
+        QCOMPARE(frame.size(), Limit);
+        s.sendHubBytes(frame);
+        s.sendHubBytes(frame);
+        QTRY_COMPARE(s.notified.size(), 2);
+        QCOMPARE(s.notified.first().value(0).toString().size(),
+                 qsizetype(Limit) - (protocol == Protocol::Json ? 46 : 17));
+        QVERIFY(s.survived());
+    }
+
+    /// A complete message one byte over the limit ends the connection.
+    void sizeLimitOneByteOver_data() { sizeLimit_data(); }
+    void sizeLimitOneByteOver()
+    {
+        QFETCH(Transport, transport);
+        QFETCH(Protocol, protocol);
+        constexpr qint64 Limit = 1024;
+        Session s;
+        s.client.setMaximumReceiveMessageSize(Limit);
+        QSignalSpy errors(&s.client, &HubConnection::errorOccurred);
+        QVERIFY(s.open(protocol, transport));
+        s.sendHubBytes(protocol == Protocol::Json ? jsonNotifyOfSize(Limit + 1)
+                                                  : msgPackNotifyOfSize(Limit + 1));
+        QVERIFY(s.endedTooLarge(errors, Limit));
+        QTRY_COMPARE(s.hub.connectionCount(), 0); // the client dropped the transport
+    }
+
+    /// A JSON record that never ends, streamed in pieces: the connection ends as soon as the
+    /// unfinished record reaches the limit (it could only be over it once complete), without
+    /// waiting for more.
+    void sizeLimitJsonRecordWithoutSeparator_data()
+    {
+        QTest::addColumn<Transport>("transport");
+        QTest::newRow("websockets") << Transport::WebSockets;
+        QTest::newRow("sse") << Transport::ServerSentEvents;
+    }
+    void sizeLimitJsonRecordWithoutSeparator()
+    {
+        QFETCH(Transport, transport);
+        constexpr qint64 Limit = 1024;
+        Session s;
+        s.client.setMaximumReceiveMessageSize(Limit);
+        QSignalSpy errors(&s.client, &HubConnection::errorOccurred);
+        QVERIFY(s.open(Protocol::Json, transport));
+        const QByteArray record = jsonNotifyOfSize(4 * Limit).chopped(4); // no `"]}` + RS
+        for (qsizetype sent = 0; sent < Limit; sent += 256)
+            s.sendHubBytes(record.sliced(sent, 256)); // exactly Limit bytes in all
+        QVERIFY(s.endedTooLarge(errors, Limit));
+    }
+
+    /// A MessagePack length prefix announcing more than the limit ends the connection at
+    /// once: the body is never waited for. With the default limit (32 MiB) too.
+    void sizeLimitMessagePackPrefix_data()
+    {
+        QTest::addColumn<qint64>("limit");
+        QTest::addColumn<quint32>("announced");
+        QTest::newRow("1024, one byte over") << qint64(1024) << quint32(1024 - 2 + 1);
+        QTest::newRow("1024, 100 MB") << qint64(1024) << quint32(100'000'000);
+        QTest::newRow("default, 33 MiB") << qint64(-1) << quint32(33 * 1024 * 1024);
+    }
+    void sizeLimitMessagePackPrefix()
+    {
+        QFETCH(qint64, limit);
+        QFETCH(quint32, announced);
+        Session s;
+        if (limit >= 0)
+            s.client.setMaximumReceiveMessageSize(limit);
+        QSignalSpy errors(&s.client, &HubConnection::errorOccurred);
+        QVERIFY(s.open(Protocol::MessagePack));
+        QByteArray prefix;
+        for (quint32 n = announced;; n >>= 7) {
+            prefix.append(char((n & 0x7f) | (n > 0x7f ? 0x80 : 0)));
+            if (n <= 0x7f)
+                break;
+        }
+        s.hub.sendRaw(prefix + "\x95\x01"); // the body's first bytes only
+        QVERIFY(s.endedTooLarge(errors, s.client.maximumReceiveMessageSize()));
+    }
+
+    /// A WebSocket frame whose header announces more than the transport buffers (twice the
+    /// limit, at least 1 MiB) ends the connection before its payload is read; with the
+    /// default limit too.
+    void sizeLimitWebSocketFrame_data()
+    {
+        QTest::addColumn<qint64>("limit");
+        QTest::addColumn<quint64>("announced");
+        QTest::newRow("1024, 1 MiB + 1") << qint64(1024) << quint64(1024 * 1024 + 1);
+        QTest::newRow("default, 100 MB") << qint64(-1) << quint64(100'000'000);
+    }
+    void sizeLimitWebSocketFrame()
+    {
+        QFETCH(qint64, limit);
+        QFETCH(quint64, announced);
+        Session s;
+        if (limit >= 0)
+            s.client.setMaximumReceiveMessageSize(limit);
+        QSignalSpy errors(&s.client, &HubConnection::errorOccurred);
+        QVERIFY(s.open(Protocol::MessagePack));
+        s.hub.sendRawSocket(webSocketHeader(announced) + "\x01\x02\x03");
+        QVERIFY(s.endedTooLarge(errors, s.client.maximumReceiveMessageSize()));
+    }
+
+    /// A Server-Sent Events line that never ends is not buffered past twice the limit (at
+    /// least 1 MiB).
+    void sizeLimitEventStreamLine()
+    {
+        constexpr qint64 Limit = 1024;
+        Session s;
+        s.client.setMaximumReceiveMessageSize(Limit);
+        QSignalSpy errors(&s.client, &HubConnection::errorOccurred);
+        QVERIFY(s.open(Protocol::Json, Transport::ServerSentEvents));
+        s.hub.sendRaw("data: ");
+        const QByteArray piece(64 * 1024, 'x');
+        for (int i = 0; i < 17; ++i) // 1 MiB + 64 KiB, no line break
+            s.hub.sendRaw(piece);
+        QVERIFY(s.endedTooLarge(errors, Limit));
+    }
+
+    /// Long polling: a response holding a message over the limit is refused by the reader; a
+    /// response whose Content-Length announces more than the transport buffers (twice the
+    /// limit, at least 1 MiB) fails before its body arrives.
+    void sizeLimitLongPolling_data()
+    {
+        QTest::addColumn<QByteArray>("poll");
+        const QByteArray over = jsonNotifyOfSize(1025);
+        QTest::newRow("a message over the limit") << "HTTP/1.1 200 OK\r\nContent-Length: "
+                + QByteArray::number(over.size()) + "\r\n\r\n" + over;
+        QTest::newRow("content-length over the bound")
+            << QByteArray("HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n{\"type\":1");
+    }
+    void sizeLimitLongPolling()
+    {
+        QFETCH(QByteArray, poll);
+        LongPollingHub hub;
+        hub.nextPoll = poll;
+        HubConnection client(hub.url());
+        client.setTransports(Transport::LongPolling);
+        client.setRetryPolicy({});
+        client.setMaximumReceiveMessageSize(1024);
+        QSignalSpy errors(&client, &HubConnection::errorOccurred);
+        QSignalSpy connected(&client, &HubConnection::connected);
+        client.start();
+        QTRY_COMPARE_WITH_TIMEOUT(errors.size(), 1, 5000);
+        QCOMPARE(connected.size(), 1); // the handshake in the first poll was read
+        QCOMPARE(errors.first().first().value<Error>(), Error::ProtocolError);
+        QCOMPARE(client.errorString(),
+                 u"The server sent a message larger than the limit of 1024 bytes."_s);
+        QCOMPARE(client.state(), State::Disconnected);
+    }
+
+    /// 0 is unlimited: a message over the default limit of 32 MiB is read.
+    void sizeLimitUnlimited_data()
+    {
+        QTest::addColumn<Protocol>("protocol");
+        QTest::newRow("json") << Protocol::Json;
+        QTest::newRow("messagepack") << Protocol::MessagePack;
+    }
+    void sizeLimitUnlimited()
+    {
+        QFETCH(Protocol, protocol);
+        Session s;
+        s.client.setMaximumReceiveMessageSize(0);
+        QVERIFY(s.open(protocol));
+        const QByteArray big(33 * 1024 * 1024, 'x');
+        s.hub.sendInvocation("Notify", {Value::fromUtf8(big)});
+        QTRY_COMPARE_WITH_TIMEOUT(s.notified.size(), 1, 30000);
+        QCOMPARE(s.notified.first().value(0).bytes(), big);
+        QVERIFY(s.survived());
+    }
+
+    /// A message over the limit is a protocol error like any other: with a retry policy the
+    /// client reconnects.
+    void sizeLimitReconnects()
+    {
+        constexpr qint64 Limit = 1024;
+        Session s;
+        s.client.setMaximumReceiveMessageSize(Limit);
+        QSignalSpy reconnecting(&s.client, &HubConnection::reconnecting);
+        QSignalSpy reconnected(&s.client, &HubConnection::reconnected);
+        QVERIFY(s.open(Protocol::Json, Transport::WebSockets,
+                       std::make_shared<DefaultRetryPolicy>(QList<std::chrono::milliseconds> {10ms},
+                                                            true, 0.0)));
+        s.hub.sendRaw(jsonNotifyOfSize(Limit + 1));
+        QVERIFY(reconnected.wait(5000));
+        QCOMPARE(reconnecting.first().first().value<Error>(), Error::ProtocolError);
+        QCOMPARE(failure(s.pending)->message,
+                 CanceledText
+                     + u" The server sent a message larger than the limit of 1024 bytes."_s);
+        QVERIFY(s.notified.isEmpty());
+        QCOMPARE(call(s.client, "Echo", {1}), Value(1));
+    }
+
+    /// The limit applies to the handshake response too: the attempt fails.
+    void sizeLimitHandshake()
+    {
+        constexpr qint64 Limit = 1024;
+        Session s;
+        s.hub.setHandshakeResponse("{\"x\":\"" + QByteArray(2 * Limit, 'x')); // no end
+        s.client.setMaximumReceiveMessageSize(Limit);
+        s.client.setTransports(Transport::WebSockets);
+        QSignalSpy errors(&s.client, &HubConnection::errorOccurred);
+        s.client.start();
+        QVERIFY(errors.wait(5000));
+        QCOMPARE(errors.first().first().value<Error>(), Error::HandshakeFailed);
+        QCOMPARE(s.client.errorString(),
+                 u"Error parsing handshake response: The server sent a message larger than the "
+                 u"limit of 1024 bytes."_s);
+        QCOMPARE(s.client.state(), State::Disconnected);
     }
 
     /// A MessagePack frame split over two WebSocket messages is put together again (the

@@ -336,7 +336,7 @@ void Connector::openTransport(HubConnection::Transport kind, const QUrl &url)
                                                   u"The transport closed while opening."_s, 0});
     });
     m_stepTimer.start(m_settings.stepTimeoutMs);
-    transport->open({url, m_settings.request, m_settings.format});
+    transport->open({url, m_settings.request, m_settings.format, m_settings.maxMessageSize});
 }
 
 void Connector::transportFailed(const TransportError &error)

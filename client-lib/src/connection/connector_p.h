@@ -31,6 +31,7 @@ public:
         HubConnection::AccessTokenProvider tokenProvider;
         RequestSettings request; ///< without the token: the Connector adds it
         int stepTimeoutMs = 15000;
+        qint64 maxMessageSize = 0; ///< HubConnection::maximumReceiveMessageSize()
     };
 
     Connector(Settings settings, QObject *parent);

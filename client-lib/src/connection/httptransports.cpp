@@ -70,6 +70,7 @@ ServerSentEventsTransport::~ServerSentEventsTransport()
 void ServerSentEventsTransport::open(const Options &options)
 {
     m_state = State::Opening;
+    m_maxMessageSize = options.maxMessageSize;
     if (!options.request.manager) {
         finish(missingManager());
         return;
@@ -97,7 +98,18 @@ void ServerSentEventsTransport::onReadyRead()
     if (m_state != State::Open) // an error body, or we are closing: read it at the end
         return;
     m_buffer += m_reply->readAll();
+    QPointer<ServerSentEventsTransport> self(this);
     parse();
+    if (!self || m_state != State::Open)
+        return;
+    // What is left is one unfinished line and the data of an unfinished event.
+    const qint64 bound = transportBufferLimit(m_maxMessageSize);
+    if (bound > 0 && qint64(m_buffer.size()) + qint64(m_data.size()) > bound) {
+        qCDebug(lcHubTransport) << "Server-Sent Events: an event over" << bound << "bytes";
+        m_sender.abort();
+        stopStream();
+        finish(messageTooLarge(m_maxMessageSize));
+    }
 }
 
 void ServerSentEventsTransport::parse()
@@ -105,7 +117,8 @@ void ServerSentEventsTransport::parse()
     QPointer<ServerSentEventsTransport> self(this);
     qsizetype offset = 0;
     while (m_state == State::Open) {
-        const qsizetype end = m_buffer.indexOf('\n', offset);
+        // (the unfinished line left by the previous call was searched already)
+        const qsizetype end = m_buffer.indexOf('\n', qMax(offset, m_scanned));
         if (end < 0)
             break;
         QByteArrayView line(m_buffer.constData() + offset, end - offset);
@@ -137,6 +150,7 @@ void ServerSentEventsTransport::parse()
         }
     }
     m_buffer.remove(0, offset);
+    m_scanned = m_buffer.size();
 }
 
 void ServerSentEventsTransport::onFinished()
@@ -269,6 +283,26 @@ void LongPollingTransport::poll()
     request.setTransferTimeout(PollTimeoutMs);
     QNetworkReply *reply = m_options.request.manager->get(request);
     m_poll = reply;
+    if (const qint64 bound = transportBufferLimit(m_options.maxMessageSize)) {
+        // A response (several messages, possibly) over the bound fails as soon as its
+        // Content-Length announces it or that much has arrived, not once it is all buffered.
+        auto check = [this, reply, bound] {
+            if (m_poll != reply
+                || (reply->header(QNetworkRequest::ContentLengthHeader).toLongLong() <= bound
+                    && reply->bytesAvailable() <= bound))
+                return;
+            qCDebug(lcHubTransport) << "long polling: a response over" << bound << "bytes";
+            if (m_state == State::Closing) { // the DELETE follows as usual
+                discard(m_poll, this);
+                return;
+            }
+            m_sender.abort();
+            discard(m_poll, this);
+            finish(messageTooLarge(m_options.maxMessageSize));
+        };
+        connect(reply, &QNetworkReply::metaDataChanged, this, check);
+        connect(reply, &QNetworkReply::readyRead, this, check);
+    }
     connect(reply, &QNetworkReply::finished, this, [this, reply] {
         reply->deleteLater();
         if (m_poll != reply)

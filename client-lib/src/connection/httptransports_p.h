@@ -34,8 +34,10 @@ private:
     QPointer<QNetworkReply> m_reply;
     HttpSender m_sender;
     QByteArray m_buffer;
+    qsizetype m_scanned = 0; ///< bytes of m_buffer known to hold no line break
     QByteArray m_data; ///< data lines of the event being read
     bool m_hasData = false;
+    qint64 m_maxMessageSize = 0; ///< HubConnection::maximumReceiveMessageSize()
     QTimer m_closeTimer;
 };
 

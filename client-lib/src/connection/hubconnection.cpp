@@ -208,6 +208,7 @@ Detail::Connector *HubConnection::Private::makeConnector(bool resume)
     s.request.ssl = active.ssl;
 #endif
     s.stepTimeoutMs = timerMs(active.handshakeTimeout.count(), 1);
+    s.maxMessageSize = active.maxReceiveMessageSize;
     auto *c = new Detail::Connector(std::move(s), q);
     connector = c;
     QObject::connect(c, &Detail::Connector::succeeded, q, [this, c] {
@@ -241,7 +242,7 @@ void HubConnection::Private::onConnectorSucceeded()
     attachTransport(t);
     handshakeDone = false;
     handshakeBuffer.clear();
-    reader.emplace(*protocol);
+    reader.emplace(*protocol, qsizetype(active.maxReceiveMessageSize));
     // Version 2 turns stateful reconnect on at the server; 1 otherwise, as the official
     // clients send.
     const QByteArray request
@@ -303,7 +304,8 @@ void HubConnection::Private::beginResume(Error e, const QString &message)
         t->disconnect(q);
         t->deleteLater();
     }
-    reader.emplace(*protocol); // a partial message of the old socket is gone with it
+    // a partial message of the old socket is gone with it
+    reader.emplace(*protocol, qsizetype(active.maxReceiveMessageSize));
     makeConnector(true);
 }
 
@@ -410,10 +412,13 @@ void HubConnection::Private::onTransportReceived(const QByteArray &payload)
 void HubConnection::Private::processHandshake()
 {
     HandshakeResponse response;
-    const Expected<qsizetype> used = Handshake::parseResponse(handshakeBuffer, response);
+    const Expected<qsizetype> used = Handshake::parseResponse(
+        handshakeBuffer, response, qsizetype(active.maxReceiveMessageSize));
     if (!used) {
-        attemptFailed(Error::HandshakeFailed,
-                      u"Error parsing handshake response: %1"_s.arg(used.error().message));
+        const QString why = used.error().code == ProtocolErrorCode::MessageTooLarge
+            ? Detail::messageTooLargeText(active.maxReceiveMessageSize)
+            : used.error().message;
+        attemptFailed(Error::HandshakeFailed, u"Error parsing handshake response: %1"_s.arg(why));
         return;
     }
     if (*used == 0)
@@ -476,9 +481,12 @@ void HubConnection::Private::processMessages()
         if (r.status == MessageReader::Status::NeedMoreData)
             return;
         if (r.status == MessageReader::Status::Error) {
+            const QString message = r.error.code == ProtocolErrorCode::MessageTooLarge
+                ? Detail::messageTooLargeText(active.maxReceiveMessageSize)
+                : r.error.message;
             qCWarning(lcHubConnection) << "the server sent data the" << protocol->name()
-                                       << "protocol cannot read:" << r.error.message;
-            connectionLost(Error::ProtocolError, r.error.message, true);
+                                       << "protocol cannot read:" << message;
+            connectionLost(Error::ProtocolError, message, true);
             return;
         }
         qCDebug(lcHubConnection) << "received" << *r.message;
@@ -669,6 +677,11 @@ void HubConnection::Private::onTransportClosed(const Detail::TransportError &e)
         return;
     case State::Connecting:
     case State::Reconnecting: {
+        if (e.code == Error::ProtocolError) { // a transport's size limit, before the handshake
+            attemptFailed(Error::HandshakeFailed,
+                          u"Error parsing handshake response: %1"_s.arg(e.message));
+            return;
+        }
         const QString message
             = u"The server disconnected before sending a handshake response. %1"_s.arg(e.message);
         attemptFailed(e.code == Error::TransportFailed ? e.code : Error::HandshakeFailed,
@@ -1403,6 +1416,16 @@ void HubConnection::setHandshakeTimeout(std::chrono::milliseconds timeout)
 std::chrono::milliseconds HubConnection::handshakeTimeout() const
 {
     return d->config.handshakeTimeout;
+}
+
+void HubConnection::setMaximumReceiveMessageSize(qint64 bytes)
+{
+    d->config.maxReceiveMessageSize = qMax<qint64>(bytes, 0);
+}
+
+qint64 HubConnection::maximumReceiveMessageSize() const
+{
+    return d->config.maxReceiveMessageSize;
 }
 
 void HubConnection::setRetryPolicy(std::shared_ptr<RetryPolicy> policy)

@@ -65,6 +65,7 @@ public:
         std::chrono::milliseconds keepAlive = 15s;
         std::chrono::milliseconds serverTimeout = 30s;
         std::chrono::milliseconds handshakeTimeout = 15s;
+        qint64 maxReceiveMessageSize = 32 * 1024 * 1024; ///< framed; 0 = unlimited
         std::shared_ptr<RetryPolicy> retryPolicy = std::make_shared<DefaultRetryPolicy>();
         bool statefulReconnect = true;
         qsizetype statefulBufferSize = 100000;

@@ -8,13 +8,34 @@
 #include <QtNetwork/QNetworkAccessManager>
 #include <QtNetwork/QNetworkReply>
 
+#include <limits>
+
 using namespace Qt::StringLiterals;
 
 namespace Heliograph::Detail {
 
 namespace {
 constexpr int PostTimeoutMs = 100000;
+constexpr qint64 MinTransportBuffer = 1024 * 1024;
 } // namespace
+
+QString messageTooLargeText(qint64 limit)
+{
+    return u"The server sent a message larger than the limit of %1 bytes."_s.arg(limit);
+}
+
+TransportError messageTooLarge(qint64 limit)
+{
+    return {HubConnection::Error::ProtocolError, messageTooLargeText(limit), 0};
+}
+
+qint64 transportBufferLimit(qint64 limit)
+{
+    if (limit <= 0)
+        return 0;
+    return limit > std::numeric_limits<qint64>::max() / 2 ? std::numeric_limits<qint64>::max()
+                                                          : qMax(2 * limit, MinTransportBuffer);
+}
 
 QByteArray userAgent()
 {

@@ -48,6 +48,16 @@ struct RequestSettings {
 #endif
 };
 
+/// errorString of a message over HubConnection::maximumReceiveMessageSize() (`limit`).
+QString messageTooLargeText(qint64 limit);
+/// The ProtocolError a transport ends with when it would have to buffer more than
+/// transportBufferLimit(`limit`).
+TransportError messageTooLarge(qint64 limit);
+/// What a transport may buffer of one unit (a WebSocket message, a Server-Sent Events line or
+/// event, a long-polling response), which can carry several messages: twice the message limit,
+/// at least 1 MiB; 0 (unlimited) when `limit` is.
+qint64 transportBufferLimit(qint64 limit);
+
 /// A request with our User-Agent, X-Requested-With, Authorization, the user's headers, no
 /// caching, and the TLS settings.
 QNetworkRequest makeRequest(const QUrl &url, const RequestSettings &settings);
@@ -63,6 +73,9 @@ public:
         QUrl url; ///< http(s):// with `id=` (WebSockets maps the scheme itself)
         RequestSettings request;
         TransferFormat format = TransferFormat::Text;
+        /// HubConnection::maximumReceiveMessageSize() (0: unlimited); what the transport
+        /// buffers is bounded by transportBufferLimit() of it.
+        qint64 maxMessageSize = 0;
     };
 
     ~Transport() override; ///< aborts whatever is in flight, without signals

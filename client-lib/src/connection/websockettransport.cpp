@@ -2,6 +2,7 @@
 #include "logging_p.h"
 #include "websockettransport_p.h"
 
+#include <QtCore/QCoreApplication>
 #include <QtCore/QRegularExpression>
 #include <QtNetwork/QNetworkAccessManager>
 #include <QtNetwork/QNetworkCookie>
@@ -21,6 +22,18 @@ int statusFromErrorString(const QString &error)
     static const QRegularExpression status(u"status code: (\\d{3})"_s);
     const QRegularExpressionMatch m = status.match(error);
     return m.hasMatch() ? m.captured(1).toInt() : 0;
+}
+
+/// QWebSocket closes with 1009 itself when a frame header announces more than
+/// maxAllowedIncomingFrameSize() or a message grows past maxAllowedIncomingMessageSize(); a
+/// close frame from the server carries the same code, but (in practice) not these texts.
+bool isOwnSizeLimit(const QString &reason)
+{
+    static const char *const frame = "Maximum framesize exceeded.";
+    static const char *const message = "Received message is too big.";
+    return reason == QLatin1String(frame) || reason == QLatin1String(message)
+        || reason == QCoreApplication::translate("QWebSocketFrame", frame)
+        || reason == QCoreApplication::translate("QWebSocketDataProcessor", message);
 }
 } // namespace
 
@@ -83,6 +96,14 @@ void WebSocketTransport::open(const Options &options)
 {
     m_state = State::Opening;
     m_format = options.format;
+    m_maxMessageSize = options.maxMessageSize;
+    if (const qint64 bound = transportBufferLimit(options.maxMessageSize)) {
+        // Checked by QWebSocket before it reads a frame's payload, and as a message grows.
+        m_socket.setMaxAllowedIncomingFrameSize(
+            qMin(quint64(bound), QWebSocket::maxIncomingFrameSize()));
+        m_socket.setMaxAllowedIncomingMessageSize(
+            qMin(quint64(bound), QWebSocket::maxIncomingMessageSize()));
+    }
     const QUrl url = webSocketUrl(options.url);
     QNetworkRequest request = makeRequest(url, options.request);
     if (QNetworkAccessManager *manager = options.request.manager) {
@@ -189,9 +210,13 @@ void WebSocketTransport::onDisconnected()
     case State::Open:
         qCDebug(lcHubTransport) << "WebSocket ended: close code" << m_socket.closeCode() << "reason"
                                 << m_socket.closeReason() << "error" << m_lastError;
-        if (!m_peerClosed
-            && (!m_lastError.isEmpty()
-                || m_socket.closeCode() == QWebSocketProtocol::CloseCodeAbnormalDisconnection)) {
+        if (m_maxMessageSize > 0 && m_socket.closeCode() == QWebSocketProtocol::CloseCodeTooMuchData
+            && isOwnSizeLimit(m_socket.closeReason())) {
+            e = messageTooLarge(m_maxMessageSize);
+        } else if (!m_peerClosed
+                   && (!m_lastError.isEmpty()
+                       || m_socket.closeCode()
+                           == QWebSocketProtocol::CloseCodeAbnormalDisconnection)) {
             e.code = HubConnection::Error::TransportFailed;
             e.abrupt = true;
             e.message = u"The WebSocket failed: %1."_s.arg(

@@ -35,6 +35,7 @@ private:
     QTimer m_closeTimer;
     QString m_lastError;
     int m_httpStatus = 0;
+    qint64 m_maxMessageSize = 0; ///< HubConnection::maximumReceiveMessageSize()
     bool m_peerClosed = false; ///< the server sent a close frame
 };
 

@@ -343,6 +343,26 @@ public:
     void setHandshakeTimeout(std::chrono::milliseconds timeout);
     /// The bound for each step of connecting.
     std::chrono::milliseconds handshakeTimeout() const;
+    /// The largest message the server may send, in bytes, framed (with the JSON record
+    /// separator or the MessagePack length prefix), the handshake response included. Default
+    /// 32 MiB (33 554 432); 0 or negative: unlimited (only what the transports can carry).
+    ///
+    /// A message that is or will be larger ends the connection at once, without the rest of it
+    /// being buffered: a JSON record still without its separator once it reaches the limit, a
+    /// MessagePack length prefix that announces more. Transports can carry several messages in
+    /// one unit, so what they buffer (a WebSocket message or frame, a Server-Sent Events line
+    /// and event, a long-polling response) is bounded by twice the limit, at least 1 MiB; a
+    /// WebSocket frame header or an HTTP Content-Length that announces more fails as soon as it
+    /// is read.
+    ///
+    /// The connection then ends like on any other protocol error: Error::ProtocolError, with
+    /// errorString() "The server sent a message larger than the limit of N bytes.", pending
+    /// calls fail with HubError::Code::ConnectionLost, and the retry policy decides on an
+    /// automatic reconnect (no stateful resume: the same message would come again). In the
+    /// handshake response it is a HandshakeFailed attempt.
+    void setMaximumReceiveMessageSize(qint64 bytes);
+    /// The largest message the server may send; 0 or negative: unlimited.
+    qint64 maximumReceiveMessageSize() const;
     /// Automatic reconnect after a lost connection. Default: DefaultRetryPolicy (0, 2, 5, 10,
     /// 30 s, then every 30 s, ±20 % jitter). nullptr: no automatic reconnect.
     void setRetryPolicy(std::shared_ptr<RetryPolicy> policy);
