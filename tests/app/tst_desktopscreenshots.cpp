@@ -12,8 +12,12 @@
 
 #include <QtCore/QDir>
 #include <QtCore/QMutex>
+#include <QtGui/QGuiApplication>
 #include <QtGui/QImage>
+#include <QtGui/QPalette>
 #include <QtQml/QQmlApplicationEngine>
+#include <QtQml/QQmlContext>
+#include <QtQml/QQmlExpression>
 #include <QtQml/QQmlExtensionPlugin>
 #include <QtQuick/QQuickWindow>
 #include <QtQuickControls2/QQuickStyle>
@@ -83,8 +87,10 @@ class tst_DesktopScreenshots : public QObject {
         QTest::qWait(0);
         QVERIFY(QTest::qWaitForWindowExposed(window));
         const QImage image = window->grabWindow();
-        const QString path
-            = QDir(QStringLiteral(HELIOGRAPH_SCREENSHOT_DIR)).filePath(u"%1.png"_s.arg(name));
+        // A run at another scale (the high-DPI CTest entry) keeps its pictures apart.
+        const QString suffix = qEnvironmentVariable("HELIOGRAPH_SCREENSHOT_SUFFIX");
+        const QString path = QDir(QStringLiteral(HELIOGRAPH_SCREENSHOT_DIR))
+                                 .filePath(u"%1%2.png"_s.arg(name, suffix));
         QVERIFY2(image.save(path), qPrintable(path));
         qInfo("%s: %dx%d, %d colours", qPrintable(path), image.width(), image.height(),
               distinctColours(image));
@@ -192,6 +198,27 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(admin->auditLog()->count() >= 1, 10'000);
         view->setProperty("section", u"audit"_s);
         check(window, u"admin-audit"_s);
+
+        // The system turns dark: the theme follows the palette, everything stays readable.
+        QPalette dark;
+        dark.setColor(QPalette::Window, QColor(0x20, 0x22, 0x26));
+        dark.setColor(QPalette::WindowText, QColor(0xe6, 0xe6, 0xe6));
+        dark.setColor(QPalette::Base, QColor(0x18, 0x1a, 0x1d));
+        dark.setColor(QPalette::AlternateBase, QColor(0x26, 0x28, 0x2c));
+        dark.setColor(QPalette::Text, QColor(0xe6, 0xe6, 0xe6));
+        dark.setColor(QPalette::Button, QColor(0x2c, 0x2f, 0x34));
+        dark.setColor(QPalette::ButtonText, QColor(0xe6, 0xe6, 0xe6));
+        dark.setColor(QPalette::Highlight, QColor(0x3d, 0x8b, 0xd9));
+        dark.setColor(QPalette::HighlightedText, Qt::white);
+        QGuiApplication::setPalette(dark);
+        // Theme is a QML singleton: ask the window's own context, which imports it.
+        QQmlExpression themeIsDark(qmlContext(window), window, u"Theme.dark"_s);
+        QTRY_VERIFY(themeIsDark.evaluate().toBool());
+        check(window, u"admin-audit-dark"_s);
+        QCOMPARE(window->grabWindow().pixelColor(4, window->height() / 2).lightnessF() < 0.5, true);
+        window->setProperty("currentView", u"notifications"_s);
+        check(window, u"notifications-dark"_s);
+        QGuiApplication::setPalette(QPalette());
     }
 };
 
