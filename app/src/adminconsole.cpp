@@ -117,7 +117,6 @@ void AdminConsole::start()
 {
     clearData();
     m_scope = scopeOf(m_session);
-    m_selectedByUser = false;
     const QString own = allTenants() ? QString() : m_session->tenant();
     if (own != m_selected) {
         m_selected = own;

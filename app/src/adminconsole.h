@@ -176,7 +176,6 @@ private:
     MetricsHistory *m_history;
     QVariantMap m_health;
     QString m_selected;
-    bool m_selectedByUser = false;
     int m_userCount = 0;
     int m_activeDocuments = 0;
     bool m_detailsLoading = false;
