@@ -49,7 +49,10 @@ AdminHub::AdminHub(AdminMonitor &adminMonitor, ConnectionRegistry &connections,
     , m_registry(connections)
     , m_service(service)
 {
+    // Checked by HubServer on every request of a connection (403 Forbidden at negotiate or
+    // at the WebSocket upgrade): an Admin needs a tenant as well, as in onConnected().
     connectPolicy = adminOrOperator();
+    connectPolicy.requirement = [](const Principal &p) { return AdminScope::of(p).has_value(); };
 
     addStreamMethod(
         "StreamMetrics",
@@ -139,6 +142,7 @@ AdminHub::AdminHub(AdminMonitor &adminMonitor, ConnectionRegistry &connections,
 
 void AdminHub::onConnected(HubCallContext &ctx)
 {
+    // Defence in depth: HubServer refuses such callers with 403 before any connection exists.
     if (!AdminScope::of(ctx.user())) {
         qCInfo(lcAdminHub) << "tenant" << ctx.user().tenantId << "user" << ctx.user().userId
                            << "refused: neither Admin nor Operator";

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The admin hub (/hubs/admin): live metrics, history, drill-down, events, audited actions and
 // the audit log for the desktop app's admin console. Role Admin sees and acts on its own
-// tenant only, role Operator on every tenant; any other caller is closed right after the
-// handshake. See docs/hubs.md, "The admin hub".
+// tenant only, role Operator on every tenant; any other caller gets 403 Forbidden (the hub's
+// connectPolicy, applied by HubServer). See docs/hubs.md, "The admin hub".
 #pragma once
 
 #include "admin/adminmonitor.h"
@@ -50,10 +50,12 @@ public:
     AdminHub(AdminMonitor &adminMonitor, ConnectionRegistry &connections,
              NotificationService &service);
 
-    /// Refuses (closes with an error, reconnect not allowed) a caller with neither role.
+    /// Refuses (closes with an error, reconnect not allowed) a caller with neither role. Only
+    /// reachable if a connection bypasses HubServer's connect policy check.
     void onConnected(HubCallContext &ctx) override;
 
-    /// The Close error a refused caller gets.
+    /// Why a caller without the role is refused: the body of the 403 answer, and the Close
+    /// error of onConnected().
     static QString refusal();
     /// The Close error of a connection an administrator disconnects.
     static QByteArray disconnectedByAdmin();

@@ -372,7 +372,7 @@ bool ServerApp::start(const ServeOptions &o, QString &error)
             return true;
         });
     d->server->addHub(*d->hub, *d->lifetime);
-    d->server->addHub(*d->adminHub, *d->adminLifetime);
+    d->server->addHub(*d->adminHub, *d->adminLifetime, AdminHub::refusal().toUtf8());
     if (o.benchHub) {
         d->benchLifetime = std::make_unique<HubLifetimeManager>();
         d->benchHub = std::make_unique<BenchHub>();

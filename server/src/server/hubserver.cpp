@@ -68,6 +68,7 @@ QByteArrayView transportName(TransportKind k)
 struct Endpoint {
     Hub *hub = nullptr;
     HubLifetimeManager *lifetime = nullptr;
+    QByteArray refusal; ///< the body of the 403 answer to a caller connectPolicy refuses
 };
 
 /// A negotiated logical connection. Fields are guarded by the manager's mutex; `connection` and
@@ -627,6 +628,20 @@ private:
         respond(request, std::move(r));
     }
 
+    /// The endpoint's connect policy, checked after authentication: false (and 403 sent) when
+    /// it refuses `principal`, as ASP.NET Core's authorization of a hub endpoint does.
+    bool admit(const HttpRequest &request, const Endpoint &endpoint, const Principal &principal,
+               QByteArrayView what)
+    {
+        if (endpoint.hub->connectPolicy.allows(principal))
+            return true;
+        qCInfo(lcHttp) << what << "from" << m_remote << "tenant" << principal.tenantId << "user"
+                       << principal.userId << "forbidden by the connect policy of"
+                       << endpoint.hub->path();
+        respond(request, textResponse(403, endpoint.refusal));
+        return false;
+    }
+
     void respond(const HttpRequest &request, HttpResponse response)
     {
         m_server.addCors(request, response);
@@ -864,6 +879,8 @@ void HttpSession::handleHub(const HttpRequest &request, const Endpoint &endpoint
         respondUnauthorized(request);
         return;
     }
+    if (!admit(request, endpoint, principal, request.method))
+        return;
     if (request.method == "GET" && request.header("accept").contains("text/event-stream")) {
         startServerSentEvents(request, entry);
         return;
@@ -881,6 +898,8 @@ void HttpSession::negotiate(const HttpRequest &request, const QueryString &query
         respondUnauthorized(request);
         return;
     }
+    if (!admit(request, endpoint, principal, "negotiate"))
+        return;
     NegotiateResponse n;
     std::optional<QByteArrayView> requested;
     const QByteArray version = query.value("negotiateVersion");
@@ -968,6 +987,8 @@ void HttpSession::startWebSocket(const HttpRequest &request, const QueryString &
         respondUnauthorized(request);
         return;
     }
+    if (!admit(request, endpoint, principal, "WebSocket"))
+        return;
     EntryPtr entry;
     const QByteArray token = query.value("id");
     if (token.isEmpty()) { // negotiate skipped: a new connection whose token is its id
@@ -1313,9 +1334,9 @@ HubServer::~HubServer()
     stop();
 }
 
-void HubServer::addHub(Hub &hub, HubLifetimeManager &lifetime)
+void HubServer::addHub(Hub &hub, HubLifetimeManager &lifetime, QByteArray refusal)
 {
-    d->endpoints.append({&hub, &lifetime});
+    d->endpoints.append({&hub, &lifetime, std::move(refusal)});
 }
 
 void HubServer::addRoute(QByteArray method, QByteArray path, RouteHandler handler)

@@ -68,8 +68,11 @@ public:
     HubServer(ServerConfig config, Authenticator authenticator, QObject *parent = nullptr);
     ~HubServer() override;
 
-    /// Serves `hub` at hub.path(); both must outlive the server.
-    void addHub(Hub &hub, HubLifetimeManager &lifetime);
+    /// Serves `hub` at hub.path(); both must outlive the server. Every request that opens or
+    /// uses a connection of the hub (negotiate, the WebSocket upgrade, Server-Sent Events, long
+    /// polling, DELETE) is authenticated, then checked against hub.connectPolicy: a caller it
+    /// refuses gets 403 Forbidden with `refusal` as its text/plain body (empty: no text).
+    void addHub(Hub &hub, HubLifetimeManager &lifetime, QByteArray refusal = {});
     /// `path` matches exactly, or as a prefix when it ends with '/'; method "*" takes any.
     void addRoute(QByteArray method, QByteArray path, RouteHandler handler);
 

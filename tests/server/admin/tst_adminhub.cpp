@@ -10,6 +10,11 @@
 #include <heliograph/client/heliographclient_version.h>
 #include <heliograph/client/hubconnection.h>
 
+#include <QtCore/QJsonDocument>
+#include <QtCore/QJsonObject>
+#include <QtNetwork/QNetworkAccessManager>
+#include <QtNetwork/QNetworkReply>
+#include <QtNetwork/QTcpSocket>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
 
@@ -74,6 +79,55 @@ struct Console {
         return false;
     }
 };
+
+struct RawResponse {
+    int status = 0; ///< 0: no complete head in time
+    QByteArray head;
+    QByteArray body;
+};
+
+/// One request on its own TCP connection, answered when the head (and a body of the stated
+/// Content-Length) has arrived or the server has closed. A plain QTcpSocket, not
+/// QNetworkAccessManager: runs under ThreadSanitizer too, and sends WebSocket upgrades.
+RawResponse rawRequest(quint16 port, const QByteArray &method, const QByteArray &target,
+                       const QString &accessToken, const QByteArray &extraHeaders = {})
+{
+    QTcpSocket socket;
+    socket.connectToHost(QHostAddress::LocalHost, port);
+    QByteArray request = method + ' ' + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+    if (!accessToken.isEmpty())
+        request += "Authorization: Bearer " + accessToken.toUtf8() + "\r\n";
+    request += extraHeaders + "Content-Length: 0\r\n\r\n";
+    socket.write(request);
+    RawResponse r;
+    QByteArray buffer;
+    auto complete = [&] {
+        buffer += socket.readAll();
+        const qsizetype end = buffer.indexOf("\r\n\r\n");
+        if (end < 0 || !buffer.startsWith("HTTP/1.1 "))
+            return false;
+        r.head = buffer.left(end + 2);
+        r.status = buffer.mid(9, 3).toInt();
+        qsizetype length = 0;
+        for (const QByteArray &line : r.head.split('\n'))
+            if (line.toLower().startsWith("content-length:"))
+                length = line.mid(15).trimmed().toLongLong();
+        r.body = buffer.mid(end + 4, length);
+        return buffer.size() >= end + 4 + length;
+    };
+    const bool done = QTest::qWaitFor(
+        [&] { return complete() || socket.state() == QAbstractSocket::UnconnectedState; }, 10000);
+    Q_UNUSED(done); // the status says what happened
+    complete();
+    socket.abort();
+    return r;
+}
+
+QByteArray webSocketUpgrade()
+{
+    return "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+}
 
 QString unauthorized(const char *method)
 {
@@ -201,22 +255,125 @@ private Q_SLOTS:
 
     void refusesOtherRoles()
     {
+        // Without negotiate: the WebSocket upgrade itself is refused (403), before any hub
+        // connection exists, and the client gives up at once.
         QFETCH(QList<QByteArray>, roles);
-        auto c = open(u"/hubs/admin"_s, token("mallory", "acme", roles));
+        const QString mallory = token("mallory", "acme", roles);
+        auto c = open(u"/hubs/admin"_s, mallory);
         auto policy = std::make_shared<FixedRetryPolicy>(50ms);
         c->setRetryPolicy(policy);
         QSignalSpy disconnected(c.get(), &HubConnection::disconnected);
         c->start();
         QTRY_COMPARE_WITH_TIMEOUT(disconnected.size(), 1, 10000);
         QCOMPARE(c->state(), HubConnection::State::Disconnected);
-        QCOMPARE(c->error(), HubConnection::Error::ServerClosed);
-        QVERIFY2(c->errorString().contains(AdminHub::refusal()), qPrintable(c->errorString()));
-        QVERIFY(policy->contexts.isEmpty()); // the Close does not allow a reconnect
+        QCOMPARE(c->error(), HubConnection::Error::Unauthorized);
+        QVERIFY2(c->errorString().contains(u"403"_s), qPrintable(c->errorString()));
+        QVERIFY(policy->contexts.isEmpty());
 
-        // An Admin of the same tenant stays connected and gets data.
+        // A raw upgrade: 403 with the reason as text; no token at all stays 401.
+        const RawResponse upgrade
+            = rawRequest(m_server->port(), "GET", "/hubs/admin", mallory, webSocketUpgrade());
+        QCOMPARE(upgrade.status, 403);
+        QCOMPARE(upgrade.body, AdminHub::refusal().toUtf8());
+        QCOMPARE(rawRequest(m_server->port(), "GET", "/hubs/admin", {}, webSocketUpgrade()).status,
+                 401);
+
+        // An Admin of the same tenant, and an Operator, connect and get data.
         auto admin = console("root", "acme", "Admin");
         QVERIFY(admin);
         QCOMPARE(admin->connection->state(), HubConnection::State::Connected);
+        auto op = console("ops", "hq", "Operator", false);
+        QVERIFY(op);
+        QCOMPARE(op->connection->state(), HubConnection::State::Connected);
+    }
+
+    void refusedAtNegotiate_data()
+    {
+        QTest::addColumn<QList<QByteArray>>("roles");
+        QTest::addColumn<int>("status");
+        QTest::newRow("viewer") << QList<QByteArray> {"Viewer"} << 403;
+        QTest::newRow("editor") << QList<QByteArray> {"Editor"} << 403;
+        QTest::newRow("no role") << QList<QByteArray> {} << 403;
+        QTest::newRow("admin") << QList<QByteArray> {"Admin"} << 200;
+        QTest::newRow("operator") << QList<QByteArray> {"Operator"} << 200;
+    }
+
+    void refusedAtNegotiate()
+    {
+        QFETCH(QList<QByteArray>, roles);
+        QFETCH(int, status);
+        const QString accessToken = token("mallory", "acme", roles);
+
+        QNetworkAccessManager network;
+        QNetworkRequest request(url(u"/hubs/admin/negotiate?negotiateVersion=1"_s, true));
+        request.setRawHeader("Authorization", "Bearer " + accessToken.toUtf8());
+        request.setHeader(QNetworkRequest::ContentTypeHeader, u"text/plain"_s);
+        std::unique_ptr<QNetworkReply> reply(network.post(request, QByteArray()));
+        QSignalSpy finished(reply.get(), &QNetworkReply::finished);
+        QVERIFY(finished.wait(10000));
+        QCOMPARE(reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), status);
+        const QByteArray body = reply->readAll();
+        if (status == 403)
+            QCOMPARE(body, AdminHub::refusal().toUtf8());
+        else
+            QVERIFY2(body.contains("connectionToken"), body.constData());
+
+        // Heliograph Client, every transport: refused at negotiate, no transport tried.
+        auto c = open(u"/hubs/admin"_s, accessToken, Transport::WebSockets, Protocol::Json, true);
+        c->setTransports(Transport::WebSockets | Transport::ServerSentEvents
+                         | Transport::LongPolling);
+        if (status == 200) {
+            QVERIFY(connectNow(*c));
+            QCOMPARE(call(*c, "GetHistory").isArray(), true);
+            return;
+        }
+        QSignalSpy disconnected(c.get(), &HubConnection::disconnected);
+        c->start();
+        QTRY_COMPARE_WITH_TIMEOUT(disconnected.size(), 1, 10000);
+        QCOMPARE(c->state(), HubConnection::State::Disconnected);
+        QCOMPARE(c->error(), HubConnection::Error::Unauthorized);
+        QVERIFY2(c->errorString().contains(u"Negotiate was refused: HTTP 403"_s),
+                 qPrintable(c->errorString()));
+    }
+
+    void refusedOnEveryRequest()
+    {
+        // A connection negotiated by an Admin, then used with a token of the same user without
+        // the role (its roles were changed): each request of the connection is refused. Plain
+        // sockets (no QNetworkAccessManager), so this runs under ThreadSanitizer as well.
+        const quint16 port = m_server->port();
+        const QString admin = token("root", "acme", {"Admin"});
+        const QString viewer = token("root", "acme", {"Viewer"});
+        const RawResponse negotiated
+            = rawRequest(port, "POST", "/hubs/admin/negotiate?negotiateVersion=1", admin);
+        QCOMPARE(negotiated.status, 200);
+        const QByteArray id = QJsonDocument::fromJson(negotiated.body)
+                                  .object()
+                                  .value(u"connectionToken"_s)
+                                  .toString()
+                                  .toUtf8();
+        QVERIFY(!id.isEmpty());
+        const QByteArray target = "/hubs/admin?id=" + id;
+
+        auto refused = [&](const QByteArray &method, const QByteArray &headers = {}) {
+            const RawResponse r = rawRequest(port, method, target, viewer, headers);
+            if (r.status != 403 || r.body != AdminHub::refusal().toUtf8()) {
+                qWarning("%s %s: %s%s", method.constData(), headers.constData(), r.head.constData(),
+                         r.body.constData());
+                return false;
+            }
+            return true;
+        };
+        // Each request that would start a transport ...
+        QVERIFY(refused("GET", webSocketUpgrade()));
+        QVERIFY(refused("GET", "Accept: text/event-stream\r\n"));
+        QVERIFY(refused("GET"));
+        // ... and, once the Admin's first poll has started long polling, each that uses it.
+        QCOMPARE(rawRequest(port, "GET", target, admin).status, 200);
+        QVERIFY(refused("GET"));
+        QVERIFY(refused("POST"));
+        QVERIFY(refused("DELETE"));
+        QCOMPARE(rawRequest(port, "DELETE", target, admin).status, 202);
     }
 
     void scopedCounts()
