@@ -2,6 +2,7 @@
 // JWT validation (RFC 7519 over RFC 7515 compact JWS) for the hub server.
 #include "auth/jwt.h"
 
+#include "auth/jwks.h"
 #include "auth/jwt_p.h"
 
 #include <heliograph/client/json.h>
@@ -114,7 +115,7 @@ bool collectRoles(const Value *claim, QList<QByteArray> &roles)
 /// True if the claim is absent or a string; `out` receives the string.
 bool optionalString(const Value &payload, QByteArrayView name, QByteArray *out)
 {
-    const Value *v = payload.find(name);
+    const Value *v = findClaim(payload, name);
     if (!v || v->isNull())
         return true;
     if (!v->isString())
@@ -132,7 +133,53 @@ bool isEmptyClaim(const Value *v)
     return false;
 }
 
+/// A claim name for an error message: printable ASCII only, shortened.
+QString claimForMessage(QByteArrayView name)
+{
+    QString out;
+    for (const char c : name.first(std::min<qsizetype>(name.size(), 80)))
+        out += c >= 0x20 && c < 0x7f ? QChar(QLatin1Char(c)) : QChar(u'?');
+    return out;
+}
+
+/// A `kid` for an error message, if it looks like one (ids of real providers are short and
+/// plain); empty otherwise, so nothing odd from a token reaches the logs.
+QString keyIdForMessage(QByteArrayView kid)
+{
+    if (kid.isEmpty() || kid.size() > 64)
+        return {};
+    for (const char c : kid) {
+        const bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+            || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == '+' || c == '/'
+            || c == '=';
+        if (!plain)
+            return {};
+    }
+    return u" \""_s + QString::fromLatin1(kid) + u'"';
+}
+
 } // namespace
+
+const Value *findClaim(const Value &payload, QByteArrayView path)
+{
+    if (const Value *exact = payload.find(path))
+        return exact;
+    if (!path.contains('.'))
+        return nullptr;
+    const Value *v = &payload;
+    qsizetype from = 0;
+    while (v) {
+        const qsizetype dot = path.indexOf('.', from);
+        const QByteArrayView part = dot < 0 ? path.sliced(from) : path.sliced(from, dot - from);
+        if (part.isEmpty())
+            return nullptr;
+        v = v->find(part); // null unless v is an object with that member
+        if (dot < 0)
+            return v;
+        from = dot + 1;
+    }
+    return nullptr;
+}
 
 const char *jwtAlgorithmName(JwtAlgorithm algorithm) noexcept
 {
@@ -143,8 +190,20 @@ const char *jwtAlgorithmName(JwtAlgorithm algorithm) noexcept
         return "RS256";
     case JwtAlgorithm::ES256:
         return "ES256";
+    case JwtAlgorithm::PS256:
+        return "PS256";
     }
     return "?";
+}
+
+std::optional<JwtAlgorithm> jwtAlgorithmFromName(QByteArrayView name) noexcept
+{
+    for (const JwtAlgorithm a :
+         {JwtAlgorithm::HS256, JwtAlgorithm::RS256, JwtAlgorithm::ES256, JwtAlgorithm::PS256}) {
+        if (name == QByteArrayView(jwtAlgorithmName(a)))
+            return a;
+    }
+    return std::nullopt;
 }
 
 const char *jwtErrorCodeName(JwtErrorCode code) noexcept
@@ -166,6 +225,8 @@ const char *jwtErrorCodeName(JwtErrorCode code) noexcept
         return "WrongAudience";
     case JwtErrorCode::MissingClaim:
         return "MissingClaim";
+    case JwtErrorCode::UnknownKey:
+        return "UnknownKey";
     }
     return "?";
 }
@@ -180,6 +241,11 @@ bool Claims::hasRole(QByteArrayView role) const noexcept
 
 JwtValidator::JwtValidator(std::shared_ptr<const Detail::JwtKey> key, JwtValidationOptions options)
     : m_key(std::move(key))
+    , m_options(std::move(options))
+{ }
+
+JwtValidator::JwtValidator(std::shared_ptr<JwksKeyStore> keySet, JwtValidationOptions options)
+    : m_keySet(std::move(keySet))
     , m_options(std::move(options))
 { }
 
@@ -200,9 +266,24 @@ AuthResult<JwtValidator> JwtValidator::withPublicKeyPem(QByteArrayView pem,
     return JwtValidator(std::move(*key), std::move(options));
 }
 
+AuthResult<JwtValidator> JwtValidator::withKeySet(std::shared_ptr<JwksKeyStore> keys,
+                                                  JwtValidationOptions options)
+{
+    if (!keys)
+        return AuthError {u"No key store for the identity provider's keys."_s};
+    return JwtValidator(std::move(keys), std::move(options));
+}
+
+JwtValidator JwtValidator::withOptions(JwtValidationOptions options) const
+{
+    JwtValidator copy = *this;
+    copy.m_options = std::move(options);
+    return copy;
+}
+
 JwtAlgorithm JwtValidator::algorithm() const noexcept
 {
-    return m_key->algorithm;
+    return m_key ? m_key->algorithm : JwtAlgorithm::RS256;
 }
 
 JwtResult<Claims> JwtValidator::validate(QByteArrayView token) const
@@ -227,15 +308,62 @@ JwtResult<Claims> JwtValidator::validate(QByteArrayView token) const
     const Value *alg = header->find("alg");
     if (!alg || !alg->isString())
         return malformed(u"The token header has no \"alg\" string."_s);
-    const char *expectedAlg = jwtAlgorithmName(m_key->algorithm);
-    if (alg->utf8() != QByteArrayView(expectedAlg)) {
-        return fail(JwtErrorCode::UnsupportedAlgorithm,
-                    u"The token algorithm is not accepted: this server only accepts %1."_s.arg(
-                        QLatin1StringView(expectedAlg)));
+    // The keys that may verify the token, and the algorithm they verify it with.
+    JwtAlgorithm algorithm = JwtAlgorithm::HS256;
+    QVarLengthArray<const Detail::JwtKey *, 4> keys;
+    std::shared_ptr<const JwtKeySet> keySet; // the snapshot this token is checked against
+    if (m_key) {
+        const char *expectedAlg = jwtAlgorithmName(m_key->algorithm);
+        if (alg->utf8() != QByteArrayView(expectedAlg)) {
+            return fail(JwtErrorCode::UnsupportedAlgorithm,
+                        u"The token algorithm is not accepted: this server only accepts %1."_s.arg(
+                            QLatin1StringView(expectedAlg)));
+        }
+        algorithm = m_key->algorithm;
+        keys.append(m_key.get());
+    } else {
+        // Identity provider keys are public keys: never HS256 (or `none`) with them.
+        const std::optional<JwtAlgorithm> named = jwtAlgorithmFromName(alg->utf8());
+        if (!named || *named == JwtAlgorithm::HS256) {
+            return fail(JwtErrorCode::UnsupportedAlgorithm,
+                        u"The token algorithm is not accepted: this server only accepts RS256, "
+                        "PS256 and ES256 with the identity provider's keys."_s);
+        }
+        algorithm = *named;
     }
     // RFC 7515, section 4.1.11: unknown critical extensions must be refused; we know none.
     if (header->find("crit"))
         return malformed(u"The token header has critical extensions (\"crit\")."_s);
+    if (m_keySet) {
+        const Value *kid = header->find("kid");
+        if (kid && !kid->isString())
+            return malformed(u"The token header's \"kid\" is not a string."_s);
+        keySet = m_keySet->current();
+        if (!keySet) {
+            m_keySet->requestRefresh();
+            return fail(JwtErrorCode::UnknownKey,
+                        u"The identity provider's signing keys are not loaded (yet); the token "
+                        "cannot be checked."_s);
+        }
+        if (kid && !keySet->containsKeyId(kid->utf8())) {
+            // Perhaps the provider has rotated its keys: fetch them (rate-limited) for the
+            // client's next attempt; this one is refused now, without waiting.
+            m_keySet->requestRefresh();
+            return fail(JwtErrorCode::UnknownKey,
+                        u"The token's signing key%1 is not among the identity provider's keys; "
+                        "they are being refreshed, try again."_s.arg(keyIdForMessage(kid->utf8())));
+        }
+        for (const Jwk &k : keySet->keys()) {
+            if ((!kid || k.kid == kid->utf8()) && k.accepts(algorithm))
+                keys.append(k.key.get());
+        }
+        if (keys.isEmpty()) {
+            return fail(JwtErrorCode::UnsupportedAlgorithm,
+                        u"The token algorithm %1 is not allowed for its signing key%2."_s.arg(
+                            QLatin1StringView(jwtAlgorithmName(algorithm)),
+                            kid ? keyIdForMessage(kid->utf8()) : QString()));
+        }
+    }
 
     // --- signature over the ASCII of header.payload ------------------------------------------
     const std::optional<QByteArray> signature = Detail::base64UrlDecode(signatureSegment);
@@ -244,7 +372,11 @@ JwtResult<Claims> JwtValidator::validate(QByteArrayView token) const
     const std::optional<QByteArray> payloadJson = Detail::base64UrlDecode(payloadSegment);
     if (!payloadJson)
         return malformed(u"The token payload is not strict base64url."_s);
-    if (!Detail::verifySignature(*m_key, token.first(secondDot), *signature))
+    const QByteArrayView signingInput = token.first(secondDot);
+    const bool verified = std::any_of(keys.cbegin(), keys.cend(), [&](const Detail::JwtKey *k) {
+        return Detail::verifySignature(*k, algorithm, signingInput, *signature);
+    });
+    if (!verified)
         return fail(JwtErrorCode::BadSignature, u"The token signature is invalid."_s);
 
     // --- payload: a JSON object of claims ----------------------------------------------------
@@ -281,19 +413,26 @@ JwtResult<Claims> JwtValidator::validate(QByteArrayView token) const
         if (!allStrings)
             return malformed(u"The \"aud\" claim is not a string or an array of strings."_s);
     }
-    if (!optionalString(payload, "sub", &claims.subject))
-        return malformed(u"The \"sub\" claim is not a string."_s);
-    if (!optionalString(payload, "tenant_id", &claims.tenantId))
-        return malformed(u"The \"tenant_id\" claim is not a string."_s);
+    if (!optionalString(payload, m_options.userClaim, &claims.subject))
+        return malformed(
+            u"The user claim \"%1\" is not a string."_s.arg(claimForMessage(m_options.userClaim)));
+    if (!optionalString(payload, m_options.tenantClaim, &claims.tenantId))
+        return malformed(u"The tenant claim \"%1\" is not a string."_s.arg(
+            claimForMessage(m_options.tenantClaim)));
     QByteArray name;
-    if (!optionalString(payload, "name", &name))
-        return malformed(u"The \"name\" claim is not a string."_s);
-    if (name.isEmpty() && !optionalString(payload, DotNetNameClaim, &name))
-        return malformed(u"The .NET name claim is not a string."_s);
+    for (const QByteArray &nameClaim : m_options.nameClaims) {
+        if (!optionalString(payload, nameClaim, &name))
+            return malformed(
+                u"The name claim \"%1\" is not a string."_s.arg(claimForMessage(nameClaim)));
+        if (!name.isEmpty())
+            break;
+    }
     claims.name = QString::fromUtf8(name);
-    if (!collectRoles(payload.find("role"), claims.roles)
-        || !collectRoles(payload.find(DotNetRoleClaim), claims.roles))
-        return malformed(u"A role claim is not a string or an array of strings."_s);
+    for (const QByteArray &roleClaim : m_options.roleClaims) {
+        if (!collectRoles(findClaim(payload, roleClaim), claims.roles))
+            return malformed(u"The role claim \"%1\" is not a string or an array of strings."_s.arg(
+                claimForMessage(roleClaim)));
+    }
 
     // --- lifetime ----------------------------------------------------------------------------
     const qint64 now = m_options.clock ? m_options.clock() : QDateTime::currentSecsSinceEpoch();
@@ -311,7 +450,9 @@ JwtResult<Claims> JwtValidator::validate(QByteArrayView token) const
     }
 
     // --- issuer and audience -----------------------------------------------------------------
-    if (!m_options.issuer.isEmpty() && issuer != m_options.issuer)
+    const QByteArray &expectedIssuer
+        = !m_options.issuer.isEmpty() || !keySet ? m_options.issuer : keySet->issuer();
+    if (!expectedIssuer.isEmpty() && issuer != expectedIssuer)
         return fail(JwtErrorCode::WrongIssuer,
                     u"The token issuer is missing or not the expected issuer."_s);
     if (!m_options.audience.isEmpty()) {
@@ -329,10 +470,10 @@ JwtResult<Claims> JwtValidator::validate(QByteArrayView token) const
 
     // --- claims the hub requires -------------------------------------------------------------
     for (const QByteArray &required : m_options.requiredClaims) {
-        if (isEmptyClaim(payload.find(required))) {
-            return fail(JwtErrorCode::MissingClaim,
-                        u"The token has no \"%1\" claim or it is empty."_s.arg(
-                            QString::fromUtf8(required)));
+        if (isEmptyClaim(findClaim(payload, required))) {
+            return fail(
+                JwtErrorCode::MissingClaim,
+                u"The token has no \"%1\" claim or it is empty."_s.arg(claimForMessage(required)));
         }
     }
     return claims;

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 // JSON Web Tokens (RFC 7519) in the JWS compact serialization (RFC 7515) for the hub server:
 // validation of bearer tokens (JwtValidator), token issuing for `heliograph-server token`
-// (JwtSigner), and the HS256 secret file both of them share (loadOrCreateSecret).
+// (JwtSigner), and the HS256 secret file both of them share (loadOrCreateSecret). The keys of an
+// external identity provider (JWK Sets, OpenID Connect discovery) are in jwks.h.
 //
 // Security rules kept by everything here:
-//  - exactly one key per validator; the accepted `alg` is the one implied by the key (HS256 for
-//    a secret, RS256 for an RSA key, ES256 for a P-256 key), never `none`, never a different
-//    one (no key confusion: an HS256 token is refused by a validator holding a public key);
+//  - a validator holds one key, whose type implies the accepted `alg` (HS256 for a secret,
+//    RS256 for an RSA key, ES256 for a P-256 key), or an identity provider's key set, where the
+//    token's `kid` picks the key and its type (and `alg` member, if any) decides which of RS256,
+//    PS256 and ES256 it verifies; never `none`, never HS256 with a public key (no key confusion);
 //  - HMAC tags are compared in constant time;
 //  - no error message ever contains a token, a segment of one, a secret or key material.
 #pragma once
@@ -33,10 +35,13 @@ enum class JwtAlgorithm : quint8 {
     HS256, ///< HMAC SHA-256 with a shared secret of at least 256 bits
     RS256, ///< RSASSA-PKCS1-v1_5 SHA-256, RSA keys of at least 2048 bits
     ES256, ///< ECDSA P-256 SHA-256, signature as raw R || S (64 bytes)
+    PS256, ///< RSASSA-PSS SHA-256, MGF1 SHA-256, 32-byte salt; only with identity provider keys
 };
 
-/// "HS256", "RS256" or "ES256".
+/// "HS256", "RS256", "ES256" or "PS256".
 const char *jwtAlgorithmName(JwtAlgorithm algorithm) noexcept;
+/// The algorithm of a JWS `alg` name (exact, case-sensitive); nullopt for any other (`none`).
+std::optional<JwtAlgorithm> jwtAlgorithmFromName(QByteArrayView name) noexcept;
 
 /// Why a token was refused. The codes are stable; map them all to HTTP 401.
 enum class JwtErrorCode : quint8 {
@@ -48,6 +53,9 @@ enum class JwtErrorCode : quint8 {
     WrongIssuer, ///< `iss` missing or not the configured issuer
     WrongAudience, ///< `aud` missing or does not contain the configured audience
     MissingClaim, ///< `exp` or one of the required claims (sub, tenant_id) is missing or empty
+    /// The identity provider has no key with the token's `kid` (or none is loaded yet); a
+    /// rate-limited refresh of its keys is under way, so a later attempt may succeed.
+    UnknownKey,
 };
 
 /// "Malformed", "UnsupportedAlgorithm", ...
@@ -75,13 +83,14 @@ inline constexpr char DotNetRoleClaim[]
 inline constexpr char DotNetNameClaim[]
     = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name";
 
-/// What a valid token says about its bearer.
+/// What a valid token says about its bearer. Where subject, tenantId, name and roles come from
+/// is configurable (JwtValidationOptions::userClaim and the others); the defaults are below.
 struct Claims {
-    QByteArray subject; ///< `sub` (UTF-8)
-    QByteArray tenantId; ///< `tenant_id` (UTF-8)
-    QString name; ///< `name`, else the .NET name claim; empty if neither
-    /// `role` and the .NET role claim (each a string or an array of strings), in token order,
-    /// without duplicates or empty strings.
+    QByteArray subject; ///< the user claim, `sub` by default (UTF-8)
+    QByteArray tenantId; ///< the tenant claim, `tenant_id` by default (UTF-8)
+    QString name; ///< the first name claim present: `name`, else the .NET name claim; or empty
+    /// The role claims, by default `role` and the .NET role claim (each a string or an array of
+    /// strings), in token order, without duplicates or empty strings.
     QList<QByteArray> roles;
     qint64 expiresAt = 0; ///< `exp`, seconds since the Unix epoch
     qint64 issuedAt = 0; ///< `iat`, seconds since the Unix epoch; 0 when absent
@@ -100,14 +109,29 @@ struct JwtValidationOptions {
     QList<QByteArray> requiredClaims {QByteArray("sub"), QByteArray("tenant_id")};
     /// Current time in seconds since the Unix epoch; empty: the system clock.
     std::function<qint64()> clock;
+
+    /// Claim names the principal is read from. Each is a claim name or a dotted path into nested
+    /// objects (`realm_access.roles`); a top-level claim whose whole name matches wins, so URIs
+    /// with dots (the .NET claim types) are names. requiredClaims are looked up the same way.
+    QByteArray userClaim {"sub"}; ///< Claims::subject; must be a string when present
+    QByteArray tenantClaim {"tenant_id"}; ///< Claims::tenantId; must be a string when present
+    /// Claims::name: the first of these that holds a non-empty string (each must be a string).
+    QList<QByteArray> nameClaims {QByteArray("name"), QByteArray(DotNetNameClaim)};
+    /// Claims::roles: all of these, merged (each a string or an array of strings).
+    QList<QByteArray> roleClaims {QByteArray("role"), QByteArray(DotNetRoleClaim)};
 };
+
+/// The claim at `path` in a token payload: the top-level member named `path` if there is one,
+/// else, for a path with dots, the member reached through nested objects; null if absent.
+const Value *findClaim(const Value &payload, QByteArrayView path);
 
 namespace Detail {
 struct JwtKey;
 }
+class JwksKeyStore;
 
-/// Validates bearer tokens against one key. Copies share the key; validate() is const and may
-/// run concurrently on several threads.
+/// Validates bearer tokens against one key or an identity provider's key set. Copies share the
+/// key (set); validate() is const and may run concurrently on several threads.
 class JwtValidator {
 public:
     static constexpr qsizetype MaxTokenSize = 8192;
@@ -119,21 +143,37 @@ public:
     /// ("PUBLIC KEY" or "RSA PUBLIC KEY"). Other key types are refused.
     static AuthResult<JwtValidator> withPublicKeyPem(QByteArrayView pem,
                                                      JwtValidationOptions options = {});
+    /// A validator for an identity provider's tokens: RS256, PS256 or ES256 with the key of the
+    /// store's current key set that the token's `kid` names (without a `kid`: each key that fits
+    /// the algorithm). A `kid` the set does not know is refused (UnknownKey) and asks the store
+    /// for a refresh (rate-limited, never waited for). With no `issuer` in the options, `iss` must
+    /// be the key set's issuer (from OpenID Connect discovery) if it has one.
+    static AuthResult<JwtValidator> withKeySet(std::shared_ptr<JwksKeyStore> keys,
+                                               JwtValidationOptions options = {});
 
+    /// The same key (set) with other options.
+    JwtValidator withOptions(JwtValidationOptions options) const;
+
+    /// The single key's algorithm; RS256 for a key-set validator (which picks it per key).
     JwtAlgorithm algorithm() const noexcept;
+    /// True for a validator made by withKeySet().
+    bool usesKeySet() const noexcept { return m_keySet != nullptr; }
     const JwtValidationOptions &options() const noexcept { return m_options; }
 
     /// Checks, in this order: size (MaxTokenSize), three strict base64url segments, the header
-    /// (a JSON object with unique members, `alg` equal to algorithm(), no `crit`), the signature,
-    /// the payload (a JSON object with unique members) and the types of the claims read here
-    /// (exp, nbf, iat, iss, aud, sub, tenant_id, name, roles), `exp` present, exp/nbf against
-    /// the clock with the skew, iss, aud, then the required claims.
+    /// (a JSON object with unique members, `alg` equal to algorithm() or, for a key set, one of
+    /// RS256/PS256/ES256 that the selected key allows, `kid` a string, no `crit`), the
+    /// signature, the payload (a JSON object with unique members) and the types of the claims
+    /// read here (exp, nbf, iat, iss, aud and the user, tenant, name and role claims), `exp`
+    /// present, exp/nbf against the clock with the skew, iss, aud, then the required claims.
     JwtResult<Claims> validate(QByteArrayView token) const;
 
 private:
     JwtValidator(std::shared_ptr<const Detail::JwtKey> key, JwtValidationOptions options);
+    JwtValidator(std::shared_ptr<JwksKeyStore> keySet, JwtValidationOptions options);
 
-    std::shared_ptr<const Detail::JwtKey> m_key;
+    std::shared_ptr<const Detail::JwtKey> m_key; ///< null for a key-set validator
+    std::shared_ptr<JwksKeyStore> m_keySet;
     JwtValidationOptions m_options;
 };
 

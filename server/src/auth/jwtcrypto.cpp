@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
-// Strict base64url, key loading and the JWS signature primitives (OpenSSL 3 EVP APIs only).
+// Strict base64url, key loading (PEM, JWK) and the JWS signature primitives (OpenSSL 3 EVP
+// APIs only).
 #include "auth/jwt_p.h"
 
 #include <array>
+#include <cctype>
 #include <cstring>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -11,6 +13,7 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 #include <openssl/rsa.h>
 
 using namespace Qt::StringLiterals;
@@ -22,6 +25,9 @@ namespace {
 constexpr qsizetype Sha256Size = 32;
 constexpr int EcCoordinateSize = 32; // P-256
 constexpr int MinRsaBits = 2048;
+/// The largest RSA modulus and exponent taken from a JWK: bigger keys only cost verify time.
+constexpr qsizetype MaxRsaModulusBytes = 8192 / 8;
+constexpr qsizetype MaxRsaExponentBytes = 4;
 
 struct PkeyDeleter {
     void operator()(EVP_PKEY *p) const noexcept { EVP_PKEY_free(p); }
@@ -38,10 +44,22 @@ struct EcdsaSigDeleter {
 struct BnDeleter {
     void operator()(BIGNUM *b) const noexcept { BN_clear_free(b); }
 };
+struct ParamBldDeleter {
+    void operator()(OSSL_PARAM_BLD *b) const noexcept { OSSL_PARAM_BLD_free(b); }
+};
+struct ParamDeleter {
+    void operator()(OSSL_PARAM *p) const noexcept { OSSL_PARAM_free(p); }
+};
+struct PkeyCtxDeleter {
+    void operator()(EVP_PKEY_CTX *c) const noexcept { EVP_PKEY_CTX_free(c); }
+};
 using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
 using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
 using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, EcdsaSigDeleter>;
 using BnPtr = std::unique_ptr<BIGNUM, BnDeleter>;
+using ParamBldPtr = std::unique_ptr<OSSL_PARAM_BLD, ParamBldDeleter>;
+using ParamPtr = std::unique_ptr<OSSL_PARAM, ParamDeleter>;
+using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxDeleter>;
 
 const unsigned char *bytes(QByteArrayView v) noexcept
 {
@@ -127,7 +145,7 @@ std::optional<QByteArray> hmacSha256(QByteArrayView key, QByteArrayView data)
     return out;
 }
 
-MdCtxPtr digestContext(EVP_PKEY *pkey, bool forSigning)
+MdCtxPtr digestContext(EVP_PKEY *pkey, JwtAlgorithm algorithm, bool forSigning)
 {
     MdCtxPtr ctx(EVP_MD_CTX_new());
     if (!ctx)
@@ -138,9 +156,50 @@ MdCtxPtr digestContext(EVP_PKEY *pkey, bool forSigning)
         : EVP_DigestVerifyInit_ex(ctx.get(), &pctx, "SHA256", nullptr, nullptr, pkey, nullptr);
     if (ok != 1)
         return nullptr;
-    if (EVP_PKEY_is_a(pkey, "RSA") && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1)
+    if (algorithm == JwtAlgorithm::RS256
+        && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1)
+        return nullptr;
+    // RFC 7518, section 3.5: MGF1 with SHA-256 and a salt as long as the hash (exactly).
+    if (algorithm == JwtAlgorithm::PS256
+        && (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1
+            || EVP_PKEY_CTX_set_rsa_mgf1_md_name(pctx, "SHA256", nullptr) != 1
+            || EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1))
         return nullptr;
     return ctx;
+}
+
+/// A big-endian unsigned integer from a JWK member (strict base64url, not empty).
+BnPtr jwkInteger(const Value &jwk, QByteArrayView member, qsizetype maxBytes, QString &error)
+{
+    const Value *v = jwk.find(member);
+    if (!v || !v->isString()) {
+        error = u"The JWK has no \"%1\" string."_s.arg(QLatin1StringView(member));
+        return nullptr;
+    }
+    const std::optional<QByteArray> raw = base64UrlDecode(v->utf8());
+    if (!raw || raw->isEmpty() || raw->size() > maxBytes) {
+        error = u"The JWK member \"%1\" is not a base64url integer of at most %2 bytes."_s.arg(
+            QLatin1StringView(member), QString::number(maxBytes));
+        return nullptr;
+    }
+    return BnPtr(BN_bin2bn(bytes(*raw), int(raw->size()), nullptr));
+}
+
+/// An EVP_PKEY from OpenSSL parameters, checked (RSA modulus, EC point on the curve).
+PkeyPtr keyFromParams(const char *type, const OSSL_PARAM *params)
+{
+    EVP_PKEY *pkey = nullptr;
+    PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
+    if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1
+        || EVP_PKEY_fromdata(ctx.get(), &pkey, EVP_PKEY_PUBLIC_KEY,
+                             const_cast<OSSL_PARAM *>(params))
+            != 1)
+        return nullptr;
+    PkeyPtr key(pkey);
+    PkeyCtxPtr check(EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr));
+    if (!check || EVP_PKEY_public_check(check.get()) != 1)
+        return nullptr;
+    return key;
 }
 
 /// Raw R || S (JWS) to the DER ECDSA-Sig-Value OpenSSL verifies.
@@ -278,17 +337,104 @@ AuthResult<std::shared_ptr<const JwtKey>> privateKeyFromPem(QByteArrayView pem)
     return wrapKey(std::move(pkey), true);
 }
 
+AuthResult<std::shared_ptr<const JwtKey>> publicKeyFromJwk(const Value &jwk)
+{
+    if (!jwk.isMap())
+        return AuthError {u"The JWK is not a JSON object."_s};
+    // A published private key would let anyone sign: never use one.
+    for (const char *privateMember : {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}) {
+        if (jwk.find(privateMember))
+            return AuthError {u"The JWK holds private or secret key material (\"%1\")."_s.arg(
+                QLatin1StringView(privateMember))};
+    }
+    const Value *kty = jwk.find("kty");
+    if (!kty || !kty->isString())
+        return AuthError {u"The JWK has no \"kty\" string."_s};
+
+    PkeyPtr pkey;
+    QString error;
+    if (kty->utf8() == "RSA") {
+        BnPtr n = jwkInteger(jwk, "n", MaxRsaModulusBytes, error);
+        BnPtr e = n ? jwkInteger(jwk, "e", MaxRsaExponentBytes, error) : nullptr;
+        if (!n || !e)
+            return AuthError {error};
+        ParamBldPtr build(OSSL_PARAM_BLD_new());
+        ParamPtr params;
+        if (build && OSSL_PARAM_BLD_push_BN(build.get(), OSSL_PKEY_PARAM_RSA_N, n.get()) == 1
+            && OSSL_PARAM_BLD_push_BN(build.get(), OSSL_PKEY_PARAM_RSA_E, e.get()) == 1)
+            params.reset(OSSL_PARAM_BLD_to_param(build.get()));
+        if (params)
+            pkey = keyFromParams("RSA", params.get());
+        ERR_clear_error();
+        if (!pkey)
+            return AuthError {u"The JWK is not a valid RSA public key."_s};
+    } else if (kty->utf8() == "EC") {
+        const Value *crv = jwk.find("crv");
+        if (!crv || !crv->isString() || crv->utf8() != "P-256")
+            return AuthError {u"EC keys must be on the curve P-256 (ES256)."_s};
+        QByteArray point(1, '\x04'); // uncompressed: 04 || x || y, each exactly 32 bytes
+        for (const char *member : {"x", "y"}) {
+            const Value *v = jwk.find(member);
+            const std::optional<QByteArray> raw
+                = v && v->isString() ? base64UrlDecode(v->utf8()) : std::nullopt;
+            if (!raw || raw->size() != EcCoordinateSize)
+                return AuthError {
+                    u"The JWK member \"%1\" is not a base64url P-256 coordinate (32 bytes)."_s.arg(
+                        QLatin1StringView(member))};
+            point += *raw;
+        }
+        ParamBldPtr build(OSSL_PARAM_BLD_new());
+        ParamPtr params;
+        if (build
+            && OSSL_PARAM_BLD_push_utf8_string(build.get(), OSSL_PKEY_PARAM_GROUP_NAME,
+                                               "prime256v1", 0)
+                == 1
+            && OSSL_PARAM_BLD_push_octet_string(build.get(), OSSL_PKEY_PARAM_PUB_KEY,
+                                                point.constData(), size_t(point.size()))
+                == 1)
+            params.reset(OSSL_PARAM_BLD_to_param(build.get()));
+        if (params)
+            pkey = keyFromParams("EC", params.get());
+        ERR_clear_error();
+        if (!pkey)
+            return AuthError {u"The JWK is not a valid P-256 public key (not on the curve)."_s};
+    } else {
+        QString name; // for the message: plain ASCII letters and digits only
+        for (const char c : kty->utf8().first(std::min<qsizetype>(kty->size(), 16)))
+            name += std::isalnum(static_cast<unsigned char>(c)) ? QLatin1Char(c) : QLatin1Char('?');
+        return AuthError {
+            u"Unsupported key type \"%1\": only RSA and EC (P-256) keys verify tokens."_s.arg(
+                name)};
+    }
+    return wrapKey(std::move(pkey), false);
+}
+
+bool keyAccepts(const JwtKey &key, JwtAlgorithm algorithm) noexcept
+{
+    if (key.algorithm == JwtAlgorithm::RS256)
+        return algorithm == JwtAlgorithm::RS256 || algorithm == JwtAlgorithm::PS256;
+    return key.algorithm == algorithm;
+}
+
 // --- signatures ---------------------------------------------------------------------------------
 
 std::optional<QByteArray> createSignature(const JwtKey &key, QByteArrayView signingInput)
 {
-    if (key.algorithm == JwtAlgorithm::HS256)
+    return createSignature(key, key.algorithm, signingInput);
+}
+
+std::optional<QByteArray> createSignature(const JwtKey &key, JwtAlgorithm algorithm,
+                                          QByteArrayView signingInput)
+{
+    if (!keyAccepts(key, algorithm))
+        return std::nullopt;
+    if (algorithm == JwtAlgorithm::HS256)
         return hmacSha256(key.secret, signingInput);
     if (!key.hasPrivateKey)
         return std::nullopt;
 
     std::optional<QByteArray> result;
-    if (MdCtxPtr ctx = digestContext(key.pkey, true)) {
+    if (MdCtxPtr ctx = digestContext(key.pkey, algorithm, true)) {
         size_t length = 0;
         if (EVP_DigestSign(ctx.get(), nullptr, &length, bytes(signingInput),
                            size_t(signingInput.size()))
@@ -309,7 +455,15 @@ std::optional<QByteArray> createSignature(const JwtKey &key, QByteArrayView sign
 
 bool verifySignature(const JwtKey &key, QByteArrayView signingInput, QByteArrayView signature)
 {
-    if (key.algorithm == JwtAlgorithm::HS256) {
+    return verifySignature(key, key.algorithm, signingInput, signature);
+}
+
+bool verifySignature(const JwtKey &key, JwtAlgorithm algorithm, QByteArrayView signingInput,
+                     QByteArrayView signature)
+{
+    if (!keyAccepts(key, algorithm))
+        return false;
+    if (algorithm == JwtAlgorithm::HS256) {
         const std::optional<QByteArray> expected = hmacSha256(key.secret, signingInput);
         // The length is public (always 32); the comparison of the bytes is constant-time.
         return expected && signature.size() == expected->size()
@@ -329,7 +483,7 @@ bool verifySignature(const JwtKey &key, QByteArrayView signingInput, QByteArrayV
     }
 
     bool ok = false;
-    if (MdCtxPtr ctx = digestContext(key.pkey, false)) {
+    if (MdCtxPtr ctx = digestContext(key.pkey, algorithm, false)) {
         ok = EVP_DigestVerify(ctx.get(), bytes(signature), size_t(signature.size()),
                               bytes(signingInput), size_t(signingInput.size()))
             == 1;
