@@ -155,14 +155,19 @@ bool NotificationModel::add(const Value &n)
 {
     if (!n.isMap())
         return false;
+    // Field names ignore case: a server may write .NET's PascalCase (`CreatedAt`).
+    auto field = [&n](QByteArrayView name) -> const Value & {
+        const Value *v = n.find(name, Qt::CaseInsensitive);
+        return v ? *v : Value::null();
+    };
     Row row;
-    row.id = text(n["id"]);
-    row.title = n["title"].toString();
-    row.body = n["body"].toString();
-    row.type = n["type"].toString();
-    row.createdAt = n["createdAt"].toDateTime();
-    row.sequence = n["sequence"].toInteger();
-    row.replayed = n["replayed"].toBool();
+    row.id = text(field("id"));
+    row.title = field("title").toString();
+    row.body = field("body").toString();
+    row.type = field("type").toString();
+    row.createdAt = field("createdAt").toDateTime();
+    row.sequence = field("sequence").toInteger();
+    row.replayed = field("replayed").toBool();
     row.payload = n;
     if (!row.id.isEmpty() && m_ids.contains(row.id))
         return false;

@@ -6,9 +6,9 @@
 //
 // Each invocation of `method` adds a row from its first argument, a map such as
 // {id, title, body, type, createdAt, sequence[, replayed]} (heliograph-server's notification
-// hub). Rows are newest first (by sequence; rows without one go to the top), a row whose id
-// is already present is dropped (a replay after a reconnect), and at most maximumCount rows
-// are kept (the oldest go). Anything else in the map is kept in `payload`.
+// hub; names matched ignoring case). Rows are newest first (by sequence; rows without one go to the
+// top), a row whose id is already present is dropped (a replay after a reconnect), and at most
+// maximumCount rows are kept (the oldest go). Anything else in the map is kept in `payload`.
 #pragma once
 
 #include "qmlhubconnection.h"

@@ -226,6 +226,21 @@ private Q_SLOTS:
         QCOMPARE(model.unreadCount(), 0);
         QVERIFY(model.add(n(u"b"_s, 20))); // ids are forgotten with the rows
     }
+
+    // A server with `messagepack-key-case pascal` writes `Id`, `Sequence`, ...: names ignore case.
+    void pascalCaseFields()
+    {
+        NotificationModel model;
+        const Value n(ValueMap {{Value("Id"), Value("p1")},
+                                {Value("Title"), Value("hello")},
+                                {Value("Sequence"), Value(7)},
+                                {Value("Replayed"), Value(true)}});
+        QVERIFY(model.add(n));
+        QCOMPARE(model.index(0).data(Roles::TitleRole).toString(), u"hello"_s);
+        QCOMPARE(model.index(0).data(Roles::SequenceRole).toLongLong(), 7);
+        QCOMPARE(model.index(0).data(Roles::ReplayedRole).toBool(), true);
+        QVERIFY(!model.add(n)); // a known id
+    }
 };
 
 QTEST_MAIN(tst_NotificationModel)

@@ -227,6 +227,20 @@ void Connector::onNegotiated(QNetworkReply *reply)
     }
     if (status != 0 && status != 200) {
         QString message = u"Unexpected status code returned from negotiate '%1'."_s.arg(status);
+        // The server's own words, if it gave a short text (e.g. "Too many connections for
+        // this user (the limit is 10)."), so that logs say why.
+        if (reply->header(QNetworkRequest::ContentTypeHeader)
+                .toString()
+                .startsWith(u"text/plain"_s)) {
+            const QByteArray text = reply->read(512).trimmed();
+            if (!text.isEmpty() && text.size() < 512 && text.isValidUtf8()) {
+                QString why = QString::fromUtf8(text);
+                for (QChar &c : why)
+                    if (c.category() == QChar::Other_Control)
+                        c = u' ';
+                message += u" "_s + why;
+            }
+        }
         if (status == 404)
             message += u" Either this is not a SignalR endpoint or there is a proxy blocking "
                        u"the connection."_s;

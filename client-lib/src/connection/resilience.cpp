@@ -53,11 +53,17 @@ std::optional<InvocationMessage> decodeRecord(const QByteArray &record, qint64 &
     return std::move(*m);
 }
 
+/// A field of the first argument, ignoring case (a server may write .NET's `Sequence`).
+const Value &firstArgumentField(const ValueList &arguments, QByteArrayView name)
+{
+    const Value *v
+        = arguments.isEmpty() ? nullptr : arguments.first().find(name, Qt::CaseInsensitive);
+    return v ? *v : Value::null();
+}
+
 std::optional<qint64> defaultSequenceOf(const ValueList &arguments)
 {
-    if (arguments.isEmpty())
-        return std::nullopt;
-    const Value v = arguments.first()[QByteArrayView("sequence")];
+    const Value &v = firstArgumentField(arguments, "sequence");
     if (v.isInteger())
         return v.toInteger();
     if (v.isDouble())
@@ -67,7 +73,7 @@ std::optional<qint64> defaultSequenceOf(const ValueList &arguments)
 
 bool defaultIsReplayed(const ValueList &arguments)
 {
-    return !arguments.isEmpty() && arguments.first()[QByteArrayView("replayed")].toBool();
+    return firstArgumentField(arguments, "replayed").toBool();
 }
 
 constexpr QByteArrayView OutboxMagic = "HGOUTBOX1\n";
@@ -301,6 +307,18 @@ bool HubConnection::Private::applyCursor(const InvocationMessage &invocation)
 {
     const QByteArray key = invocation.target.toLower();
     for (Cursor &c : cursors) {
+        if (!c.options.resetMethod.isEmpty() && c.options.resetMethod.toLower() == key) {
+            bool ok = false;
+            const qint64 reset = invocation.arguments.value(0).toInteger(&ok);
+            if (!ok || reset < 0)
+                return false;
+            qCWarning(lcHubConnection) << "the server reset the cursor of" << c.options.method
+                                       << "from" << c.value.value_or(0) << "to" << reset;
+            c.value = reset;
+            if (c.store)
+                c.store->save(c.options.key, reset);
+            return false;
+        }
         if (c.key != key)
             continue;
         const auto sequenceOf = c.options.sequenceOf ? c.options.sequenceOf : &defaultSequenceOf;

@@ -49,8 +49,16 @@ const HubProtocol &HubProtocol::json() noexcept
 
 const HubProtocol &HubProtocol::messagePack() noexcept
 {
-    static const MessagePackHubProtocol p;
+    static const MessagePackHubProtocol p(StructKeyCase::CamelCase);
     return p;
+}
+
+const HubProtocol &HubProtocol::messagePack(StructKeyCase keyCase) noexcept
+{
+    if (keyCase == StructKeyCase::CamelCase)
+        return messagePack();
+    static const MessagePackHubProtocol pascal(StructKeyCase::PascalCase);
+    return pascal;
 }
 
 const HubProtocol *HubProtocol::find(QByteArrayView name) noexcept

@@ -101,7 +101,26 @@ void packFloat64(Packer &pk, double d)
     pk.pack_str_body(buf, 9); // raw bytes
 }
 
-void packValue(Packer &pk, const Value &v)
+void packString(Packer &pk, const QByteArray &s)
+{
+    pk.pack_str(quint32(s.size()));
+    pk.pack_str_body(s.constData(), quint32(s.size()));
+}
+
+/// A struct map's key in PascalCase: the first letter capitalised (member names are ASCII).
+void packPascalKey(Packer &pk, const QByteArray &s)
+{
+    if (s.isEmpty() || s[0] < 'a' || s[0] > 'z') {
+        packString(pk, s);
+        return;
+    }
+    const char first = char(s[0] - 'a' + 'A');
+    pk.pack_str(quint32(s.size()));
+    pk.pack_str_body(&first, 1);
+    pk.pack_str_body(s.constData() + 1, quint32(s.size() - 1));
+}
+
+void packValue(Packer &pk, const Value &v, StructKeyCase keyCase)
 {
     switch (v.type()) {
     case Value::Type::Null:
@@ -167,22 +186,22 @@ void packValue(Packer &pk, const Value &v)
     case Value::Type::Array:
         pk.pack_array(quint32(v.array().size()));
         for (const Value &e : v.array())
-            packValue(pk, e);
+            packValue(pk, e, keyCase);
         return;
-    case Value::Type::Map:
+    case Value::Type::Map: {
+        // Only a struct's member names change case; the keys of user data never do.
+        const bool pascal = keyCase == StructKeyCase::PascalCase && v.isStructMap();
         pk.pack_map(quint32(v.map().size()));
         for (const MapEntry &e : v.map()) {
-            packValue(pk, e.key);
-            packValue(pk, e.value);
+            if (pascal && e.key.isString())
+                packPascalKey(pk, e.key.bytes());
+            else
+                packValue(pk, e.key, keyCase);
+            packValue(pk, e.value, keyCase);
         }
         return;
     }
-}
-
-void packString(Packer &pk, const QByteArray &s)
-{
-    pk.pack_str(quint32(s.size()));
-    pk.pack_str_body(s.constData(), quint32(s.size()));
+    }
 }
 
 void packIdOrNil(Packer &pk, const QByteArray &id)
@@ -202,7 +221,8 @@ void packHeaders(Packer &pk, const Headers &headers)
     }
 }
 
-template<typename Inv> void packInvocation(Packer &pk, int type, const Inv &m)
+template<typename Inv>
+void packInvocation(Packer &pk, int type, const Inv &m, StructKeyCase keyCase)
 {
     pk.pack_array(6);
     pk.pack_int(type);
@@ -211,7 +231,7 @@ template<typename Inv> void packInvocation(Packer &pk, int type, const Inv &m)
     packString(pk, m.target);
     pk.pack_array(quint32(m.arguments.size()));
     for (const Value &a : m.arguments)
-        packValue(pk, a);
+        packValue(pk, a, keyCase);
     pk.pack_array(quint32(m.streamIds.size()));
     for (const QByteArray &s : m.streamIds)
         packString(pk, s);
@@ -691,11 +711,11 @@ bool requireId(Cursor &c, QByteArray &id, QLatin1StringView kind, QString &error
 
 namespace MsgPack {
 
-void writeValue(const Value &v, QByteArray &out)
+void writeValue(const Value &v, QByteArray &out, StructKeyCase keyCase)
 {
     Sink sink {&out};
     Packer pk(sink);
-    packValue(pk, v);
+    packValue(pk, v, keyCase);
 }
 
 bool readValue(QByteArrayView data, qsizetype *offset, Value &out, QString &error)
@@ -747,19 +767,20 @@ void MessagePackHubProtocol::write(const HubMessage &message, QByteArray &out) c
     out.append('\0');
     Sink sink {&out};
     Packer pk(sink);
+    const StructKeyCase keyCase = m_keyCase;
     std::visit(
-        [&pk](const auto &m) {
+        [&pk, keyCase](const auto &m) {
             using T = std::decay_t<decltype(m)>;
             if constexpr (std::is_same_v<T, InvocationMessage>) {
-                packInvocation(pk, 1, m);
+                packInvocation(pk, 1, m, keyCase);
             } else if constexpr (std::is_same_v<T, StreamInvocationMessage>) {
-                packInvocation(pk, 4, m);
+                packInvocation(pk, 4, m, keyCase);
             } else if constexpr (std::is_same_v<T, StreamItemMessage>) {
                 pk.pack_array(4);
                 pk.pack_int(2);
                 packHeaders(pk, m.headers);
                 packIdOrNil(pk, m.invocationId);
-                packValue(pk, m.item);
+                packValue(pk, m.item, keyCase);
             } else if constexpr (std::is_same_v<T, CompletionMessage>) {
                 pk.pack_array(m.kind == CompletionMessage::Kind::Void ? 4 : 5);
                 pk.pack_int(3);
@@ -769,7 +790,7 @@ void MessagePackHubProtocol::write(const HubMessage &message, QByteArray &out) c
                 if (m.kind == CompletionMessage::Kind::Error)
                     packString(pk, m.error);
                 else if (m.kind == CompletionMessage::Kind::Result)
-                    packValue(pk, m.result);
+                    packValue(pk, m.result, keyCase);
             } else if constexpr (std::is_same_v<T, CancelInvocationMessage>) {
                 pk.pack_array(3);
                 pk.pack_int(5);

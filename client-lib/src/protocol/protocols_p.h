@@ -22,6 +22,9 @@ public:
 
 class MessagePackHubProtocol final : public HubProtocol {
 public:
+    explicit MessagePackHubProtocol(StructKeyCase keyCase)
+        : m_keyCase(keyCase)
+    { }
     QByteArrayView name() const noexcept override;
     int version() const noexcept override { return 2; }
     TransferFormat transferFormat() const noexcept override { return TransferFormat::Binary; }
@@ -29,11 +32,15 @@ public:
     FrameInfo scanFrame(QByteArrayView data, qsizetype maxMessageSize,
                         qsizetype scanFrom) const override;
     Expected<std::optional<HubMessage>> parsePayload(QByteArrayView payload) const override;
+
+private:
+    StructKeyCase m_keyCase;
 };
 
 namespace MsgPack {
-/// Appends the MessagePack encoding of a Value (used by the hub protocol and the backplane).
-void writeValue(const Value &v, QByteArray &out);
+/// Appends the MessagePack encoding of a Value (used by the hub protocol and the backplane);
+/// the keys of struct maps in `keyCase`.
+void writeValue(const Value &v, QByteArray &out, StructKeyCase keyCase = StructKeyCase::CamelCase);
 /// Decodes one MessagePack value at data[*offset], advancing it.
 bool readValue(QByteArrayView data, qsizetype *offset, Value &out, QString &error);
 /// VarInt length prefix (7 bits per byte, little-endian groups).

@@ -66,6 +66,13 @@ Value::Value(ValueMap map)
     , m_container(std::make_shared<ValueMap>(std::move(map)))
 { }
 
+Value Value::fromStructMap(ValueMap members)
+{
+    Value v(std::move(members));
+    v.m_structMap = true;
+    return v;
+}
+
 Value::Value(const QDateTime &dt)
 {
     if (!dt.isValid())

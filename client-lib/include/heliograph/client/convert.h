@@ -15,11 +15,12 @@
 ///
 /// Keys are the member names with the first letter lower-cased; reading matches keys
 /// case-insensitively (as ASP.NET Core's JSON binder does) and leaves missing members at their
-/// defaults. Supported out of the box: bool, integers (range-checked), floating point, QString,
-/// std::string, QByteArray (binary; base64 strings from JSON), QDateTime (timestamps or ISO 8601
-/// strings), Value, QVariant, QJsonValue, `std::optional`, QList, `std::vector`, QMap, QHash and
-/// `std::map` with string keys, enums (as integers) and described structs. Specialise
-/// ValueTraits<T> for anything else.
+/// defaults. The Map is marked as a struct's (Value::isStructMap()), so a MessagePack protocol
+/// with StructKeyCase::PascalCase writes its keys capitalised, as .NET names members. Supported out
+/// of the box: bool, integers (range-checked), floating point, QString, std::string, QByteArray
+/// (binary; base64 strings from JSON), QDateTime (timestamps or ISO 8601 strings), Value, QVariant,
+/// QJsonValue, `std::optional`, QList, `std::vector`, QMap, QHash and `std::map` with string keys,
+/// enums (as integers) and described structs. Specialise ValueTraits<T> for anything else.
 
 #include <heliograph/client/expected.h>
 #include <heliograph/client/value.h>
@@ -382,7 +383,8 @@ struct ValueTraits<std::map<std::string, T>> : Detail::StringMapTraits<std::map<
 
 /// Structs described with HELIOGRAPH_DESCRIBE: maps keyed by camelCase member names.
 template<Described S> struct ValueTraits<S> {
-    /// A Map with the members in their described order, keyed by camelCase names.
+    /// A struct Map (Value::fromStructMap()) with the members in their described order, keyed
+    /// by camelCase names.
     static Value toValue(const S &s)
     {
         const auto &fields = heliographFields(static_cast<const S *>(nullptr));
@@ -393,7 +395,7 @@ template<Described S> struct ValueTraits<S> {
                 (map.append({Value::fromUtf8(f.key), Heliograph::toValue(s.*(f.member))}), ...);
             },
             fields);
-        return Value(std::move(map));
+        return Value::fromStructMap(std::move(map));
     }
     /// Reads a Map: keys match member names ignoring case, missing keys leave the member as
     /// it is, unknown keys are ignored; the error names the path of the first mismatch.

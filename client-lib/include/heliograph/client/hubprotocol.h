@@ -18,6 +18,20 @@ namespace Heliograph {
 /// to describe a set (see handshake.h).
 enum class TransferFormat : quint8 { Text = 1, Binary = 2 };
 
+/// How a MessagePack writer spells the keys of struct maps (Value::isStructMap(): the maps
+/// toValue() makes of types described with HELIOGRAPH_DESCRIBE). Every other map is user data
+/// and is written as it is. JSON always writes struct keys as toValue() made them (camelCase),
+/// and every reader matches them to members ignoring case.
+enum class StructKeyCase : quint8 {
+    /// `createdAt`, as made: what the JavaScript client hands to the application as is, and
+    /// what every Heliograph protocol default is.
+    CamelCase,
+    /// `CreatedAt`: the first letter capitalised, as .NET names members. MessagePack-CSharp
+    /// (the official .NET client's MessagePack protocol) matches keys exactly, so a C# class
+    /// without `[Key]` attributes binds only these.
+    PascalCase,
+};
+
 /// Where the next frame in a buffer ends.
 struct FrameInfo {
     /// Whether a whole frame is there.
@@ -66,8 +80,12 @@ public:
 
     /// The JSON hub protocol (records terminated by the 0x1E separator).
     static const HubProtocol &json() noexcept;
-    /// The MessagePack hub protocol (each message prefixed with its varint length).
+    /// The MessagePack hub protocol (each message prefixed with its varint length); struct
+    /// keys camelCase.
     static const HubProtocol &messagePack() noexcept;
+    /// The MessagePack hub protocol writing struct keys in `keyCase`: CamelCase gives
+    /// messagePack() itself. Both have the name "messagepack" and read the same way.
+    static const HubProtocol &messagePack(StructKeyCase keyCase) noexcept;
     /// Case-insensitive lookup by handshake name; nullptr if unknown.
     static const HubProtocol *find(QByteArrayView name) noexcept;
 

@@ -38,13 +38,19 @@ struct HELIOGRAPH_CLIENT_EXPORT ReplayCursorOptions {
     /// Where the cursor is kept between runs (see CursorStore); empty: the method name.
     QString key;
     /// The sequence of one invocation. Default: the "sequence" field of the first argument
-    /// (a map), as an integer.
+    /// (a map; the name matched ignoring case), as an integer.
     std::function<std::optional<qint64>(const ValueList &arguments)> sequenceOf;
     /// Whether the server marks the invocation as replayed (counted in replayedMessages).
-    /// Default: the "replayed" field of the first argument is true.
+    /// Default: the "replayed" field of the first argument (ignoring case) is true.
     std::function<bool(const ValueList &arguments)> isReplayed;
     /// Sequences increase by exactly one, so a jump means something was missed.
     bool contiguous = true;
+    /// A server-to-client method (ASCII case-insensitive) whose first argument, an integer,
+    /// replaces the cursor: heliograph-server's notification hub sends
+    /// `ReplayCursorReset(sequence)` when the cursor presented is past what it has stored (a
+    /// restored backup), so that what it sends next is not dropped as a duplicate. Consumed
+    /// here (no handler sees it). Empty: none.
+    QByteArray resetMethod = QByteArrayLiteral("ReplayCursorReset");
 };
 
 /// Keeps replay cursors. Called on the connection's thread; implementations must not block

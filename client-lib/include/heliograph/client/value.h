@@ -103,6 +103,12 @@ public:
     Value(ValueList array);
     /// A Map.
     Value(ValueMap map);
+    /// A Map of a struct's members, keyed by member name: what toValue() makes of a type
+    /// described with HELIOGRAPH_DESCRIBE (camelCase keys). It is an ordinary Map that also
+    /// says its keys are names, not data: a MessagePack protocol with StructKeyCase::PascalCase
+    /// writes them capitalised (see HubProtocol::messagePack()); every other Map is written as
+    /// it is. See isStructMap().
+    static Value fromStructMap(ValueMap members);
     /// A Timestamp with the date-time's milliseconds; an invalid QDateTime gives a Null.
     Value(const QDateTime &dt);
 
@@ -153,6 +159,9 @@ public:
     bool isTimestamp() const noexcept { return m_type == Type::Timestamp; }
     /// True for a Double made by fromFloat() or read from a MessagePack float32.
     bool isSinglePrecision() const noexcept { return m_single; }
+    /// True for a Map made by fromStructMap() (or a copy of one, edited or not); false for
+    /// every Map a parser produced. Not part of equality.
+    bool isStructMap() const noexcept { return m_structMap; }
 
     /// The value of a Bool; `defaultValue` for every other type.
     bool toBool(bool defaultValue = false) const noexcept;
@@ -208,7 +217,7 @@ public:
     QJsonValue toJsonValue() const;
 
     /// Same type and content. Integers and Doubles never compare equal to each other; NaN
-    /// equals NaN.
+    /// equals NaN; isStructMap() is not compared.
     friend HELIOGRAPH_CLIENT_EXPORT bool operator==(const Value &a, const Value &b) noexcept;
     /// !(a == b).
     friend bool operator!=(const Value &a, const Value &b) noexcept { return !(a == b); }
@@ -219,6 +228,7 @@ public:
 private:
     Type m_type = Type::Null;
     bool m_single = false;
+    bool m_structMap = false;
     quint32 m_nanos = 0;
     union {
         bool b;
