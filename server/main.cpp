@@ -28,13 +28,16 @@ enum ExitCode { Ok = 0, Failure = 1, Usage = 2, Config = 3, Listen = 4 };
 const char Help[] = R"(Usage:
   heliograph-server serve [--listen 127.0.0.1:5000] [--data DIR] [--config FILE]
                           [--jwt-secret SECRET | --jwt-public-key PEM_FILE]
+                          [--jwt-authority URL | --jwt-jwks-url URL] [--jwt-jwks-refresh S]
+                          [--jwt-user-claim C] [--jwt-tenant-claim C] [--jwt-name-claim C,...]
+                          [--jwt-roles-claim C,...]
                           [--jwt-issuer ISS] [--jwt-audience AUD] [--threads N]
                           [--allowed-origins LIST] [--memory] [--storage sqlite|memory]
                           [--max-message-size BYTES] [--keep-alive S] [--client-timeout S]
                           [--handshake-timeout S] [--request-timeout S] [--max-queued-output BYTES]
                           [--max-connections-per-user N] [--detailed-errors true]
                           [--retention-hours H] [--max-notifications-per-user N]
-                          [--bench-hub] [--demo]
+                          [--bench-hub] [--demo] [--messagepack-key-case camel|pascal]
                           [--access-token-lifetime S] [--refresh-token-lifetime S]
                           [--password-hash-memory KIB] [--password-hash-iterations N]
                           [--password-hash-parallelism N] [--max-failed-logins N]
@@ -62,11 +65,38 @@ Exit codes: 0 ok, 1 runtime failure (e.g. no such user, user exists), 2 usage,
 3 configuration, 4 cannot listen.
 )";
 
+/// One record, one line: control characters in what clients sent (a protocol name, a user
+/// agent, a method name) are written as escapes, so that nobody can forge a log line.
+std::string oneLine(const QString &msg)
+{
+    const QByteArray utf8 = msg.toUtf8();
+    std::string out;
+    out.reserve(size_t(utf8.size()));
+    for (const char c : utf8) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u >= 0x20 && u != 0x7f) {
+            out += c;
+        } else if (c == '\n') {
+            out += "\\n";
+        } else if (c == '\r') {
+            out += "\\r";
+        } else if (c == '\t') {
+            out += "\\t";
+        } else {
+            static constexpr char Hex[] = "0123456789abcdef";
+            out += "\\x";
+            out += Hex[u >> 4];
+            out += Hex[u & 15];
+        }
+    }
+    return out;
+}
+
 void messageHandler(QtMsgType type, const QMessageLogContext &ctx, const QString &msg)
 {
     const std::string text = ctx.category && qstrcmp(ctx.category, "default") != 0
-        ? std::string(ctx.category) + ": " + msg.toStdString()
-        : msg.toStdString();
+        ? std::string(ctx.category) + ": " + oneLine(msg)
+        : oneLine(msg);
     switch (type) {
     case QtDebugMsg:
         spdlog::debug(text);
@@ -350,6 +380,8 @@ int serve(QCoreApplication &app, const QStringList &args)
         std::signal(SIGINT, onSignal);
     }
     std::printf("heliograph-server listening on port %u\n", unsigned(server.port()));
+    if (const quint16 metricsPort = server.metricsPort())
+        std::printf("metrics listening on port %u\n", unsigned(metricsPort));
     if (options.auth.demo) {
         // Demo only: fixed, publicly known passwords (printed, never logged).
         std::printf("demo mode: sign in with POST /auth/login as\n");

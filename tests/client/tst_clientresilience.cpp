@@ -471,6 +471,55 @@ private Q_SLOTS:
         QCOMPARE(c->replayedMessages(), 2u);
     }
 
+    // A cursor from the future (the server's storage was restored from a backup): the server
+    // says ReplayCursorReset(stored), the cursor follows, and what comes next is not dropped as
+    // a duplicate.
+    void replayCursorResetByTheServer()
+    {
+        QVERIFY(serverUp(0));
+        QCOMPARE(push("rc1", u"one"_s), 1);
+        QCOMPARE(push("rc1", u"two"_s), 2);
+        const QString cursorFile = m_dir.filePath(u"future-cursor.ini"_s);
+        auto store = std::make_shared<FileCursorStore>(cursorFile);
+        store->save(u"ReceiveNotification"_s, 1000);
+        auto c = connection(u"/hubs/notifications"_s);
+        c->setAccessTokenProvider([] { return readyToken(token("rc1")); });
+        ReplayCursorOptions options;
+        options.method = "ReceiveNotification";
+        c->addReplayCursor(options, store);
+        QList<qint64> sequences;
+        c->on("ReceiveNotification", [&](const ValueList &args) {
+            sequences.append(args.value(0)[QByteArrayView("sequence")].toInteger());
+        });
+        QVERIFY(connectNow(*c));
+        QTRY_COMPARE(c->replayCursor("ReceiveNotification"), std::optional<qint64>(2));
+        QCOMPARE(store->load(u"ReceiveNotification"_s), std::optional<qint64>(2));
+        QCOMPARE(push("rc1", u"three"_s), 3);
+        QTRY_COMPARE(sequences, QList<qint64>({3}));
+    }
+
+    // With `messagepack-key-case pascal` the cursor still finds `Sequence` (names ignore case).
+    void replayCursorWithPascalKeys()
+    {
+        QVERIFY(serverUp(0, [](Server::ServeOptions &o) {
+            o.hub.messagePackKeyCase = StructKeyCase::PascalCase;
+        }));
+        auto c = connection(u"/hubs/notifications"_s, 0, HubConnection::Protocol::MessagePack);
+        c->setAccessTokenProvider([] { return readyToken(token("pk1")); });
+        ReplayCursorOptions options;
+        options.method = "ReceiveNotification";
+        c->addReplayCursor(options);
+        QList<Value> got;
+        c->on("ReceiveNotification", [&](const ValueList &args) { got.append(args.value(0)); });
+        QVERIFY(connectNow(*c));
+        QCOMPARE(push("pk1", u"one"_s), 1);
+        QCOMPARE(push("pk1", u"two"_s), 2);
+        QTRY_COMPARE(got.size(), 2);
+        QCOMPARE(got[1]["Title"].toString(), u"two"_s);
+        QCOMPARE(got[1]["Sequence"], Value(2));
+        QCOMPARE(c->replayCursor("ReceiveNotification"), std::optional<qint64>(2));
+    }
+
     // The server restarts (SQLite, same port) while the app is busy: automatic reconnect, the
     // rejoin registry runs again (the document's updates arrive again), the patches queued
     // meanwhile go out in order after it, and the notifications pushed during the outage

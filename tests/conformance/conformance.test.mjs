@@ -107,7 +107,8 @@ for (const [name, transport, protocol] of matrix) {
       assert.equal(connectionId, c.connectionId);
       assert.ok(Math.abs(new Date(serverTime).getTime() - Date.now()) < 60000);
       const online = await c.invoke('GetOnlineUsers');
-      assert.ok(online.some((u) => u.userId === `ack-${name}-${protocol}` && u.connections === 1));
+      // User ids are case-insensitive and come back in lower case (docs/hubs.md).
+      assert.ok(online.some((u) => u.userId === `ack-${name}-${protocol}`.toLowerCase() && u.connections === 1));
       await c.stop();
       assert.equal(c.state, signalR.HubConnectionState.Disconnected);
     });
@@ -297,7 +298,10 @@ describe('operations', () => {
     await c.stop();
     assert.equal((await api('GET', '/health')).status, 200);
     assert.equal((await api('GET', '/ready')).status, 200);
-    const m = await api('GET', '/metrics');
+    // An operator endpoint: refused without a credential, served to a token of role Operator.
+    assert.equal((await api('GET', '/metrics')).status, 401);
+    assert.equal((await api('GET', '/metrics', { token: token('viewer', 'acme', ['Viewer']) })).status, 401);
+    const m = await api('GET', '/metrics', { token: token('ops', 'acme', ['Operator']) });
     assert.equal(m.status, 200);
     assert.match(m.text, /# TYPE heliograph_connections gauge/);
     assert.match(m.text, /heliograph_invocations_total\{method="GetOnlineUsers",outcome="ok"\} \d+/);

@@ -313,46 +313,39 @@ describe('drain on SIGTERM, other transports', () => {
 });
 
 describe('refused connections', () => {
-  test('over --max-connections-per-user: Close without allowReconnect, and no reconnect', async (t) => {
+  test('over --max-connections-per-user: 429 at negotiate, the first connection unaffected', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'hg-limit-'));
     tempDirs.push(dataDir);
     const srv = await startServer({ dataDir, memory: true, extraArgs: ['--max-connections-per-user', '1'] });
     const first = connection(srv.url, { user: 'solo' });
     await first.start();
 
+    // The limit counts negotiated and started connections in one step: the second one is
+    // refused before it exists, with 429 Too Many Requests.
     const second = connection(srv.url, { user: 'solo', reconnect: RETRY_DELAYS });
     let reconnectingCalls = 0;
     second.onreconnecting(() => { reconnectingCalls += 1; });
-    const closed = new Promise((resolve) => second.onclose((error) => resolve(error)));
-    let error;
-    let path;
-    try {
-      await second.start();
-      // The Close arrived after start() completed: onclose reports it.
-      error = await withTimeout(closed, 10000, 'onclose of the refused client');
-      path = 'onclose';
-    } catch (e) {
-      // The Close arrived with the handshake response: start() rejects with it.
-      error = e;
-      path = 'start() rejected';
-    }
-    t.diagnostic(`observed: the refusal surfaced through ${path}`);
-    assert.match(String(error), /Server returned an error on close: Connection closed with an error\. HubException: Too many connections for this user \(the limit is 1\)\./);
-    const closes = closeMessages(second);
-    assert.equal(closes.length, 1);
-    assert.notEqual(closes[0].allowReconnect, true, 'Close without allowReconnect');
+    await assert.rejects(second.start(), /Status code '429'/);
     assert.equal(second.state, S.Disconnected);
-    assert.equal(reconnectingCalls, 0, 'the client did not try to reconnect');
+    assert.equal(reconnectingCalls, 0, 'a failed start() does not reconnect');
     // The first connection is unaffected, and the server counts one connection for the user.
     const online = await first.invoke('GetOnlineUsers');
     assert.deepEqual(online.map((u) => [u.userId, u.connections]), [['solo', 1]]);
-    assert.equal(second.state, S.Disconnected);
-    assert.equal(reconnectingCalls, 0);
+    // The server's text says why (the official client reports the status line only).
+    const res = await fetch(`${srv.url}/hubs/notifications/negotiate?negotiateVersion=1`, {
+      method: 'POST', headers: { Authorization: `Bearer ${token('solo', 't1', ['Editor'])}` },
+    });
+    assert.equal(res.status, 429);
+    assert.equal(await res.text(), 'Too many connections for this user (the limit is 1).');
     await first.stop();
+    // Its place is free again.
+    const third = connection(srv.url, { user: 'solo' });
+    await third.start();
+    await third.stop();
     const { code } = await stopServer(srv.child);
     assert.equal(code, 0);
   });
-  test('a reconnect refused by the per-user limit ends the retries', async (t) => {
+  test('a reconnect refused by the per-user limit retries, and gets in once a place is free', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'hg-limit-'));
     tempDirs.push(dataDir);
     let srv = await startOnFreePort({ dataDir, memory: true, extraArgs: ['--max-connections-per-user', '1'] });
@@ -362,13 +355,11 @@ describe('refused connections', () => {
     let gate = Promise.resolve();
     let tokenAsked;
     const asked = new Promise((resolve) => { tokenAsked = resolve; });
-    const a = connection(srv.url, { user: 'duo', reconnect: RETRY_DELAYS, beforeToken: () => { tokenAsked(); return gate; } });
+    const a = connection(srv.url, { user: 'duo', reconnect: [0, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200], beforeToken: () => { tokenAsked(); return gate; } });
     await a.start();
     let reconnectingCalls = 0;
-    let reconnectedCalls = 0;
     const reconnecting = new Promise((resolve) => a.onreconnecting(() => { reconnectingCalls += 1; resolve(); }));
-    a.onreconnected(() => { reconnectedCalls += 1; });
-    const closed = new Promise((resolve) => a.onclose((error) => resolve({ error })));
+    const reconnected = new Promise((resolve) => a.onreconnected(resolve));
     let release;
     gate = new Promise((resolve) => { release = resolve; });
 
@@ -378,21 +369,27 @@ describe('refused connections', () => {
     srv = await startServer(options);
     const b = connection(srv.url, { user: 'duo' });
     await b.start();
+    // A's retries are refused while B holds the place (429 at negotiate)...
+    const refusedOnce = new Promise((resolve) => {
+      const timer = setInterval(() => {
+        if (a.log.some((line) => /Status code '429'/.test(line))) { clearInterval(timer); resolve(); }
+      }, 20);
+    });
     release();
-    const { error } = await withTimeout(closed, 20000, 'A to give up');
-    assert.match(String(error), /^Error: Server returned an error on close: Connection closed with an error\. HubException: Too many connections for this user \(the limit is 1\)\.$/,
-      'onclose reports the limit');
-    assert.equal(a.state, S.Disconnected);
-    assert.equal(reconnectingCalls, 1);
-    assert.equal(reconnectedCalls, 0, 'A never reconnected');
-    const closes = closeMessages(a);
-    assert.equal(closes.length, 2, JSON.stringify(closes));
-    assert.equal(closes[0].allowReconnect, true, 'the drain allowed reconnecting');
-    assert.match(closes[1].error, /Too many connections for this user \(the limit is 1\)/);
-    assert.notEqual(closes[1].allowReconnect, true, 'the refusal does not');
+    await withTimeout(refusedOnce, 10000, "A's retry to be refused with 429");
+    assert.equal(a.state, S.Reconnecting);
     const online = await b.invoke('GetOnlineUsers');
     assert.deepEqual(online.map((u) => [u.userId, u.connections]), [['duo', 1]]);
+    // ... and succeed once B has gone.
     await b.stop();
+    await withTimeout(reconnected, 15000, 'A to reconnect');
+    assert.equal(a.state, S.Connected);
+    assert.equal(reconnectingCalls, 1);
+    const closes = closeMessages(a);
+    assert.equal(closes.length, 1, JSON.stringify(closes));
+    assert.equal(closes[0].allowReconnect, true, 'the drain allowed reconnecting');
+    await a.stop();
     assert.equal((await stopServer(srv.child)).code, 0);
   });
 });
+

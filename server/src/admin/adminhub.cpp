@@ -3,6 +3,7 @@
 
 #include "notifications/notificationhub.h"
 #include "signalr/hubconnection.h"
+#include "signalr/identity.h"
 
 #include <QtCore/QLoggingCategory>
 #include <QtCore/QMap>
@@ -57,26 +58,25 @@ AdminHub::AdminHub(AdminMonitor &adminMonitor, ConnectionRegistry &connections,
     addStreamMethod(
         "StreamMetrics",
         [this](HubCallContext &ctx, ServerStreamPtr stream) {
-            const AdminScope scope = authorize(ctx, {});
+            const AdminScope scope = authorize(ctx);
             AdminMonitor *feed = &m_monitor;
             stream->setCancelHandler([feed, raw = stream.get()] { feed->unsubscribe(raw); });
             m_monitor.subscribeMetrics(scope, stream);
         },
         adminOrOperator());
     addMethod(
-        "GetHistory", [this](HubCallContext &ctx) { return m_monitor.history(authorize(ctx, {})); },
+        "GetHistory", [this](HubCallContext &ctx) { return m_monitor.history(authorize(ctx)); },
         adminOrOperator());
     addMethod(
         "GetTenantDetails",
         [this](HubCallContext &ctx, QString tenant) {
-            authorize(ctx, tenant);
-            return details(tenant.toUtf8());
+            return details(authorizeTenant(ctx, tenant));
         },
         adminOrOperator());
     addStreamMethod(
         "StreamEvents",
         [this](HubCallContext &ctx, ServerStreamPtr stream) {
-            const AdminScope scope = authorize(ctx, {});
+            const AdminScope scope = authorize(ctx);
             AdminMonitor *feed = &m_monitor;
             stream->setCancelHandler([feed, raw = stream.get()] { feed->unsubscribe(raw); });
             m_monitor.subscribeEvents(scope, stream);
@@ -85,10 +85,9 @@ AdminHub::AdminHub(AdminMonitor &adminMonitor, ConnectionRegistry &connections,
     addMethod(
         "BroadcastAlert",
         [this](HubCallContext &ctx, QString tenant, QString message) {
-            authorize(ctx, tenant);
+            const QByteArray t = authorizeTenant(ctx, tenant);
             if (message.isEmpty())
                 throw HubException(u"The alert needs a message."_s);
-            const QByteArray t = tenant.toUtf8();
             audit(ctx, t, "admin.BroadcastAlert", message);
             m_service.broadcast(Groups::tenant(t), "ReceiveSystemAlert",
                                 {toValue(SystemAlertDto {u"info"_s, message})});
@@ -98,12 +97,16 @@ AdminHub::AdminHub(AdminMonitor &adminMonitor, ConnectionRegistry &connections,
         "SendNotification",
         [this](HubCallContext &ctx, QString tenant, QString userId, QString title, QString body,
                QString type) {
-            authorize(ctx, tenant);
+            const QByteArray t = authorizeTenant(ctx, tenant);
             if (userId.isEmpty() || title.isEmpty())
                 throw HubException(u"A notification needs a user id and a title."_s);
-            const QByteArray t = tenant.toUtf8();
-            audit(ctx, t, "admin.SendNotification", u"to %1 (%2): %3"_s.arg(userId, type, title));
-            auto stored = m_service.push(t, userId.toUtf8(), title, body, type);
+            QByteArray user = userId.toUtf8();
+            QString invalid;
+            if (!Identity::normalizeUserId(user, &invalid))
+                throw HubException(invalid);
+            audit(ctx, t, "admin.SendNotification",
+                  u"to %1 (%2): %3"_s.arg(QString::fromUtf8(user), type, title));
+            auto stored = m_service.push(t, user, title, body, type);
             if (!stored)
                 throw HubException(u"The notification could not be stored."_s);
             return NotificationDto {QString::fromLatin1(stored->id),
@@ -117,8 +120,7 @@ AdminHub::AdminHub(AdminMonitor &adminMonitor, ConnectionRegistry &connections,
     addMethod(
         "DisconnectConnection",
         [this](HubCallContext &ctx, QString tenant, QString connectionId) {
-            authorize(ctx, tenant);
-            const QByteArray t = tenant.toUtf8();
+            const QByteArray t = authorizeTenant(ctx, tenant);
             const QByteArray id = connectionId.toUtf8();
             const auto target = m_registry.find(t, id);
             if (!target)
@@ -150,12 +152,22 @@ void AdminHub::onConnected(HubCallContext &ctx)
     }
 }
 
-AdminScope AdminHub::authorize(const HubCallContext &ctx, const QString &tenant) const
+AdminScope AdminHub::authorize(const HubCallContext &ctx) const
 {
     const auto scope = AdminScope::of(ctx.user());
-    if (!scope || (!tenant.isNull() && !scope->sees(tenant.toUtf8())))
+    if (!scope)
         throw HubUnauthorizedException();
     return *scope;
+}
+
+QByteArray AdminHub::authorizeTenant(const HubCallContext &ctx, const QString &tenant) const
+{
+    const AdminScope scope = authorize(ctx);
+    // A null tenant (JSON null, MessagePack nil) is no tenant: it never means "any".
+    QByteArray t = tenant.toUtf8();
+    if (tenant.isNull() || !Identity::normalizeTenantId(t) || !scope.sees(t))
+        throw HubUnauthorizedException();
+    return t;
 }
 
 void AdminHub::audit(const HubCallContext &ctx, const QByteArray &tenant, const QByteArray &action,
@@ -203,11 +215,10 @@ TenantDetailsDto AdminHub::details(const QByteArray &tenant) const
 void AdminHub::streamAuditLog(HubCallContext &ctx, const ServerStreamPtr &stream,
                               const QString &tenant, const QString &from)
 {
-    authorize(ctx, tenant);
+    const QByteArray t = authorizeTenant(ctx, tenant);
     const QDateTime since = Value(from).toDateTime();
     if (!since.isValid())
         throw HubException(u"'from' must be an ISO 8601 date-time."_s);
-    const QByteArray t = tenant.toUtf8();
     auto lastId = std::make_shared<qint64>(0);
     // Subscribe first, then send the history: live events already in it are skipped by id.
     m_service.subscribeAudit(t, stream, lastId);

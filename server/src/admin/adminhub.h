@@ -61,8 +61,11 @@ public:
     static QByteArray disconnectedByAdmin();
 
 private:
-    /// The caller's scope, if it may act on `tenant`; throws HubUnauthorizedException otherwise.
-    AdminScope authorize(const HubCallContext &ctx, const QString &tenant) const;
+    /// The caller's scope; throws HubUnauthorizedException if it has none.
+    AdminScope authorize(const HubCallContext &ctx) const;
+    /// The tenant a method names, normalized (signalr/identity.h), if the caller may act on
+    /// it; throws HubUnauthorizedException otherwise, also for a missing (null) or empty one.
+    QByteArray authorizeTenant(const HubCallContext &ctx, const QString &tenant) const;
     /// Writes the audit event first; throws if it cannot be written (the action is not done).
     void audit(const HubCallContext &ctx, const QByteArray &tenant, const QByteArray &action,
                const QString &details);

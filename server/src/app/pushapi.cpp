@@ -2,6 +2,7 @@
 #include "app/pushapi.h"
 
 #include "notifications/notificationhub.h"
+#include "signalr/identity.h"
 
 #include <heliograph/client/json.h>
 
@@ -82,13 +83,13 @@ HttpResponse PushApi::handle(const RouteRequest &request) const
     if (parts.size() < 5 || !parts[0].isEmpty() || parts[1] != "api" || parts[2] != "tenants"
         || parts[3].isEmpty())
         return problem(404, u"No such resource."_s);
-    const QByteArray tenant = parts[3];
+    QByteArray tenant = QueryString::decode(parts[3], false);
     enum { Notifications, Alerts, PresenceList } kind;
     QByteArray user;
     if (parts.size() == 7 && parts[4] == "users" && !parts[5].isEmpty()
         && parts[6] == "notifications") {
         kind = Notifications;
-        user = parts[5];
+        user = QueryString::decode(parts[5], false);
     } else if (parts.size() == 5 && parts[4] == "alerts") {
         kind = Alerts;
     } else if (parts.size() == 5 && parts[4] == "presence") {
@@ -103,6 +104,12 @@ HttpResponse PushApi::handle(const RouteRequest &request) const
         return r;
     }
 
+    // Ids as everywhere else (signalr/identity.h): a notification for "Carol" is carol's, and
+    // an id nobody can sign in with is refused rather than stored for no one.
+    QString invalid;
+    if (!Identity::normalizeTenantId(tenant, &invalid)
+        || (kind == Notifications && !Identity::normalizeUserId(user, &invalid)))
+        return problem(400, invalid);
     if (request.bearerToken.isEmpty())
         return problem(401, u"A bearer token is required."_s);
     auto claims = m_validator.validate(request.bearerToken);
@@ -112,7 +119,9 @@ HttpResponse PushApi::handle(const RouteRequest &request) const
         return problem(401, u"The bearer token is not valid."_s);
     }
     const bool service = claims->hasRole("Service");
-    const bool admin = claims->hasRole("Admin") && claims->tenantId == tenant;
+    QByteArray callerTenant = claims->tenantId;
+    const bool admin = claims->hasRole("Admin") && Identity::normalizeTenantId(callerTenant)
+        && callerTenant == tenant;
     if (!service && !admin) {
         qCInfo(lcPush) << "push API: user" << claims->subject << "of tenant" << claims->tenantId
                        << "may not act on tenant" << tenant;

@@ -4,11 +4,13 @@
 #include "admin/adminhub.h"
 #include "app/authapi.h"
 #include "app/pushapi.h"
+#include "auth/jwks.h"
 #include "auth/jwt.h"
 #include "bench/benchhub.h"
 #include "notifications/notificationhub.h"
 #include "server/metrics.h"
 #include "signalr/connectionregistry.h"
+#include "signalr/identity.h"
 #include "signalr/lifetimemanager.h"
 #include "storage/storage.h"
 
@@ -20,6 +22,8 @@
 #include <QtCore/QProcessEnvironment>
 #include <QtCore/QTimer>
 
+#include <sys/resource.h>
+
 using namespace Qt::StringLiterals;
 
 Q_LOGGING_CATEGORY(lcApp, "heliograph.server", QtInfoMsg)
@@ -28,35 +32,140 @@ namespace Heliograph::Server {
 
 namespace {
 
-bool parseListen(const QString &value, ServeOptions &o, QString &error)
+/// Compares a presented secret without leaking, through timing, how much of it matched.
+bool constantTimeEquals(QByteArrayView a, QByteArrayView b)
+{
+    unsigned char diff = a.size() == b.size() ? 0 : 1;
+    for (qsizetype i = 0, n = qMin(a.size(), b.size()); i < n; ++i)
+        diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+    return diff == 0;
+}
+
+/// max-connections by default: 10,000, or fewer where the open-file limit would not hold them
+/// (64 descriptors are left for storage, logs and the listeners).
+int defaultMaxConnections()
+{
+    rlimit limit {};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY)
+        return 10000;
+    return int(qBound<rlim_t>(16, limit.rlim_cur > 64 ? limit.rlim_cur - 64 : 16, 10000));
+}
+
+bool parseAddress(const QString &key, const QString &value, QHostAddress &address, quint16 &portOut,
+                  QString &error)
 {
     const qsizetype colon = value.lastIndexOf(u':');
     bool ok = false;
     const uint port = value.mid(colon + 1).toUInt(&ok);
     if (colon < 0 || !ok || port > 65535) {
-        error = u"--listen expects HOST:PORT, got '%1'"_s.arg(value);
+        error = u"--%1 expects HOST:PORT, got '%2'"_s.arg(key, value);
         return false;
     }
     QString host = value.left(colon);
     if (host.startsWith(u'[') && host.endsWith(u']'))
         host = host.mid(1, host.size() - 2);
     if (host.isEmpty() || host == u"*"_s || host == u"0.0.0.0"_s)
-        o.address = host == u"0.0.0.0"_s ? QHostAddress(QHostAddress::AnyIPv4)
-                                         : QHostAddress(QHostAddress::Any);
+        address = host == u"0.0.0.0"_s ? QHostAddress(QHostAddress::AnyIPv4)
+                                       : QHostAddress(QHostAddress::Any);
     else if (host == u"localhost"_s)
-        o.address = QHostAddress::LocalHost;
-    else if (!o.address.setAddress(host)) {
-        error = u"--listen: '%1' is not an IP address"_s.arg(host);
+        address = QHostAddress::LocalHost;
+    else if (!address.setAddress(host)) {
+        error = u"--%1: '%2' is not an IP address"_s.arg(key, host);
         return false;
     }
-    o.port = quint16(port);
+    portOut = quint16(port);
     return true;
+}
+
+bool parseListen(const QString &value, ServeOptions &o, QString &error)
+{
+    return parseAddress(u"listen"_s, value, o.address, o.port, error);
+}
+
+/// The identity provider settings (jwt-authority, jwt-jwks-*, jwt-*-claim); nullopt for others.
+std::optional<bool> applyIdentityProviderSetting(const QString &key, const QString &value,
+                                                 ServeOptions &o, QString &error)
+{
+    bool ok = true;
+    if (key == u"jwt-authority"_s) {
+        o.jwtAuthority = value.trimmed();
+    } else if (key == u"jwt-jwks-url"_s) {
+        o.jwtJwksUrl = value.trimmed();
+    } else if (key == u"jwt-jwks-refresh"_s) {
+        o.jwtJwksRefreshSeconds = value.toInt(&ok);
+        ok = ok && o.jwtJwksRefreshSeconds > 0;
+    } else if (key == u"jwt-jwks-min-refresh"_s) {
+        o.jwtJwksMinRefreshSeconds = value.toDouble(&ok);
+        ok = ok && o.jwtJwksMinRefreshSeconds >= 0 && o.jwtJwksMinRefreshSeconds <= 86400;
+    } else if (key == u"jwt-user-claim"_s || key == u"jwt-tenant-claim"_s) {
+        (key == u"jwt-user-claim"_s ? o.jwtUserClaim : o.jwtTenantClaim) = value.trimmed().toUtf8();
+        ok = !value.trimmed().isEmpty();
+    } else if (key == u"jwt-name-claim"_s || key == u"jwt-roles-claim"_s) {
+        QList<QByteArray> &claims = key == u"jwt-name-claim"_s ? o.jwtNameClaims : o.jwtRoleClaims;
+        claims.clear();
+        for (const QString &claim : value.split(u',', Qt::SkipEmptyParts)) {
+            if (!claim.trimmed().isEmpty())
+                claims.append(claim.trimmed().toUtf8());
+        }
+        ok = !claims.isEmpty();
+    } else {
+        return std::nullopt;
+    }
+    if (!ok)
+        error = u"invalid value for %1: '%2'"_s.arg(key, value);
+    return ok;
+}
+
+/// At most one key source; identity provider URLs that may be fetched.
+bool checkIdentityProviderOptions(const ServeOptions &o, QString &error)
+{
+    const int sources = int(!o.jwtSecret.isEmpty()) + int(!o.jwtPublicKeyFile.isEmpty())
+        + int(!o.jwtAuthority.isEmpty()) + int(!o.jwtJwksUrl.isEmpty());
+    if (sources > 1) {
+        error = u"--jwt-secret, --jwt-public-key, --jwt-authority and --jwt-jwks-url exclude "
+                "each other"_s;
+        return false;
+    }
+    QString why;
+    if (!o.jwtAuthority.isEmpty())
+        why = JwksClient::checkUrl(QUrl(o.jwtAuthority, QUrl::StrictMode), u"--jwt-authority"_s);
+    else if (!o.jwtJwksUrl.isEmpty())
+        why = JwksClient::checkUrl(QUrl(o.jwtJwksUrl, QUrl::StrictMode), u"--jwt-jwks-url"_s);
+    if (why.isEmpty())
+        return true;
+    error = why;
+    return false;
+}
+
+/// The client of --jwt-authority / --jwt-jwks-url, started: it fetches the keys on this thread
+/// and retries by itself while the provider is unreachable (tokens are refused until then).
+std::unique_ptr<JwksClient> startIdentityProvider(const ServeOptions &o, QString &error)
+{
+    if (!checkIdentityProviderOptions(o, error))
+        return nullptr;
+    JwksClientOptions options;
+    options.authority = o.jwtAuthority.isEmpty() ? QUrl() : QUrl(o.jwtAuthority, QUrl::StrictMode);
+    options.jwksUrl = o.jwtJwksUrl.isEmpty() ? QUrl() : QUrl(o.jwtJwksUrl, QUrl::StrictMode);
+    options.refreshInterval = std::chrono::seconds(o.jwtJwksRefreshSeconds);
+    options.minRefreshInterval
+        = std::chrono::milliseconds(qint64(o.jwtJwksMinRefreshSeconds * 1000));
+    if (o.jwtAudience.isEmpty())
+        qCWarning(lcApp) << "jwt-audience is not set: the identity provider's tokens for any "
+                            "application are accepted; set it to this server's audience";
+    if (o.jwtAuthority.isEmpty() && o.jwtIssuer.isEmpty())
+        qCWarning(lcApp) << "jwt-issuer is not set: the issuer of tokens signed with the JWK "
+                            "Set's keys is not checked";
+    auto client = std::make_unique<JwksClient>(options);
+    client->start();
+    return client;
 }
 
 /// One setting from any source.
 bool apply(const QString &key, const QString &value, ServeOptions &o, QString &error)
 {
     bool ok = true;
+    if (const std::optional<bool> done = applyIdentityProviderSetting(key, value, o, error))
+        return *done;
     if (const std::optional<bool> done = applyAuthSetting(key, value, o.auth, error))
         return *done;
     if (key == u"listen"_s)
@@ -95,7 +204,24 @@ bool apply(const QString &key, const QString &value, ServeOptions &o, QString &e
         o.maxQueuedOutputBytes = value.toLongLong(&ok);
     else if (key == u"max-connections-per-user"_s)
         o.maxConnectionsPerUser = value.toInt(&ok);
-    else if (key == u"detailed-errors"_s)
+    else if (key == u"max-connections"_s)
+        o.maxConnections = value.toInt(&ok);
+    else if (key == u"max-request-buffer"_s)
+        o.maxRequestBufferBytes = value.toLongLong(&ok);
+    else if (key == u"max-pending-negotiations"_s)
+        o.maxPendingNegotiations = value.toInt(&ok);
+    else if (key == u"metrics-token"_s)
+        o.metricsToken = value.toUtf8();
+    else if (key == u"metrics-listen"_s) {
+        if (value.isEmpty()) {
+            o.metricsListen.reset();
+            return true;
+        }
+        std::pair<QHostAddress, quint16> a;
+        if (!parseAddress(key, value, a.first, a.second, error))
+            return false;
+        o.metricsListen = a;
+    } else if (key == u"detailed-errors"_s)
         o.hub.enableDetailedErrors = value == u"true"_s || value == u"1"_s;
     else if (key == u"bench-hub"_s) {
         ok = value == u"true"_s || value == u"1"_s || value == u"false"_s || value == u"0"_s;
@@ -106,6 +232,13 @@ bool apply(const QString &key, const QString &value, ServeOptions &o, QString &e
             return false;
         }
         o.memoryStorage = value == u"memory"_s;
+    } else if (key == u"messagepack-key-case"_s) {
+        if (value != u"camel"_s && value != u"pascal"_s) {
+            error = u"messagepack-key-case must be camel or pascal"_s;
+            return false;
+        }
+        o.hub.messagePackKeyCase
+            = value == u"pascal"_s ? StructKeyCase::PascalCase : StructKeyCase::CamelCase;
     } else {
         error = u"unknown setting '%1'"_s.arg(key);
         return false;
@@ -121,6 +254,14 @@ const char *const Keys[] = {"listen",
                             "jwt-public-key",
                             "jwt-issuer",
                             "jwt-audience",
+                            "jwt-authority",
+                            "jwt-jwks-url",
+                            "jwt-jwks-refresh",
+                            "jwt-jwks-min-refresh",
+                            "jwt-user-claim",
+                            "jwt-tenant-claim",
+                            "jwt-name-claim",
+                            "jwt-roles-claim",
                             "threads",
                             "allowed-origins",
                             "max-message-size",
@@ -128,13 +269,19 @@ const char *const Keys[] = {"listen",
                             "client-timeout",
                             "handshake-timeout",
                             "max-connections-per-user",
+                            "max-connections",
+                            "max-request-buffer",
+                            "max-pending-negotiations",
+                            "metrics-token",
+                            "metrics-listen",
                             "detailed-errors",
                             "storage",
                             "request-timeout",
                             "max-queued-output",
                             "retention-hours",
                             "max-notifications-per-user",
-                            "bench-hub"};
+                            "bench-hub",
+                            "messagepack-key-case"};
 
 } // namespace
 
@@ -232,6 +379,8 @@ bool parseServeOptions(const QStringList &args, ServeOptions &o, QString &error)
         error = u"--jwt-secret and --jwt-public-key exclude each other"_s;
         return false;
     }
+    if (!checkIdentityProviderOptions(o, error))
+        return false;
     return true;
 }
 
@@ -247,7 +396,9 @@ struct ServerApp::Private {
     std::unique_ptr<HubLifetimeManager> adminLifetime;
     std::unique_ptr<AdminHub> adminHub;
     std::unique_ptr<HubServer> server;
+    std::unique_ptr<HubServer> metricsServer; ///< --metrics-listen
     std::optional<JwtValidator> validator;
+    std::unique_ptr<JwksClient> jwks; ///< the identity provider's keys (jwt-authority/jwks-url)
     std::unique_ptr<PushApi> pushApi;
     std::unique_ptr<AuthService> authService;
     std::unique_ptr<AuthApi> authApi;
@@ -270,7 +421,17 @@ bool ServerApp::start(const ServeOptions &o, QString &error)
     JwtValidationOptions jwtOptions;
     jwtOptions.issuer = o.jwtIssuer;
     jwtOptions.audience = o.jwtAudience;
-    if (!o.jwtPublicKeyFile.isEmpty()) {
+    jwtOptions.userClaim = o.jwtUserClaim;
+    jwtOptions.tenantClaim = o.jwtTenantClaim;
+    jwtOptions.nameClaims = o.jwtNameClaims;
+    jwtOptions.roleClaims = o.jwtRoleClaims;
+    jwtOptions.requiredClaims = {o.jwtUserClaim, o.jwtTenantClaim};
+    if (!o.jwtAuthority.isEmpty() || !o.jwtJwksUrl.isEmpty()) {
+        d->jwks = startIdentityProvider(o, error);
+        if (!d->jwks)
+            return false;
+        d->validator = *JwtValidator::withKeySet(d->jwks->store(), jwtOptions);
+    } else if (!o.jwtPublicKeyFile.isEmpty()) {
         QFile f(o.jwtPublicKeyFile);
         if (!f.open(QIODevice::ReadOnly)) {
             error = u"cannot read %1"_s.arg(o.jwtPublicKeyFile);
@@ -320,6 +481,15 @@ bool ServerApp::start(const ServeOptions &o, QString &error)
                "Notifications replayed on connect.");
     m.describe("heliograph_notifications_stored_total", "counter",
                "Notifications stored, by tenant.");
+    m.describe("heliograph_tcp_connections", "gauge", "TCP connections being served.");
+    m.describe("heliograph_connections_refused_total", "counter",
+               "Connections and requests refused by a limit, by reason (max-connections, "
+               "request-buffer, pending-negotiations, user-limit, accept-error).");
+    m.describe("heliograph_request_buffer_bytes", "gauge",
+               "Request bytes held while requests arrive, across all connections.");
+    m.describe("heliograph_pending_negotiations", "gauge",
+               "Negotiated connections that have not started a transport.");
+    m.describe("heliograph_limit", "gauge", "The limits in force, by name.");
     m.describe("heliograph_auth_failures_total", "counter",
                "Requests refused for a missing or invalid token.");
     m.describe("heliograph_rejected_connections_total", "counter",
@@ -337,8 +507,7 @@ bool ServerApp::start(const ServeOptions &o, QString &error)
     }
     d->lifetime = std::make_unique<HubLifetimeManager>();
     d->service = std::make_unique<NotificationService>(*d->storage, *d->lifetime);
-    d->hub = std::make_unique<NotificationHub>(
-        *d->service, NotificationHubOptions {o.maxConnectionsPerUser, 1000});
+    d->hub = std::make_unique<NotificationHub>(*d->service, NotificationHubOptions {1000});
     // The admin hub lists the notification hub's connections (not its own, nor the bench hub's).
     d->registry = std::make_unique<ConnectionRegistry>();
     d->hub->registry = d->registry.get();
@@ -356,6 +525,17 @@ bool ServerApp::start(const ServeOptions &o, QString &error)
     config.allowedOrigins = o.allowedOrigins;
     config.requestHeadersTimeout = o.requestHeadersTimeout;
     config.maxQueuedOutputBytes = o.maxQueuedOutputBytes;
+    config.maxConnections = o.maxConnections >= 0 ? o.maxConnections : defaultMaxConnections();
+    config.maxRequestBufferBytes = o.maxRequestBufferBytes;
+    config.maxPendingNegotiations = o.maxPendingNegotiations;
+    config.maxConnectionsPerUser = o.maxConnectionsPerUser;
+    for (const auto &[name, value] :
+         {std::pair<QByteArray, double> {"max-connections", config.maxConnections},
+          {"max-request-buffer", double(config.maxRequestBufferBytes)},
+          {"max-pending-negotiations", config.maxPendingNegotiations},
+          {"max-connections-per-user", config.maxConnectionsPerUser},
+          {"max-queued-output", double(config.maxQueuedOutputBytes)}})
+        m.set("heliograph_limit", {{"name", name}}, value);
     const JwtValidator validator = *d->validator;
     d->server = std::make_unique<HubServer>(
         config, [validator](QByteArrayView token, Principal &p, QString &why) {
@@ -364,6 +544,11 @@ bool ServerApp::start(const ServeOptions &o, QString &error)
                 why = claims.error().message;
                 return false;
             }
+            // Ids from the alphabet group and storage keys are built from, in lower case.
+            if (!claims->tenantId.isEmpty() && !Identity::normalizeTenantId(claims->tenantId, &why))
+                return false;
+            if (!claims->subject.isEmpty() && !Identity::normalizeUserId(claims->subject, &why))
+                return false;
             p.userId = claims->subject;
             p.tenantId = claims->tenantId;
             p.name = claims->name.isEmpty() ? QString::fromUtf8(claims->subject) : claims->name;
@@ -382,9 +567,11 @@ bool ServerApp::start(const ServeOptions &o, QString &error)
     }
     // Service tokens for the push API need no tenant.
     JwtValidationOptions apiOptions = d->validator->options();
-    apiOptions.requiredClaims = {"sub"};
+    apiOptions.requiredClaims = {o.jwtUserClaim};
     JwtValidator apiValidator = validator;
-    if (!o.jwtPublicKeyFile.isEmpty()) {
+    if (d->jwks) {
+        apiValidator = validator.withOptions(apiOptions);
+    } else if (!o.jwtPublicKeyFile.isEmpty()) {
         QFile f(o.jwtPublicKeyFile);
         if (f.open(QIODevice::ReadOnly))
             if (auto v = JwtValidator::withPublicKeyPem(f.readAll(), apiOptions))
@@ -398,18 +585,63 @@ bool ServerApp::start(const ServeOptions &o, QString &error)
                         [api](const RouteRequest &r) { return api->handle(r); });
     if (!startSignIn(o, hs256Secret, error))
         return false;
-    d->server->addRoute("GET", "/metrics", [](const RouteRequest &) {
+    // /metrics names every tenant: an operator endpoint. On the main listener it needs the
+    // metrics token or a JWT of role Operator; --metrics-listen serves it on an address of its
+    // own instead (for a scraper on a private network), and the main listener has none.
+    auto exposition = [] {
         HttpResponse r(200);
         r.setBody(Metrics::instance().exposition(), "text/plain; version=0.0.4; charset=utf-8");
+        r.setHeader("Cache-Control", "no-store");
         return r;
-    });
+    };
+    if (!o.metricsListen) {
+        const QByteArray metricsToken = o.metricsToken;
+        d->server->addRoute(
+            "GET", "/metrics", [exposition, metricsToken, validator](const RouteRequest &r) {
+                if (!r.bearerToken.isEmpty()) {
+                    if (!metricsToken.isEmpty() && constantTimeEquals(r.bearerToken, metricsToken))
+                        return exposition();
+                    auto claims = validator.validate(r.bearerToken);
+                    if (claims && claims->hasRole("Operator"))
+                        return exposition();
+                }
+                HttpResponse denied(401);
+                denied.setHeader("WWW-Authenticate", "Bearer");
+                denied.setBody("The metrics need the metrics token or a token "
+                               "of role Operator.",
+                               "text/plain");
+                return denied;
+            });
+    } else {
+        ServerConfig metricsConfig;
+        metricsConfig.address = o.metricsListen->first;
+        metricsConfig.port = o.metricsListen->second;
+        metricsConfig.threads = 1;
+        metricsConfig.maxConnections = 64;
+        d->metricsServer = std::make_unique<HubServer>(metricsConfig, Authenticator {});
+        d->metricsServer->addRoute("GET", "/metrics",
+                                   [exposition](const RouteRequest &) { return exposition(); });
+        if (!d->metricsServer->listen()) {
+            error = u"cannot listen for metrics on %1:%2: %3"_s.arg(
+                o.metricsListen->first.toString(), QString::number(o.metricsListen->second),
+                d->metricsServer->errorString());
+            return false;
+        }
+    }
     Storage *storage = d->storage.get();
     d->server->addRoute("GET", "/health", [](const RouteRequest &) {
         HttpResponse r(200);
         r.setBody("Healthy", "text/plain");
         return r;
     });
-    d->server->addRoute("GET", "/ready", [storage](const RouteRequest &) {
+    // With an identity provider: not ready until its keys are loaded (no token could pass).
+    std::shared_ptr<JwksKeyStore> providerKeys = d->jwks ? d->jwks->store() : nullptr;
+    d->server->addRoute("GET", "/ready", [storage, providerKeys](const RouteRequest &) {
+        if (providerKeys && !providerKeys->current()) {
+            HttpResponse r(503);
+            r.setBody("Identity provider keys not loaded", "text/plain");
+            return r;
+        }
         const bool ready = storage->isReady();
         HttpResponse r(ready ? 200 : 503);
         r.setBody(ready ? "Ready" : "Storage unavailable", "text/plain");
@@ -445,7 +677,7 @@ bool ServerApp::startSignIn(const ServeOptions &o, const QByteArray &hs256Secret
         // With a public key the server cannot issue tokens itself.
         if (o.auth.demo) {
             error = u"demo mode signs tokens itself: it needs jwt-secret or the data folder's "
-                    "secret, not jwt-public-key"_s;
+                    "secret, not jwt-public-key, jwt-authority or jwt-jwks-url"_s;
             return false;
         }
         qCInfo(lcApp) << "sign-in (/auth/login) is off: the server holds no signing key";
@@ -487,9 +719,18 @@ quint16 ServerApp::port() const
     return d->server ? d->server->port() : 0;
 }
 
+quint16 ServerApp::metricsPort() const
+{
+    return d->metricsServer ? d->metricsServer->port() : 0;
+}
+
 void ServerApp::stop()
 {
     d->retention.stop();
+    d->jwks.reset(); // no more key fetches; validators keep the last keys
+    if (d->metricsServer)
+        d->metricsServer->stop();
+    d->metricsServer.reset();
     if (d->server)
         d->server->stop();
     d->server.reset();

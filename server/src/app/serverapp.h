@@ -5,6 +5,7 @@
 #pragma once
 
 #include "auth/authservice.h"
+#include "auth/jwt.h"
 #include "server/hubserver.h"
 
 #include <QtCore/QString>
@@ -22,6 +23,17 @@ struct ServeOptions {
     QString jwtPublicKeyFile; ///< RS256/ES256 PEM
     QByteArray jwtIssuer;
     QByteArray jwtAudience;
+    /// An identity provider's keys instead of jwtSecret / jwtPublicKeyFile: OpenID Connect
+    /// discovery from its issuer URL, or a JWK Set URL (https; http only to loopback).
+    QString jwtAuthority;
+    QString jwtJwksUrl;
+    int jwtJwksRefreshSeconds = 3600; ///< scheduled refresh of the provider's keys
+    double jwtJwksMinRefreshSeconds = 30; ///< least time between refreshes for unknown `kid`s
+    /// Claims (names or dotted paths) the principal is read from (JwtValidationOptions).
+    QByteArray jwtUserClaim {"sub"};
+    QByteArray jwtTenantClaim {"tenant_id"};
+    QList<QByteArray> jwtNameClaims {QByteArray("name"), QByteArray(DotNetNameClaim)};
+    QList<QByteArray> jwtRoleClaims {QByteArray("role"), QByteArray(DotNetRoleClaim)};
     int threads = 0;
     QList<QByteArray> allowedOrigins;
     bool memoryStorage = false; ///< no SQLite: nothing survives a restart (tests)
@@ -31,6 +43,14 @@ struct ServeOptions {
     double retentionHours = 24; ///< notifications older than this are pruned
     int maxNotificationsPerUser = 1000; ///< the newest N per user are kept
     qsizetype maxQueuedOutputBytes = 4 * 1024 * 1024;
+    /// TCP connections at once; -1: min(10000, the open-file limit - 64).
+    int maxConnections = -1;
+    qint64 maxRequestBufferBytes = 64 * 1024 * 1024;
+    int maxPendingNegotiations = 10000;
+    /// /metrics: a bearer token that may read it (besides a JWT of role Operator).
+    QByteArray metricsToken;
+    /// /metrics on its own address (no token there; the main listener's /metrics is 404).
+    std::optional<std::pair<QHostAddress, quint16>> metricsListen;
     bool benchHub = false; ///< the unauthenticated benchmark hub at /hubs/bench
     AuthOptions auth; ///< sign-in (/auth/login, /auth/refresh) and demo mode
 };
@@ -46,6 +66,8 @@ public:
     /// Opens storage and starts listening.
     bool start(const ServeOptions &options, QString &error);
     quint16 port() const;
+    /// The port of the metrics listener (metricsListen), or 0.
+    quint16 metricsPort() const;
     /// Stop accepting, Close every connection (allowReconnect), flush storage.
     void stop();
 

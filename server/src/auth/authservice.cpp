@@ -8,6 +8,7 @@
 #include <QtCore/QScopeGuard>
 #include <QtCore/QThread>
 
+#include <algorithm>
 #include <openssl/err.h>
 #include <openssl/rand.h>
 
@@ -312,6 +313,33 @@ AuthService::AuthService(Storage &storage, JwtSigner signer, QByteArray issuer,
     m_pool.setObjectName(u"heliograph-password-hashing"_s);
     m_pool.setMaxThreadCount(threads);
     m_maxPendingLogins = m_options.maxPendingLogins > 0 ? m_options.maxPendingLogins : 4 * threads;
+    // Unknown users are answered after a dummy verification. It must cost what verifying a
+    // stored hash costs, and stored hashes may have been made with other parameters than this
+    // server's (an older default, another server's): take the most common ones among them.
+    // Each user's hash moves to the current parameters at its next sign-in (verify()).
+    if (auto all = m_storage.users()) {
+        QList<std::pair<Argon2Parameters, int>> counts;
+        for (const UserRecord &u : std::as_const(*all)) {
+            const auto p = PasswordHasher::parametersOf(u.passwordHash);
+            if (!p)
+                continue;
+            auto it = std::find_if(counts.begin(), counts.end(),
+                                   [&](const auto &c) { return c.first == *p; });
+            if (it == counts.end())
+                counts.append({*p, 1});
+            else
+                ++it->second;
+        }
+        const auto most
+            = std::max_element(counts.cbegin(), counts.cend(),
+                               [](const auto &a, const auto &b) { return a.second < b.second; });
+        if (most != counts.cend() && !(most->first == m_hasher.parameters())) {
+            qCInfo(lcAuth) << "stored password hashes mostly use m=" << most->first.memoryKiB
+                           << "t=" << most->first.iterations << "p=" << most->first.parallelism
+                           << ": unknown users are answered at that cost until users sign in";
+            m_hasher.setDummyParameters(most->first);
+        }
+    }
 }
 
 AuthService::~AuthService()
@@ -430,6 +458,16 @@ SignInResult<IssuedTokens> AuthService::verify(Attempt &a)
         return SignInError {SignInError::Disabled, u"This account is disabled."_s};
     }
     succeeded = true;
+    if (m_hasher.needsRehash(user.passwordHash)) {
+        // Made with other parameters: replaced by a hash with the current ones, now that the
+        // password is at hand (the timing of this user's answers then matches the others').
+        if (auto rehashed = m_hasher.hash(a.password)) {
+            UserRecord updated = user;
+            updated.passwordHash = *rehashed;
+            if (auto saved = m_storage.updateUser(updated); !saved || !*saved)
+                qCWarning(lcAuth) << "the new password hash of" << a.username << "was not stored";
+        }
+    }
 
     const qint64 now = nowMs();
     const auto refreshToken = randomToken(RefreshTokenBytes);

@@ -32,14 +32,63 @@ bool randomBytes(QByteArray &out, qsizetype size)
 PasswordHasher::PasswordHasher(Argon2Parameters parameters)
     : m_parameters(parameters)
 {
-    // The dummy hash: a random password nobody knows, hashed once with the same parameters.
+    setDummyParameters(m_parameters);
+}
+
+void PasswordHasher::setDummyParameters(const Argon2Parameters &parameters)
+{
+    // The dummy hash: a random password nobody knows, hashed once with these parameters.
+    m_dummyParameters = parameters;
+    m_dummyHash.clear();
     QByteArray secret;
-    if (checkParameters(m_parameters).isEmpty() && randomBytes(secret, 32)) {
+    if (checkParameters(parameters).isEmpty() && randomBytes(secret, 32)) {
         const QByteArray password = Detail::base64UrlEncode(secret);
-        if (auto h = hash(password))
-            m_dummyHash = *h;
+        QByteArray salt;
+        if (randomBytes(salt, SaltSize))
+            if (auto h = hashWithSalt(password, salt, parameters))
+                m_dummyHash = *h;
         Detail::wipe(secret);
     }
+}
+
+std::optional<Argon2Parameters> PasswordHasher::parametersOf(QByteArrayView phc)
+{
+    // $argon2id$v=19$m=65536,t=3,p=1$<salt>$<hash>
+    const QList<QByteArray> parts = phc.toByteArray().split('$');
+    if (parts.size() != 6 || !parts[0].isEmpty() || parts[1] != "argon2id")
+        return std::nullopt;
+    Argon2Parameters p;
+    int seen = 0;
+    for (const QByteArray &field : parts[3].split(',')) {
+        if (field.size() < 3 || field[1] != '=')
+            return std::nullopt;
+        bool ok = false;
+        const uint value = field.sliced(2).toUInt(&ok);
+        if (!ok)
+            return std::nullopt;
+        switch (field[0]) {
+        case 'm':
+            p.memoryKiB = value, seen |= 1;
+            break;
+        case 't':
+            p.iterations = value, seen |= 2;
+            break;
+        case 'p':
+            p.parallelism = value, seen |= 4;
+            break;
+        default:
+            return std::nullopt;
+        }
+    }
+    if (seen != 7)
+        return std::nullopt;
+    return p;
+}
+
+bool PasswordHasher::needsRehash(QByteArrayView phc) const
+{
+    const auto p = parametersOf(phc);
+    return !p || *p != m_parameters;
 }
 
 QString PasswordHasher::checkParameters(const Argon2Parameters &p)

@@ -13,6 +13,8 @@
 #include <QtCore/QByteArray>
 #include <QtCore/QByteArrayView>
 
+#include <optional>
+
 namespace Heliograph::Server {
 
 /// Argon2id cost parameters. The defaults follow RFC 9106 section 4 / OWASP (64 MiB, 3 passes,
@@ -47,12 +49,24 @@ public:
     /// True if `phc` is an Argon2id PHC string made from `password`. The parameters are the
     /// ones in the string; the tag comparison takes constant time.
     static bool verify(QByteArrayView phc, QByteArrayView password);
-    /// Spends the time of one verification with these parameters against a hash nobody has
-    /// the password of: answers for unknown users take as long as those for known ones.
+    /// Spends the time of one verification against a hash nobody has the password of, made
+    /// with the dummy parameters: answers for unknown users take as long as those for known
+    /// ones.
     void verifyDummy(QByteArrayView password) const;
+    /// The parameters of the dummy hash (by default those of new hashes). A server whose stored
+    /// hashes were made with other parameters sets theirs, or unknown users would answer at
+    /// another speed than known ones. Not thread-safe: call before verifyDummy() is used.
+    void setDummyParameters(const Argon2Parameters &parameters);
+    const Argon2Parameters &dummyParameters() const noexcept { return m_dummyParameters; }
+
+    /// The cost parameters of an Argon2id PHC string, if it is one.
+    static std::optional<Argon2Parameters> parametersOf(QByteArrayView phc);
+    /// True if `phc` was made with other parameters than parameters() (rehash on login).
+    bool needsRehash(QByteArrayView phc) const;
 
 private:
     Argon2Parameters m_parameters;
+    Argon2Parameters m_dummyParameters;
     QByteArray m_dummyHash;
 };
 

@@ -109,6 +109,12 @@ public:
     /// Bytes received and not parsed yet (the parts of a request that were parsed already are
     /// held in the request in progress).
     qsizetype bufferedBytes() const noexcept { return m_buffer.size() - m_pos; }
+    /// Everything the parser holds for requests not returned yet: unparsed bytes, and the head
+    /// and body parts of the request in progress (what a server counts against its memory).
+    qsizetype heldBytes() const noexcept
+    {
+        return m_buffer.size() + m_request.body.size() + m_sectionBytes;
+    }
     /// True if no part of a request has been received since the last one was returned
     /// (ignoring what next() has not looked at yet): the connection is idle.
     bool isIdle() const noexcept;

@@ -197,6 +197,12 @@ void requireTenant(const HubCallContext &ctx)
         throw HubException(u"The access token has no tenant."_s);
 }
 
+/// GetDocumentPatchesSince: the most patch text one answer carries, far below the output
+/// limit of a connection (max-queued-output, 4 MiB by default), and how many rows are read
+/// from storage at a time while filling it.
+constexpr qsizetype PatchPageBytes = 1024 * 1024;
+constexpr int PatchBatch = 64;
+
 QByteArray documentKey(const QString &documentId)
 {
     if (documentId.isEmpty() || documentId.size() > 200)
@@ -236,19 +242,30 @@ NotificationHub::NotificationHub(NotificationService &service, NotificationHubOp
             return *v;
         },
         anyOf({"Editor", "Admin"}));
+    // One page: the patches after `version`, in order, up to PatchPageBytes of patch text
+    // (at least one). The caller asks again from the last version it got, until a page is empty.
     addMethod("GetDocumentPatchesSince",
               [this](HubCallContext &ctx, QString documentId, qint64 version) {
                   requireTenant(ctx);
-                  auto patches = m_service.storage().patchesSince(
-                      ctx.user().tenantId, documentKey(documentId), version, 10000);
-                  if (!patches)
-                      throw std::runtime_error(patches.error().message.toStdString());
+                  const QByteArray doc = documentKey(documentId);
                   QList<DocumentUpdateDto> out;
-                  out.reserve(patches->size());
-                  for (const DocumentPatch &p : std::as_const(*patches))
-                      out.append({p.version, QString::fromUtf8(p.patchJson),
-                                  QString::fromUtf8(p.authorId)});
-                  return out;
+                  qsizetype bytes = 0;
+                  for (;;) {
+                      auto patches = m_service.storage().patchesSince(ctx.user().tenantId, doc,
+                                                                      version, PatchBatch);
+                      if (!patches)
+                          throw std::runtime_error(patches.error().message.toStdString());
+                      for (const DocumentPatch &p : std::as_const(*patches)) {
+                          if (!out.isEmpty() && bytes + p.patchJson.size() > PatchPageBytes)
+                              return out;
+                          bytes += p.patchJson.size() + p.authorId.size();
+                          out.append({p.version, QString::fromUtf8(p.patchJson),
+                                      QString::fromUtf8(p.authorId)});
+                          version = p.version;
+                      }
+                      if (patches->size() < PatchBatch)
+                          return out;
+                  }
               });
     addStreamMethod(
         "StreamAuditLog",
@@ -358,13 +375,9 @@ void NotificationHub::onConnected(HubCallContext &ctx)
 {
     const Principal &user = ctx.user();
     requireTenant(ctx);
-    if (m_presence.connections(user.tenantId, user.userId) >= m_options.maxConnectionsPerUser) {
-        qCInfo(lcNotifications) << "tenant" << user.tenantId << "user" << user.userId
-                                << "rejected: over" << m_options.maxConnectionsPerUser
-                                << "connections";
-        throw HubException(u"Too many connections for this user (the limit is %1)."_s.arg(
-            m_options.maxConnectionsPerUser));
-    }
+    // The per-user connection limit is HubServer's (ServerConfig::maxConnectionsPerUser): it
+    // counts negotiated and started connections in one step with the check, so concurrent
+    // connects cannot pass it together.
     HubConnection &c = ctx.caller();
     ctx.clients().addToGroup(c.connectionId(), Groups::tenant(user.tenantId));
     ctx.clients().addToGroup(c.connectionId(), Groups::user(user.tenantId, user.userId));
@@ -391,6 +404,22 @@ void NotificationHub::replay(HubCallContext &ctx)
     bool ok = false;
     if (auto last = c.info().queryValue("lastSequence");
         last && (cursor = last->toLongLong(&ok), ok)) {
+        auto stored = m_service.storage().lastNotificationSequence(user.tenantId, user.userId);
+        if (!stored) {
+            qCWarning(lcNotifications)
+                << "replay failed for" << user.userId << stored.error().message;
+            throw std::runtime_error("storage unavailable");
+        }
+        if (cursor > *stored) {
+            // A cursor from the future (a restored backup, another server): live
+            // notifications would all be skipped as already seen. Start from what is stored,
+            // and say so, so the client can reset its own cursor.
+            qCInfo(lcNotifications)
+                << "tenant" << user.tenantId << "user" << user.userId << "lastSequence" << cursor
+                << "is past the stored" << *stored << ": reset";
+            cursor = *stored;
+            c.sendMessage(InvocationMessage {{}, {}, "ReplayCursorReset", {Value(*stored)}, {}});
+        }
         missed = m_service.storage().notificationsAfter(user.tenantId, user.userId, cursor,
                                                         m_options.maxReplay);
     } else if (auto seen = m_service.storage().lastSeen(user.tenantId, user.userId);

@@ -133,7 +133,6 @@ private:
 };
 
 struct NotificationHubOptions {
-    int maxConnectionsPerUser = 10;
     int maxReplay = 1000;
 };
 

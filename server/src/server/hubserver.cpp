@@ -25,12 +25,14 @@
 #include <QtCore/QLoggingCategory>
 #include <QtCore/QMutex>
 #include <QtCore/QPointer>
+#include <QtCore/QSocketNotifier>
 #include <QtCore/QThread>
 #include <QtCore/QTimerEvent>
 #include <QtNetwork/QTcpServer>
 
 #include <atomic>
 #include <condition_variable>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -84,6 +86,10 @@ struct ConnectionEntry {
     LongPollingTransport *longPolling = nullptr;
     qint64 createdAt = 0;
     bool stateful = false; ///< negotiated useStatefulReconnect
+    QByteArray userKey; ///< the per-user count this entry is in (empty: not counted)
+    /// Long polling: messages POSTed before the first poll started the transport (ASP.NET Core
+    /// accepts them and keeps them for the connection); handed to it when it starts.
+    QByteArray earlySends;
 };
 using EntryPtr = std::shared_ptr<ConnectionEntry>;
 
@@ -95,6 +101,13 @@ qint64 monotonicMs()
         return t;
     }();
     return clock.elapsed();
+}
+
+/// A connection belongs to the identity that negotiated it: the tenant and the user together
+/// (two tenants may each have a user "bob").
+bool sameIdentity(const Principal &a, const Principal &b)
+{
+    return a.tenantId == b.tenantId && a.userId == b.userId;
 }
 
 HttpResponse textResponse(int status, QByteArrayView text = {})
@@ -188,19 +201,30 @@ struct HubServer::Private {
         Private &m_p;
     };
     std::unique_ptr<Listener> listener;
+    class Acceptor;
+    Acceptor *acceptor = nullptr; ///< lives on the first worker's thread
     std::vector<std::unique_ptr<QThread>> threads;
     std::vector<Worker *> workers;
     std::atomic<size_t> nextWorker {0};
 
     mutable QMutex mutex;
     QHash<QByteArray, EntryPtr> connections; ///< by token
+    int pending = 0; ///< entries that have not started a transport (under `mutex`)
+    QHash<QByteArray, int> perUser; ///< entries per ConnectionEntry::userKey (under `mutex`)
+    /// Request bytes held by all sessions' parsers (unfinished heads and bodies).
+    std::atomic<qint64> requestBufferBytes {0};
     /// A closed long-polling connection finished draining. Not QWaitCondition: it unlocks and
     /// relocks `mutex` inside libQt6Core, out of ThreadSanitizer's sight.
     std::condition_variable_any drained;
     QBasicTimer sweepTimer;
     std::atomic<bool> stopping {false};
+    /// stop() has drained long polling and closes every session now: no keep-alive, no accept.
+    /// Until then (while stopping) the listener stays open, so that a long-polling client can
+    /// fetch its Close with a new poll, and responses keep their connections alive.
+    std::atomic<bool> closingSessions {false};
     std::atomic<quint64> nextSessionId {1};
-    std::atomic<int> sessions {0}; ///< HttpSession objects alive
+    std::atomic<int> sessions {0}; ///< HttpSession objects alive or on their way to a worker
+    QElapsedTimer refusalLog; ///< rate-limits the log line of refused connections (main thread)
 
     void adopt(qintptr fd);
     EntryPtr find(const QByteArray &token) const
@@ -210,22 +234,73 @@ struct HubServer::Private {
     }
     /// A new logical connection in the table; for negotiate v0 (and without negotiate) the
     /// token is the id.
-    EntryPtr newEntry(const Endpoint &endpoint, Principal principal, bool separateToken)
+    /// Why newEntry() refused.
+    enum class Refusal : quint8 { None, UserLimit, PendingLimit };
+    /// A new logical connection in the table; for negotiate v0 (and without negotiate) the
+    /// token is the id. Checked and counted in one step under `mutex`: the user's connections
+    /// of this hub (negotiated or started) against maxConnectionsPerUser, and negotiated
+    /// connections that have not started a transport against maxPendingNegotiations.
+    EntryPtr newEntry(const Endpoint &endpoint, Principal principal, bool separateToken,
+                      Refusal &refusal)
     {
+        refusal = Refusal::None;
         auto entry = std::make_shared<ConnectionEntry>();
+        if (!endpoint.hub->anonymousIdentity && config.maxConnectionsPerUser > 0)
+            entry->userKey
+                = endpoint.hub->path() + '\n' + principal.tenantId + '\n' + principal.userId;
+        QMutexLocker lock(&mutex);
+        if (!entry->userKey.isEmpty()
+            && perUser.value(entry->userKey) >= config.maxConnectionsPerUser) {
+            refusal = Refusal::UserLimit;
+            return {};
+        }
+        if (config.maxPendingNegotiations > 0 && pending >= config.maxPendingNegotiations) {
+            refusal = Refusal::PendingLimit;
+            return {};
+        }
         entry->id = Negotiate::newConnectionId();
         entry->token = separateToken ? Negotiate::newConnectionId() : entry->id;
         entry->endpoint = endpoint;
         entry->principal = std::move(principal);
         entry->createdAt = monotonicMs();
-        QMutexLocker lock(&mutex);
         connections.insert(entry->token, entry);
+        ++pending;
+        if (!entry->userKey.isEmpty())
+            ++perUser[entry->userKey];
         return entry;
     }
-    void removeEntry(const QByteArray &token)
+    /// The entry starts its transport (under `mutex`).
+    void startTransportLocked(ConnectionEntry &entry, TransportKind kind, Worker *worker)
+    {
+        if (entry.transport == TransportKind::None && kind != TransportKind::None)
+            --pending;
+        entry.transport = kind;
+        entry.worker = worker;
+    }
+    /// Removes the entry from the table and from the counts (under `mutex`).
+    void eraseLocked(const EntryPtr &entry)
+    {
+        auto it = connections.find(entry->token);
+        if (it == connections.end() || *it != entry)
+            return;
+        connections.erase(it);
+        forgetLocked(*entry);
+    }
+    void forgetLocked(ConnectionEntry &entry)
+    {
+        if (entry.transport == TransportKind::None)
+            --pending;
+        if (!entry.userKey.isEmpty()) {
+            auto u = perUser.find(entry.userKey);
+            if (u != perUser.end() && --*u <= 0)
+                perUser.erase(u);
+            entry.userKey.clear();
+        }
+    }
+    void removeEntry(const EntryPtr &entry)
     {
         QMutexLocker lock(&mutex);
-        connections.remove(token);
+        eraseLocked(entry);
     }
     void sweep();
 
@@ -238,15 +313,25 @@ struct HubServer::Private {
     {
         if (origin.isEmpty() || config.allowedOrigins.isEmpty())
             return;
-        bool allowed = false;
-        for (const QByteArray &o : config.allowedOrigins)
-            allowed = allowed || o == "*"
-                || QByteArrayView(o).compare(origin, Qt::CaseInsensitive) == 0;
-        if (!allowed)
-            return;
-        response.setHeader("Access-Control-Allow-Origin", origin);
-        response.setHeader("Access-Control-Allow-Credentials", "true");
+        // A listed origin is reflected with credentials. "*" allows any other origin without
+        // them (a wildcard never comes with credentials, as the CORS standard and ASP.NET
+        // Core's policy builder require), and never the opaque origin "null" (sandboxed
+        // frames, file: pages, some redirects), which is allowed only when listed itself.
+        bool listed = false;
+        bool wildcard = false;
+        for (const QByteArray &o : config.allowedOrigins) {
+            if (o == "*")
+                wildcard = true;
+            else if (QByteArrayView(o).compare(origin, Qt::CaseInsensitive) == 0)
+                listed = true;
+        }
         response.addHeader("Vary", "Origin");
+        if (listed) {
+            response.setHeader("Access-Control-Allow-Origin", origin);
+            response.setHeader("Access-Control-Allow-Credentials", "true");
+        } else if (wildcard && origin != "null") {
+            response.setHeader("Access-Control-Allow-Origin", "*");
+        }
     }
 
     bool authenticate(const Endpoint &endpoint, const HttpRequest &request,
@@ -297,8 +382,11 @@ public:
 
     void write(const QByteArray &bytes) override
     {
+        // Over the limit before this message: the client has stopped polling. One message
+        // larger than the limit is not a reason (a large result is not a slow reader).
+        const bool overLimit = m_buffer.size() > m_server.config.maxQueuedOutputBytes;
         m_buffer.append(bytes.constData(), bytes.size()); // copied: see HubConnection::writeRaw
-        if (m_buffer.size() > m_server.config.maxQueuedOutputBytes) {
+        if (overLimit) {
             qCInfo(lcHttp) << "connection" << m_entry->id
                            << "long-polling client is not polling: closing";
             m_buffer.clear();
@@ -410,7 +498,6 @@ public:
         , m_socket(std::make_unique<TcpConnection>(int(fd), *this))
         , m_parser(server.config.httpLimits)
     {
-        ++m_server.sessions;
         join(worker);
         m_remote = m_socket->peerAddress();
         if (!m_socket->attach(worker.reactor()))
@@ -424,7 +511,8 @@ public:
         if (m_registered)
             m_worker->removeSession(m_id);
         m_socket.reset();
-        --m_server.sessions;
+        releaseHeldBytes();
+        --m_server.sessions; // counted by adopt()
     }
 
     // ConnectionTransport (WebSockets and Server-Sent Events)
@@ -471,7 +559,7 @@ public:
             deleteLater();
             return;
         }
-        sendResponse(response, keepAlive && !m_server.stopping);
+        sendResponse(response, keepAlive && !m_server.closingSessions);
         processRequests();
     }
 
@@ -532,12 +620,55 @@ private:
     // TcpConnection::Handler
     void readable() override { onReadyRead(); }
     void closed() override { onDisconnected(); }
+    void drained() override
+    {
+        if (!m_outputBlocked)
+            return;
+        // Pipelined requests go on once the client has taken the responses.
+        m_outputBlocked = false;
+        m_socket->setReadingPaused(false);
+        processRequests();
+        accountHeldBytes();
+    }
+
+    /// Keeps the server-wide count of buffered request bytes up to date with this session's
+    /// parser. A session that would take the total past the limit gets 503 and is closed: the
+    /// server's memory is bounded whatever many clients hold unfinished requests.
+    void accountHeldBytes()
+    {
+        const qint64 held = m_mode == Mode::Http ? m_parser.heldBytes() : 0;
+        const qint64 delta = held - m_heldBytes;
+        if (delta == 0)
+            return;
+        const qint64 total = m_server.requestBufferBytes.fetch_add(delta) + delta;
+        m_heldBytes = held;
+        const qint64 limit = m_server.config.maxRequestBufferBytes;
+        if (delta > 0 && limit > 0 && total > limit) {
+            qCInfo(lcHttp) << "refusing a request from" << m_remote << ": request buffers hold"
+                           << total << "bytes, over the limit of" << limit;
+            Metrics::instance().add("heliograph_connections_refused_total",
+                                    {{"reason", "request-buffer"}});
+            releaseHeldBytes();
+            m_parser = HttpRequestParser(m_server.config.httpLimits); // frees the buffers
+            HttpResponse r = textResponse(503, "The server is busy; try again later.");
+            r.setHeader("Retry-After", "5");
+            r.setConnectionClose();
+            lingeringClose(r.serialize());
+        }
+    }
+    void releaseHeldBytes()
+    {
+        if (m_heldBytes != 0)
+            m_server.requestBufferBytes.fetch_sub(std::exchange(m_heldBytes, 0));
+    }
 
     void writeSocket(const QByteArray &bytes)
     {
         if (!m_socket->isConnected())
             return;
-        if (m_socket->bytesToWrite() + bytes.size() > m_server.config.maxQueuedOutputBytes) {
+        // What is still queued from before is what tells a client that does not read; a single
+        // message larger than the limit is sent (a large result is not a slow reader).
+        if (m_socket->bytesToWrite() > m_server.config.maxQueuedOutputBytes) {
             qCInfo(lcHttp) << "closing" << m_remote
                            << ": the client does not read (output queue full)";
             // Queued: a synchronous abort re-enters the hub (OnDisconnected) from inside a send.
@@ -558,6 +689,7 @@ private:
         } else if (m_mode == Mode::Http) {
             m_parser.feed(data);
             processRequests();
+            accountHeldBytes();
         }
         // SSE: the client has nothing to say on this socket; lingering: dropped.
     }
@@ -588,7 +720,18 @@ private:
 
     void processRequests()
     {
-        while (m_mode == Mode::Http && !m_waiting && m_socket->isConnected()) {
+        while (m_mode == Mode::Http && !m_waiting && m_socket->isConnected() && !m_outputBlocked) {
+            if (m_socket->bytesToWrite() > m_server.config.httpOutputHighWater) {
+                m_socket->flush();
+                if (m_socket->bytesToWrite() > m_server.config.httpOutputHighWater) {
+                    // A client that pipelines requests and does not read the responses: no
+                    // more reading or parsing until it has taken them (drained()). The
+                    // request timeout still runs, so one that never reads is cut off.
+                    m_outputBlocked = true;
+                    m_socket->setReadingPaused(true);
+                    return;
+                }
+            }
             auto r = m_parser.next();
             if (r.status == HttpRequestParser::Status::NeedMoreData) {
                 if (m_parser.takeExpectContinue())
@@ -645,7 +788,40 @@ private:
     void respond(const HttpRequest &request, HttpResponse response)
     {
         m_server.addCors(request, response);
-        sendResponse(response, request.keepAlive && !m_server.stopping);
+        sendResponse(response, request.keepAlive && !m_server.closingSessions);
+    }
+
+    /// Answers a negotiate (or a WebSocket without negotiate) that newEntry() refused.
+    void refuseEntry(const HttpRequest &request, HubServer::Private::Refusal refusal)
+    {
+        if (refusal == HubServer::Private::Refusal::UserLimit) {
+            Metrics::instance().add("heliograph_connections_refused_total",
+                                    {{"reason", "user-limit"}});
+            respond(request,
+                    textResponse(429,
+                                 u"Too many connections for this user (the limit is %1)."_s
+                                     .arg(m_server.config.maxConnectionsPerUser)
+                                     .toUtf8()));
+            return;
+        }
+        Metrics::instance().add("heliograph_connections_refused_total",
+                                {{"reason", "pending-negotiations"}});
+        HttpResponse r
+            = textResponse(503, "Too many connections are being negotiated; try again later.");
+        r.setHeader("Retry-After", "5");
+        respond(request, std::move(r));
+    }
+
+    /// Hands what was POSTed before the transport started to the new connection.
+    void receiveEarlySends(const EntryPtr &entry, HubConnection *c)
+    {
+        QByteArray early;
+        {
+            QMutexLocker lock(&m_server.mutex);
+            early = std::exchange(entry->earlySends, {});
+        }
+        if (!early.isEmpty() && c)
+            c->receive(early);
     }
 
     void handle(const HttpRequest &request);
@@ -689,17 +865,142 @@ private:
     bool m_closeSent = false;
     bool m_migrating = false;
     bool m_registered = false; ///< in m_worker's registry (not while moving between workers)
+    bool m_outputBlocked = false; ///< reading paused until the responses have been sent
+    qint64 m_heldBytes = 0; ///< this session's share of Private::requestBufferBytes
 };
+
+namespace {
+/// Answers a TCP connection the server does not take (503) and closes it, without a session:
+/// a refusal must cost next to nothing. What the client already sent is read and dropped first,
+/// so that the close is a FIN and not a reset that could destroy the answer.
+void refuseSocket(int fd, QByteArrayView reason)
+{
+    const QByteArray answer = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+                              "Content-Length: "
+        + QByteArray::number(reason.size()) + "\r\nRetry-After: 5\r\nConnection: close\r\n\r\n"
+        + reason;
+    char sink[4096];
+    for (int i = 0; i < 4 && ::recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0; ++i) { }
+    [[maybe_unused]] const ssize_t sent
+        = ::send(fd, answer.constData(), size_t(answer.size()), MSG_DONTWAIT | MSG_NOSIGNAL);
+    ::shutdown(fd, SHUT_WR);
+    ::close(fd);
+}
+} // namespace
 
 void HubServer::Private::adopt(qintptr fd)
 {
-    if (workers.empty()) {
+    if (workers.empty() || closingSessions) {
         ::close(int(fd));
         return;
     }
+    if (config.maxConnections > 0 && sessions.load() >= config.maxConnections) {
+        Metrics::instance().add("heliograph_connections_refused_total",
+                                {{"reason", "max-connections"}});
+        if (refusalLog.elapsed() > 1000 || !refusalLog.isValid()) {
+            refusalLog.start();
+            qCWarning(lcHttp) << "refusing connections: at the limit of" << config.maxConnections
+                              << "(max-connections)";
+        }
+        refuseSocket(int(fd), "The server is at its connection limit.");
+        return;
+    }
+    ++sessions; // here, not on the worker: the next accept must see it
     Worker *w = workers[nextWorker++ % workers.size()];
     postTo(w, [this, w, fd] { new HttpSession(*this, *w, fd); }); // registered with `w`
 }
+
+/// Accepts connections on the first worker's thread, not on the thread that owns the
+/// HubServer: stop() blocks that one while long polling drains, and accepting must go on
+/// meanwhile. QTcpServer binds and listens; its own accepting is paused.
+///
+/// Out of descriptors (EMFILE, ENFILE), accept() fails at once and the pending connection stays
+/// in the queue, so a level-triggered watcher would spin. Instead the head of the queue is taken
+/// with a descriptor kept in reserve and answered 503, and accepting pauses for a moment.
+class HubServer::Private::Acceptor : public QObject {
+public:
+    Acceptor(HubServer::Private &server, int fd)
+        : m_server(server)
+        , m_fd(fd)
+    { }
+    ~Acceptor() override
+    {
+        if (m_reserve >= 0)
+            ::close(m_reserve);
+    }
+    /// On the acceptor's thread.
+    void start()
+    {
+        m_reserve = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        m_notifier = new QSocketNotifier(qintptr(m_fd), QSocketNotifier::Read, this);
+        QObject::connect(m_notifier, &QSocketNotifier::activated, this, [this] { acceptReady(); });
+    }
+
+protected:
+    void timerEvent(QTimerEvent *e) override
+    {
+        if (e->timerId() != m_pause.timerId())
+            return;
+        m_pause.stop();
+        m_notifier->setEnabled(true);
+    }
+
+private:
+    static constexpr std::chrono::milliseconds PauseAfterError {250};
+
+    void acceptReady()
+    {
+        // A bounded batch per wake-up: the thread also serves its own connections.
+        for (int i = 0; i < 64; ++i) {
+            const int fd = ::accept4(m_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (fd >= 0) {
+                m_server.adopt(fd);
+                continue;
+            }
+            switch (errno) {
+            case EINTR:
+            case ECONNABORTED:
+            case EPROTO:
+                continue;
+            case EAGAIN:
+#if EAGAIN != EWOULDBLOCK
+            case EWOULDBLOCK:
+#endif
+                return;
+            default:
+                outOfResources(errno);
+                return;
+            }
+        }
+    }
+
+    void outOfResources(int error)
+    {
+        Metrics::instance().add("heliograph_connections_refused_total",
+                                {{"reason", "accept-error"}});
+        if (!m_errorLog.isValid() || m_errorLog.elapsed() > 5000) {
+            m_errorLog.start();
+            qCWarning(lcHttp) << "accepting connections failed:" << qt_error_string(error)
+                              << "- pausing; raise the open-file limit or lower max-connections";
+        }
+        if ((error == EMFILE || error == ENFILE) && m_reserve >= 0) {
+            ::close(m_reserve);
+            const int fd = ::accept4(m_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (fd >= 0)
+                refuseSocket(fd, "The server is out of resources; try again later.");
+            m_reserve = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        }
+        m_notifier->setEnabled(false);
+        m_pause.start(int(PauseAfterError.count()), this);
+    }
+
+    HubServer::Private &m_server;
+    const int m_fd;
+    int m_reserve = -1;
+    QSocketNotifier *m_notifier = nullptr;
+    QBasicTimer m_pause;
+    QElapsedTimer m_errorLog;
+};
 
 Worker::~Worker()
 {
@@ -842,6 +1143,13 @@ void HttpSession::handleHub(const HttpRequest &request, const Endpoint &endpoint
                             bool negotiateRequest)
 {
     const QueryString query = QueryString::parse(request.query);
+    if (m_server.stopping && (negotiateRequest || request.isUpgrade)) {
+        // Shutting down: connections still open drain, new ones go elsewhere (or come back).
+        HttpResponse r = textResponse(503, "The server is shutting down.");
+        r.setHeader("Retry-After", "5");
+        respond(request, std::move(r));
+        return;
+    }
     if (negotiateRequest) {
         if (request.method != "POST") {
             HttpResponse r(405);
@@ -872,8 +1180,10 @@ void HttpSession::handleHub(const HttpRequest &request, const Endpoint &endpoint
     }
     Principal principal;
     QString error;
-    if (!m_server.authenticate(endpoint, request, query, principal, error)
-        || principal.userId != entry->principal.userId) {
+    const bool authenticated = m_server.authenticate(endpoint, request, query, principal, error);
+    if (authenticated && !sameIdentity(principal, entry->principal))
+        error = u"the token names another tenant or user"_s;
+    if (!authenticated || !error.isEmpty()) {
         qCInfo(lcHttp) << "connection" << entry->id << "tenant" << entry->principal.tenantId
                        << "user" << entry->principal.userId << "request rejected:" << error;
         respondUnauthorized(request);
@@ -909,7 +1219,12 @@ void HttpSession::negotiate(const HttpRequest &request, const QueryString &query
     if (!v) {
         n = NegotiateResponse::failure(v.error().message);
     } else {
-        auto entry = m_server.newEntry(endpoint, std::move(principal), *v > 0);
+        HubServer::Private::Refusal refusal;
+        auto entry = m_server.newEntry(endpoint, std::move(principal), *v > 0, refusal);
+        if (!entry) {
+            refuseEntry(request, refusal);
+            return;
+        }
         const QByteArray stateful = query.value("useStatefulReconnect");
         entry->stateful = m_server.config.allowStatefulReconnects
             && QByteArrayView(stateful).compare("true", Qt::CaseInsensitive) == 0;
@@ -954,7 +1269,7 @@ HubConnection *HttpSession::createConnection(const EntryPtr &entry, TransportKin
             lp->setOnFinished([&server, entry, lp] {
                 {
                     QMutexLocker lock(&server.mutex);
-                    server.connections.remove(entry->token);
+                    server.eraseLocked(entry);
                     entry->longPolling = nullptr;
                     server.drained.notify_all();
                 }
@@ -962,7 +1277,7 @@ HubConnection *HttpSession::createConnection(const EntryPtr &entry, TransportKin
             });
         } else {
             QMutexLocker lock(&server.mutex);
-            server.connections.remove(entry->token);
+            server.eraseLocked(entry);
             entry->longPolling = nullptr;
         }
         c->deleteLater();
@@ -992,14 +1307,21 @@ void HttpSession::startWebSocket(const HttpRequest &request, const QueryString &
     EntryPtr entry;
     const QByteArray token = query.value("id");
     if (token.isEmpty()) { // negotiate skipped: a new connection whose token is its id
-        entry = m_server.newEntry(endpoint, principal, false);
+        HubServer::Private::Refusal refusal;
+        entry = m_server.newEntry(endpoint, principal, false, refusal);
+        if (!entry) {
+            refuseEntry(request, refusal);
+            return;
+        }
     } else {
         entry = m_server.find(token);
         if (!entry || entry->endpoint.hub != endpoint.hub) {
             respond(request, textResponse(404, "No Connection with that ID"));
             return;
         }
-        if (principal.userId != entry->principal.userId) {
+        if (!sameIdentity(principal, entry->principal)) {
+            qCInfo(lcHttp) << "connection" << entry->id << "WebSocket from" << m_remote
+                           << "rejected: the token names another tenant or user";
             respondUnauthorized(request);
             return;
         }
@@ -1020,14 +1342,13 @@ void HttpSession::startWebSocket(const HttpRequest &request, const QueryString &
                         : textResponse(400, "Cannot change transports mid-connection"));
             return;
         }
-        entry->transport = TransportKind::WebSockets;
-        entry->worker = m_worker;
+        m_server.startTransportLocked(*entry, TransportKind::WebSockets, m_worker);
     }
     const WebSocket::Handshake hs = WebSocket::validateUpgrade(request);
     if (!hs.isAccepted()) {
         m_socket->write(hs.response());
         m_socket->disconnectFromHost();
-        m_server.removeEntry(entry->token);
+        m_server.removeEntry(entry);
         return;
     }
     m_socket->write(hs.response());
@@ -1176,8 +1497,7 @@ void HttpSession::startServerSentEvents(const HttpRequest &request, EntryPtr ent
                         : textResponse(400, "Cannot change transports mid-connection"));
             return;
         }
-        entry->transport = TransportKind::ServerSentEvents;
-        entry->worker = m_worker;
+        m_server.startTransportLocked(*entry, TransportKind::ServerSentEvents, m_worker);
     }
     HttpResponse r(200);
     r.setHeader("Content-Type", "text/event-stream");
@@ -1191,6 +1511,7 @@ void HttpSession::startServerSentEvents(const HttpRequest &request, EntryPtr ent
     m_headerTimer.stop();
     m_connection = createConnection(entry, TransportKind::ServerSentEvents, request,
                                     QueryString::parse(request.query), this);
+    receiveEarlySends(entry, m_connection);
 }
 
 void HttpSession::forward(const HttpRequest &request, EntryPtr entry)
@@ -1200,16 +1521,34 @@ void HttpSession::forward(const HttpRequest &request, EntryPtr entry)
     {
         QMutexLocker lock(&m_server.mutex);
         kind = entry->transport;
+        if (kind == TransportKind::None && request.method == "POST") {
+            // Sent before the first poll (the Python signalrcore client POSTs its handshake
+            // first): kept for the connection, as ASP.NET Core's pipe keeps it, within the
+            // body limit.
+            if (entry->earlySends.size() + request.body.size()
+                > m_server.config.httpLimits.maxBodySize) {
+                lock.unlock();
+                respond(request, textResponse(413, "Payload Too Large"));
+                return;
+            }
+            entry->earlySends += request.body;
+            lock.unlock();
+            HttpResponse r(200);
+            r.setBody({}, "text/plain");
+            respond(request, std::move(r));
+            return;
+        }
         if (kind == TransportKind::None && request.method == "GET") {
             // The first long poll starts the connection, on this thread.
-            entry->transport = kind = TransportKind::LongPolling;
-            entry->worker = m_worker;
+            kind = TransportKind::LongPolling;
+            m_server.startTransportLocked(*entry, kind, m_worker);
             lock.unlock();
             auto *lp = new LongPollingTransport(m_server, entry);
             entry->longPolling = lp;
             HubConnection *c = createConnection(entry, TransportKind::LongPolling, request,
                                                 QueryString::parse(request.query), lp);
             lp->setParent(c);
+            receiveEarlySends(entry, c);
             HttpResponse r(200);
             r.setBody({}, "application/octet-stream");
             r.setHeader("Cache-Control", "no-cache, no-store");
@@ -1304,13 +1643,19 @@ void HubServer::Private::sweep()
 {
     // Negotiated connections that never started a transport are dropped after the timeout.
     const qint64 now = monotonicMs();
+    Metrics &m = Metrics::instance();
+    m.set("heliograph_tcp_connections", {}, sessions.load());
+    m.set("heliograph_request_buffer_bytes", {}, double(requestBufferBytes.load()));
     QMutexLocker lock(&mutex);
+    m.set("heliograph_pending_negotiations", {}, pending);
     for (auto it = connections.begin(); it != connections.end();) {
         if ((*it)->transport == TransportKind::None
-            && now - (*it)->createdAt > config.disconnectTimeout.count())
+            && now - (*it)->createdAt > config.disconnectTimeout.count()) {
+            forgetLocked(**it);
             it = connections.erase(it);
-        else
+        } else {
             ++it;
+        }
     }
 }
 
@@ -1363,6 +1708,11 @@ bool HubServer::listen()
     d->listener->setListenBacklogSize(d->config.listenBacklog);
     if (!d->listener->listen(d->config.address, d->config.port))
         return false;
+    // Accepting happens on the first worker (see Acceptor).
+    d->listener->pauseAccepting();
+    d->acceptor = new Private::Acceptor(*d, int(d->listener->socketDescriptor()));
+    d->acceptor->moveToThread(d->threads.front().get());
+    runOnAndWait(d->workers.front(), [a = d->acceptor] { a->start(); });
     struct Sweeper : QObject {
         HubServer::Private *p;
         void timerEvent(QTimerEvent *) override { p->sweep(); }
@@ -1405,8 +1755,7 @@ void HubServer::stop()
     if (d->stopping.exchange(true))
         return;
     d->sweepTimer.stop();
-    if (d->listener)
-        d->listener->close();
+    // The listener stays open until long polling has drained (see closingSessions).
     // Tell every connection to come back later, on its own thread.
     QList<EntryPtr> entries;
     {
@@ -1444,6 +1793,11 @@ void HubServer::stop()
         while (draining() && std::chrono::steady_clock::now() < deadline)
             d->drained.wait_until(*lock.mutex(), deadline);
     }
+    d->closingSessions = true;
+    if (Private::Acceptor *a = std::exchange(d->acceptor, nullptr))
+        runOnAndWait(d->workers.front(), [a] { delete a; });
+    if (d->listener)
+        d->listener->close();
     // Let what the closes produced reach the sockets: replies posted from one worker to
     // another (long polling), then the writes. Two rounds drain replies posted during the first.
     for (int round = 0; round < 2; ++round)
@@ -1468,7 +1822,10 @@ void HubServer::stop()
     d->threads.clear();
     d->workers.clear();
     QMutexLocker lock(&d->mutex);
-    d->connections.clear(); // negotiated but never started, or long polls that never drained
+    // Negotiated but never started, or long polls that never drained.
+    for (const EntryPtr &e : std::as_const(d->connections))
+        d->forgetLocked(*e);
+    d->connections.clear();
 }
 
 } // namespace Heliograph::Server

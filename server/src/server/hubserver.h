@@ -38,6 +38,22 @@ struct ServerConfig {
     std::chrono::milliseconds requestHeadersTimeout = 30s;
     /// Pending TCP connections the kernel queues before accept (capped by net.core.somaxconn).
     int listenBacklog = 4096;
+    /// TCP connections served at once (0: no limit). Past it a new connection is answered 503
+    /// and closed at once.
+    int maxConnections = 10000;
+    /// Request bytes held across all connections while requests arrive (unfinished heads and
+    /// bodies; 0: no limit). A request that would take the total past it is answered 503.
+    qint64 maxRequestBufferBytes = 64 * 1024 * 1024;
+    /// Negotiated connections that have not started a transport yet (0: no limit); past it
+    /// negotiate answers 503.
+    int maxPendingNegotiations = 10000;
+    /// Connections of one user (tenant and user id) per hub, negotiated or started, counted in
+    /// one step with the check (0: no limit); past it negotiate answers 429. Hubs that name
+    /// their callers themselves (Hub::anonymousIdentity) are not counted.
+    int maxConnectionsPerUser = 0;
+    /// An HTTP connection whose unsent responses exceed this stops being read (pipelined
+    /// requests wait in the kernel) until they have been sent.
+    qsizetype httpOutputHighWater = 64 * 1024;
 };
 
 /// Turns an access token into a principal, or says why not (never echoing the token).

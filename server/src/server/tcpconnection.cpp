@@ -146,12 +146,12 @@ bool TcpConnection::attach(Reactor &reactor)
     if (m_fd < 0)
         return false;
     m_reactor = &reactor;
-    if (!reactor.isValid() || !reactor.add(m_fd, this, EPOLLIN | EPOLLRDHUP)) {
+    m_writeInterest = false;
+    if (!reactor.isValid() || !reactor.add(m_fd, this, interest())) {
         m_reactor = nullptr;
         close();
         return false;
     }
-    m_writeInterest = false;
     updateInterest();
     if (bytesToWrite() > 0)
         sendQueued();
@@ -272,7 +272,23 @@ void TcpConnection::updateInterest()
     if (!m_reactor || want == m_writeInterest)
         return;
     m_writeInterest = want;
-    m_reactor->modify(m_fd, this, EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0u));
+    m_reactor->modify(m_fd, this, interest());
+}
+
+quint32 TcpConnection::interest() const
+{
+    // Level-triggered: input that is not read must not be asked for, or epoll reports it on
+    // every pass.
+    return (m_readPaused ? 0u : quint32(EPOLLIN | EPOLLRDHUP)) | (m_writeInterest ? EPOLLOUT : 0u);
+}
+
+void TcpConnection::setReadingPaused(bool paused)
+{
+    if (paused == m_readPaused)
+        return;
+    m_readPaused = paused;
+    if (m_reactor && m_state != State::Closed)
+        m_reactor->modify(m_fd, this, interest());
 }
 
 void TcpConnection::disconnectFromHost()

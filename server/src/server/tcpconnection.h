@@ -102,12 +102,17 @@ public:
     void abort();
     /// Half-closes: no more sending (FIN once the queue is empty), reading goes on.
     void shutdownWrite();
+    /// Stops (or resumes) watching for input: what the peer sends waits in the kernel, whose
+    /// receive window then slows the peer down. Errors and hang-ups are still reported.
+    void setReadingPaused(bool paused);
+    bool isReadingPaused() const { return m_readPaused; }
 
 private:
     friend class Reactor;
     void onEvents(quint32 events);
     void sendQueued();
     void updateInterest();
+    quint32 interest() const;
     void close();
 
     int m_fd;
@@ -121,6 +126,7 @@ private:
     bool m_writeInterest = false;
     bool m_shutdownPending = false;
     bool m_flushScheduled = false;
+    bool m_readPaused = false;
 };
 
 } // namespace Heliograph::Server

@@ -88,7 +88,8 @@ void HubConnection::receive(QByteArrayView data)
         if (*parsed == 0)
             return; // incomplete
         auto protocol = Handshake::resolve(
-            request, m_transport ? m_transport->supportedFormats() : TransferFormat::Text);
+            request, m_transport ? m_transport->supportedFormats() : TransferFormat::Text,
+            {&HubProtocol::json(), &HubProtocol::messagePack(m_options.messagePackKeyCase)});
         if (!protocol) {
             failHandshake(protocol.error().message.toUtf8());
             return;

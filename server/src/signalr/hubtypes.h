@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 
@@ -32,6 +33,10 @@ struct HubOptions {
     qsizetype statefulReconnectBufferSize = 100000;
     /// How long a stateful-reconnect connection waits for its client to come back.
     std::chrono::milliseconds disconnectTimeout = 15s;
+    /// How MessagePack writes the keys of described structs (`messagepack-key-case`): camelCase
+    /// like JSON (what the JavaScript client sees), or PascalCase for .NET clients whose classes
+    /// have no [Key] attributes. Server-wide: fanned-out messages are serialized once per protocol.
+    StructKeyCase messagePackKeyCase = StructKeyCase::CamelCase;
 };
 
 /// Who is on the other end, from the access token.
@@ -88,7 +93,9 @@ public:
     { }
 };
 
-/// A message serialized once per protocol, shared by every connection it fans out to.
+/// A message serialized once per protocol, shared by every connection it fans out to. JSON and
+/// MessagePack with camelCase struct keys are written at once; MessagePack with PascalCase keys
+/// (HubOptions::messagePackKeyCase) by the first connection that needs it, on its thread.
 struct SerializedMessage {
     HubMessage message;
     QByteArray json;
@@ -102,8 +109,18 @@ struct SerializedMessage {
     }
     const QByteArray &bytesFor(const HubProtocol &p) const
     {
-        return &p == &HubProtocol::json() ? json : messagePack;
+        if (&p == &HubProtocol::json())
+            return json;
+        if (&p == &HubProtocol::messagePack(StructKeyCase::PascalCase)) {
+            std::call_once(m_pascalOnce, [this, &p] { p.write(message, m_pascal); });
+            return m_pascal;
+        }
+        return messagePack;
     }
+
+private:
+    mutable std::once_flag m_pascalOnce;
+    mutable QByteArray m_pascal;
 };
 using SharedMessage = std::shared_ptr<const SerializedMessage>;
 

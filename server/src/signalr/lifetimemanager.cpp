@@ -7,6 +7,8 @@
 
 #include <QtCore/QThread>
 
+#include <atomic>
+
 namespace Heliograph::Server {
 
 struct HubLifetimeManager::Shard {
@@ -15,6 +17,7 @@ struct HubLifetimeManager::Shard {
     QHash<QByteArray, HubConnection *> connections;
     QHash<QByteArray, QSet<HubConnection *>> groups;
     QHash<QByteArray, QSet<HubConnection *>> users;
+    std::atomic<int> queued {0}; ///< tasks posted to `thread` and not run yet
 };
 
 HubLifetimeManager::HubLifetimeManager() = default;
@@ -40,12 +43,24 @@ HubLifetimeManager::Shard *HubLifetimeManager::shardOf(const QByteArray &connect
     return m_directory.value(connectionId);
 }
 
+// A shard's work runs on its thread in the order it was issued. The calling thread's own
+// shard is served at once only while nothing is queued for it: work another thread queued
+// earlier must not be overtaken (a push with sequence 5 handled on the member's own thread
+// would be delivered before sequence 4 queued from another thread, and the connection's
+// cursor would then drop 4). Pushes check and queue under NotificationService's lock, so
+// their order is the sequence order on every shard.
 template<typename F> void HubLifetimeManager::runOn(Shard *shard, F f)
 {
-    if (shard->thread == QThread::currentThread())
+    if (shard->thread == QThread::currentThread()
+        && shard->queued.load(std::memory_order_acquire) == 0) {
         f(*shard);
-    else
-        postTo(shard->context.get(), [shard, f = std::move(f)]() mutable { f(*shard); });
+        return;
+    }
+    shard->queued.fetch_add(1, std::memory_order_acq_rel);
+    postTo(shard->context.get(), [shard, f = std::move(f)]() mutable {
+        f(*shard);
+        shard->queued.fetch_sub(1, std::memory_order_acq_rel);
+    });
 }
 
 template<typename F> void HubLifetimeManager::forEachShard(F &&f)

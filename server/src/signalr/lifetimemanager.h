@@ -37,7 +37,10 @@ public:
     void add(HubConnection *connection);
     void remove(HubConnection *connection);
 
-    /// Membership changes take effect in order with sends made afterwards from the same thread.
+    /// Membership changes and sends are applied on each member's thread in the order they were
+    /// issued: a change takes effect in order with the sends made before and after it from the
+    /// same thread, and sends issued in a global order (under NotificationService's lock)
+    /// reach every member in that order, whichever threads issued them.
     void addToGroup(const QByteArray &connectionId, const QByteArray &group);
     void removeFromGroup(const QByteArray &connectionId, const QByteArray &group);
 

@@ -48,6 +48,13 @@ public:
         return out;
     }
 
+    Expected<qint64> lastNotificationSequence(const QByteArray &tenant,
+                                              const QByteArray &user) override
+    {
+        QMutexLocker lock(&m_mutex);
+        return m_nextSequence.value(key(tenant, user));
+    }
+
     Expected<QList<StoredNotification>> notificationsSince(const QByteArray &tenant,
                                                            const QByteArray &user,
                                                            const QDateTime &since,

@@ -142,6 +142,18 @@ public:
         return selectNotifications(u"sequence > ?"_s, QVariant(after), tenant, user, limit);
     }
 
+    Expected<qint64> lastNotificationSequence(const QByteArray &tenant,
+                                              const QByteArray &user) override
+    {
+        QSqlQuery q(connection());
+        q.prepare(u"SELECT last FROM sequences WHERE tenant = ? AND user = ?"_s);
+        q.addBindValue(tenant);
+        q.addBindValue(user);
+        if (!q.exec())
+            return storageError(u"last sequence"_s, q.lastError());
+        return q.next() ? q.value(0).toLongLong() : qint64(0);
+    }
+
     Expected<QList<StoredNotification>> notificationsSince(const QByteArray &tenant,
                                                            const QByteArray &user,
                                                            const QDateTime &since,

@@ -97,6 +97,10 @@ public:
     virtual Expected<QList<StoredNotification>>
     notificationsAfter(const QByteArray &tenant, const QByteArray &user, qint64 after, int limit)
         = 0;
+    /// The last sequence assigned to (tenant, user), pruned notifications included; 0 if none.
+    virtual Expected<qint64> lastNotificationSequence(const QByteArray &tenant,
+                                                      const QByteArray &user)
+        = 0;
     /// Stored notifications created at or after `since` (fallback without a cursor).
     virtual Expected<QList<StoredNotification>>
     notificationsSince(const QByteArray &tenant, const QByteArray &user, const QDateTime &since,

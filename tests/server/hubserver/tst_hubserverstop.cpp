@@ -205,7 +205,8 @@ private Q_SLOTS:
         const Response last = poller.next();
         QCOMPARE(last.status, 200);
         QVERIFY2(last.body.contains("\"type\":7"), last.body.constData());
-        QVERIFY2(last.headers.toLower().contains("connection: close"), last.headers.constData());
+        // While long polling drains, responses keep their connections alive (a client that
+        // was between polls can still fetch its Close); the connection is closed right after.
         QTRY_VERIFY_WITH_TIMEOUT(!poller.isConnected(), Timeout);
         // The WebSocket got its Close message and its connection ends.
         QTRY_VERIFY_WITH_TIMEOUT(wsReceived.contains("\"type\":7"), Timeout);

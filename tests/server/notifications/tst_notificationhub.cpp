@@ -90,7 +90,7 @@ private Q_SLOTS:
         m_storage = createMemoryStorage();
         m_lifetime = std::make_unique<HubLifetimeManager>();
         m_service = std::make_unique<NotificationService>(*m_storage, *m_lifetime);
-        m_hub = std::make_unique<NotificationHub>(*m_service, NotificationHubOptions {3, 1000});
+        m_hub = std::make_unique<NotificationHub>(*m_service, NotificationHubOptions {1000});
     }
 
     void acknowledgementAndPresence()
@@ -222,22 +222,43 @@ private Q_SLOTS:
         QCOMPARE(viewer.invocations("DocumentUpdated").size(), 2);
     }
 
-    void connectionLimitPerUser()
+    // The per-user connection limit is HubServer's (tests/server/hubserver/tst_hardening.cpp).
+
+    // Issue 17, finding 4: a large history comes in pages bounded by bytes, never as one
+    // message that would overflow the connection's output limit.
+    void documentPatchesArePagedByBytes()
     {
-        Client a = connect("t1", "alice");
-        Client b = connect("t1", "alice");
-        Client c = connect("t1", "alice");
-        Client d = connect("t1", "alice"); // the limit is 3 in this test
-        QCOMPARE(d.connection->state(), HubConnection::State::Closed);
-        const auto close = d.closeMessage();
-        QVERIFY(close);
-        QVERIFY(!close->allowReconnect);
-        QCOMPARE(close->error,
-                 std::optional<QByteArray>("Connection closed with an error. HubException: Too "
-                                           "many connections for this user (the limit is 3)."));
-        // The rejected connection did not count.
-        QCOMPARE(m_hub->presence().connections("t1", "alice"), 3);
-        QCOMPARE(c.connection->state(), HubConnection::State::Connected);
+        Client ed = connect("t1", "ed", {"Editor"});
+        const QString patch = u"{\"text\":\"%1\"}"_s.arg(QString(30 * 1024, u'x'));
+        for (int i = 0; i < 80; ++i)
+            QCOMPARE(ed.call("SendDocumentPatch", {Value("big"), Value(patch)}).toInteger(),
+                     qint64(i + 1));
+        Client reader = connect("t1", "rita");
+        qint64 from = 0;
+        QList<qint64> seen;
+        int pages = 0;
+        for (;;) {
+            auto page = fromValue<QList<DocumentUpdateDto>>(
+                reader.call("GetDocumentPatchesSince", {Value("big"), Value(from)}));
+            QVERIFY(page);
+            if (page->isEmpty())
+                break;
+            ++pages;
+            qsizetype bytes = 0;
+            for (const DocumentUpdateDto &u : std::as_const(*page)) {
+                seen.append(u.version);
+                bytes += u.patchJson.size();
+            }
+            QVERIFY2(bytes <= 1024 * 1024, QByteArray::number(bytes).constData());
+            from = page->last().version;
+            QVERIFY(pages < 100);
+        }
+        QList<qint64> all;
+        for (qint64 v = 1; v <= 80; ++v)
+            all.append(v);
+        QCOMPARE(seen, all); // every patch once, in order
+        QCOMPARE(pages, 3); // 34 + 34 + 12 patches of about 30 KB
+        QCOMPARE(reader.connection->state(), HubConnection::State::Connected);
     }
 };
 
