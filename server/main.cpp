@@ -35,7 +35,10 @@ const char Help[] = R"(Usage:
                           [--allowed-origins LIST] [--memory] [--storage sqlite|memory]
                           [--max-message-size BYTES] [--keep-alive S] [--client-timeout S]
                           [--handshake-timeout S] [--request-timeout S] [--max-queued-output BYTES]
-                          [--max-connections-per-user N] [--detailed-errors true]
+                          [--max-connections-per-user N] [--max-connections N]
+                          [--max-request-buffer BYTES] [--max-pending-negotiations N]
+                          [--metrics-token TOKEN] [--metrics-listen HOST:PORT]
+                          [--detailed-errors true]
                           [--retention-hours H] [--max-notifications-per-user N]
                           [--bench-hub] [--demo] [--messagepack-key-case camel|pascal]
                           [--access-token-lifetime S] [--refresh-token-lifetime S]
@@ -357,6 +360,12 @@ int user(const QStringList &argsIn)
 
 int serve(QCoreApplication &app, const QStringList &args)
 {
+    if (args.contains(u"--help"_s) || args.contains(u"-h"_s)) {
+        std::fputs(Help, stdout);
+        std::puts("\nEvery setting: docs/configuration.md; limits and exposing the server: "
+                  "docs/security.md.");
+        return Ok;
+    }
     ServeOptions options;
     QString error;
     if (!parseServeOptions(args, options, error)) {

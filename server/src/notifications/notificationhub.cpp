@@ -202,6 +202,9 @@ void requireTenant(const HubCallContext &ctx)
 /// from storage at a time while filling it.
 constexpr qsizetype PatchPageBytes = 1024 * 1024;
 constexpr int PatchBatch = 64;
+/// Documents one connection may have joined at once (its tenant and user groups come on top).
+constexpr qsizetype MaxDocuments = 1000;
+constexpr qsizetype MaxGroupsPerConnection = MaxDocuments + 2;
 
 QByteArray documentKey(const QString &documentId)
 {
@@ -219,6 +222,11 @@ NotificationHub::NotificationHub(NotificationService &service, NotificationHubOp
     addMethod("JoinDocument", [this](HubCallContext &ctx, QString documentId) -> qint64 {
         requireTenant(ctx);
         const QByteArray doc = documentKey(documentId);
+        // Every group a connection is in costs memory on its thread and in the registry.
+        if (ctx.caller().groups().size() >= MaxGroupsPerConnection
+            && !ctx.caller().groups().contains(Groups::document(ctx.user().tenantId, doc)))
+            throw HubException(
+                u"A connection may be in at most %1 documents at once."_s.arg(MaxDocuments));
         ctx.clients().addToGroup(ctx.connectionId(), Groups::document(ctx.user().tenantId, doc));
         auto v = m_service.storage().documentVersion(ctx.user().tenantId, doc);
         if (!v)

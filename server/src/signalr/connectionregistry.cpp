@@ -110,15 +110,20 @@ void ConnectionRegistry::closed(const HubConnection &connection)
     notify(events);
 }
 
-void ConnectionRegistry::groupsChanged(const HubConnection &connection)
+void ConnectionRegistry::groupChanged(const HubConnection &connection, const QByteArray &group,
+                                      bool added)
 {
     QMutexLocker lock(&m_mutex);
     auto t = m_tenants.find(connection.user().tenantId);
     if (t == m_tenants.end())
         return;
     auto e = t->connections.find(connection.connectionId());
-    if (e != t->connections.end())
-        e->info.groups = connection.groups();
+    if (e == t->connections.end())
+        return;
+    if (added)
+        e->info.groups.insert(group);
+    else
+        e->info.groups.remove(group);
 }
 
 QList<TenantTotals> ConnectionRegistry::totals() const

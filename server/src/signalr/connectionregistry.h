@@ -81,7 +81,9 @@ public:
     /// Hooks of HubConnection, called on the connection's thread.
     std::shared_ptr<MessageCounters> opened(HubConnection &connection);
     void closed(const HubConnection &connection);
-    void groupsChanged(const HubConnection &connection);
+    /// `group` was added to (or removed from) the connection's groups: one change at a time,
+    /// so that joining N groups costs N, not N squared.
+    void groupChanged(const HubConnection &connection, const QByteArray &group, bool added);
 
     /// Every tenant that has live connections or ever had some (for the totals).
     QList<TenantTotals> totals() const;

@@ -604,10 +604,10 @@ void HubConnection::finish()
     Q_EMIT closed();
 }
 
-void HubConnection::groupsChanged()
+void HubConnection::groupChanged(const QByteArray &group, bool added)
 {
     if (m_hub.registry && m_state == State::Connected)
-        m_hub.registry->groupsChanged(*this);
+        m_hub.registry->groupChanged(*this, group, added);
 }
 
 void HubConnection::tick(qint64 now)

@@ -120,8 +120,8 @@ private:
     /// Stateful reconnect bookkeeping for an incoming message; false: drop it (duplicate).
     bool acceptIncoming(const HubMessage &message);
     void finish();
-    /// Tells the hub's registry (if any) that m_groups changed.
-    void groupsChanged();
+    /// Tells the hub's registry (if any) that `group` joined or left m_groups.
+    void groupChanged(const QByteArray &group, bool added);
     Metrics::Labels metricLabels() const;
     QByteArray withDetail(const QString &base, const QString &detail, bool always = false) const;
 

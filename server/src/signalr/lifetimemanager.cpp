@@ -125,7 +125,7 @@ void HubLifetimeManager::addToGroup(const QByteArray &connectionId, const QByteA
             return;
         shard.groups[group].insert(c);
         c->m_groups.insert(group);
-        c->groupsChanged();
+        c->groupChanged(group, true);
     });
 }
 
@@ -145,7 +145,7 @@ void HubLifetimeManager::removeFromGroup(const QByteArray &connectionId, const Q
                 shard.groups.erase(it);
         }
         c->m_groups.remove(group);
-        c->groupsChanged();
+        c->groupChanged(group, false);
     });
 }
 

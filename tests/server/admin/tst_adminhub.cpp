@@ -749,6 +749,42 @@ private Q_SLOTS:
         QVERIFY(op->audit.first().details.contains(u"Operator of tenant hq"_s));
         QCOMPARE(alice->alerts.size(), 0);
     }
+
+    // Issue 17, finding 5: a null (or empty) tenant is no tenant, never "any tenant": every
+    // method that names one refuses it, and nothing is read or written anywhere.
+    void nullTenantRefused()
+    {
+        auto carol = join("globex", "carol");
+        QVERIFY(carol);
+        auto admin = console("root", "acme", "Admin", false);
+        auto op = console("ops", "hq", "Operator", false);
+        QVERIFY(admin && op);
+        for (Console *c : {admin.get(), op.get()}) {
+            for (const Value &tenant : {Value(), Value("")}) {
+                QCOMPARE(call(*c->connection, "GetTenantDetails", {tenant}),
+                         str(unauthorized("GetTenantDetails")));
+                QCOMPARE(call(*c->connection, "BroadcastAlert", {tenant, Value("x")}),
+                         str(unauthorized("BroadcastAlert")));
+                QCOMPARE(call(*c->connection, "SendNotification",
+                              {tenant, Value("carol"), Value("t"), Value("b"), Value("info")}),
+                         str(unauthorized("SendNotification")));
+                QCOMPARE(
+                    call(*c->connection, "DisconnectConnection", {tenant, str(carol->serverId)}),
+                    str(unauthorized("DisconnectConnection")));
+                HubStream *audit = c->connection->stream(
+                    "StreamAuditLog", {tenant, Value(QDateTime::currentDateTimeUtc())});
+                QSignalSpy auditFailed(audit, &HubStream::errorOccurred);
+                QTRY_COMPARE_WITH_TIMEOUT(auditFailed.size(), 1, 5000);
+                QCOMPARE(auditFailed.first().first().value<HubError>().message,
+                         unauthorized("StreamAuditLog").mid(7));
+            }
+        }
+        // Ids are normalized: an Admin of acme may name "ACME".
+        QVERIFY(call(*admin->connection, "GetTenantDetails", {Value("ACME")}).isMap());
+        QCOMPARE(carol->connection->state(), HubConnection::State::Connected);
+        QCOMPARE(carol->alerts.size(), 0);
+        QCOMPARE(carol->notifications.size(), 0);
+    }
 };
 
 QTEST_GUILESS_MAIN(tst_AdminHub)

@@ -8,9 +8,13 @@
 // also needs a secret and associated data, which that API has no room for). Both strings were
 // cross-checked with Debian's `argon2` command (same release):
 //   echo -n password | argon2 somesalt -id -t 2 -m 16 -p 1 -e
+#include "auth/authservice.h"
 #include "auth/passwordhasher.h"
+#include "storage/storage.h"
 
 #include <QtTest/QTest>
+
+#include <atomic>
 
 using namespace Heliograph::Server;
 using namespace Qt::StringLiterals;
@@ -122,6 +126,68 @@ private Q_SLOTS:
         const PasswordHasher cheap({64, 1, 1});
         cheap.verifyDummy("anything");
         cheap.verifyDummy(huge);
+    }
+
+    void parametersOfAHash()
+    {
+        const auto p = PasswordHasher::parametersOf(
+            "$argon2id$v=19$m=16,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc");
+        QVERIFY(p);
+        QCOMPARE(*p, (Argon2Parameters {16, 2, 1}));
+        for (const QByteArray bad :
+             {QByteArray("$argon2i$v=19$m=16,t=2,p=1$c2FsdA$aGFzaA"),
+              QByteArray("$argon2id$v=19$m=16,t=2$c2FsdA$aGFzaA"),
+              QByteArray("$argon2id$v=19$m=x,t=2,p=1$c2FsdA$aGFzaA"), QByteArray("plain")})
+            QVERIFY2(!PasswordHasher::parametersOf(bad), bad.constData());
+        const PasswordHasher hasher({64, 1, 1});
+        QVERIFY(!hasher.needsRehash(*hasher.hash("pw")));
+        QVERIFY(hasher.needsRehash(*PasswordHasher::hashWithSalt("pw", "somesalt", {128, 1, 1})));
+        QVERIFY(hasher.needsRehash("not a hash"));
+    }
+
+    // Issue 17, finding 9: stored hashes made with other parameters than the server's. Unknown
+    // users are answered after a dummy verification at the stored hashes' cost, and a user's
+    // hash moves to the server's parameters at a successful sign-in.
+    void dummyCostFollowsStoredHashesAndSignInRehashes()
+    {
+        auto storage = createMemoryStorage();
+        const Argon2Parameters stored {64, 1, 1};
+        const Argon2Parameters current {256, 2, 1};
+        const PasswordHasher old(stored);
+        for (const QByteArray name : {QByteArray("ann"), QByteArray("ben"), QByteArray("cid")})
+            QVERIFY(addUser(*storage, old, name, "acme", {}, {"Viewer"},
+                            QByteArray(name + "-password")));
+        QVERIFY(addUser(*storage, PasswordHasher(current), "dee", "acme", {}, {"Viewer"},
+                        "dee-password"));
+        auto signer = JwtSigner::withSecret("tst_passwordhasher secret of 32 bytes or more");
+        QVERIFY(signer);
+        AuthOptions options;
+        options.passwordHashing = current;
+        options.hashingThreads = 1;
+        AuthService auth(*storage, *signer, "issuer", {"audience"}, options);
+        // three of four stored hashes use `stored`: the dummy costs what they cost
+        QCOMPARE(auth.hasher().dummyParameters(), stored);
+
+        std::atomic<int> outcome {0}; // 0 pending, 1 signed in, 2 refused
+        auth.loginAsync("ann", "ann-password", "127.0.0.1",
+                        [&](SignInResult<IssuedTokens> r) { outcome = r ? 1 : 2; });
+        QTRY_VERIFY(outcome.load() != 0);
+        QCOMPARE(outcome.load(), 1);
+        const auto ann = storage->findUser("ann");
+        QVERIFY(ann && *ann);
+        QCOMPARE(PasswordHasher::parametersOf((*ann)->passwordHash), std::optional(current));
+        QVERIFY(PasswordHasher::verify((*ann)->passwordHash, "ann-password"));
+        const auto ben = storage->findUser("ben");
+        QCOMPARE(PasswordHasher::parametersOf((*ben)->passwordHash), std::optional(stored));
+
+        // a wrong password changes nothing
+        outcome = 0;
+        auth.loginAsync("ben", "wrong", "127.0.0.1",
+                        [&](SignInResult<IssuedTokens> r) { outcome = r ? 1 : 2; });
+        QTRY_VERIFY(outcome.load() != 0);
+        QCOMPARE(outcome.load(), 2);
+        QCOMPARE(PasswordHasher::parametersOf((*storage->findUser("ben"))->passwordHash),
+                 std::optional(stored));
     }
 };
 
