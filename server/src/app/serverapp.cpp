@@ -206,6 +206,8 @@ bool apply(const QString &key, const QString &value, ServeOptions &o, QString &e
         o.maxConnectionsPerUser = value.toInt(&ok);
     else if (key == u"max-connections"_s)
         o.maxConnections = value.toInt(&ok);
+    else if (key == u"max-connections-per-address"_s)
+        o.maxConnectionsPerAddress = value.toInt(&ok);
     else if (key == u"max-request-buffer"_s)
         o.maxRequestBufferBytes = value.toLongLong(&ok);
     else if (key == u"max-pending-negotiations"_s)
@@ -270,6 +272,7 @@ const char *const Keys[] = {"listen",
                             "handshake-timeout",
                             "max-connections-per-user",
                             "max-connections",
+                            "max-connections-per-address",
                             "max-request-buffer",
                             "max-pending-negotiations",
                             "metrics-token",
@@ -526,11 +529,13 @@ bool ServerApp::start(const ServeOptions &o, QString &error)
     config.requestHeadersTimeout = o.requestHeadersTimeout;
     config.maxQueuedOutputBytes = o.maxQueuedOutputBytes;
     config.maxConnections = o.maxConnections >= 0 ? o.maxConnections : defaultMaxConnections();
+    config.maxConnectionsPerAddress = o.maxConnectionsPerAddress;
     config.maxRequestBufferBytes = o.maxRequestBufferBytes;
     config.maxPendingNegotiations = o.maxPendingNegotiations;
     config.maxConnectionsPerUser = o.maxConnectionsPerUser;
     for (const auto &[name, value] :
          {std::pair<QByteArray, double> {"max-connections", config.maxConnections},
+          {"max-connections-per-address", config.maxConnectionsPerAddress},
           {"max-request-buffer", double(config.maxRequestBufferBytes)},
           {"max-pending-negotiations", config.maxPendingNegotiations},
           {"max-connections-per-user", config.maxConnectionsPerUser},

@@ -45,6 +45,7 @@ struct ServeOptions {
     qsizetype maxQueuedOutputBytes = 4 * 1024 * 1024;
     /// TCP connections at once; -1: min(10000, the open-file limit - 64).
     int maxConnections = -1;
+    int maxConnectionsPerAddress = 0;
     qint64 maxRequestBufferBytes = 64 * 1024 * 1024;
     int maxPendingNegotiations = 10000;
     /// /metrics: a bearer token that may read it (besides a JWT of role Operator).

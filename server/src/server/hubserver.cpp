@@ -33,6 +33,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -227,6 +228,10 @@ struct HubServer::Private {
     QElapsedTimer refusalLog; ///< rate-limits the log line of refused connections (main thread)
 
     void adopt(qintptr fd);
+    /// A session counted in perAddress has ended.
+    void releaseAddress(const QByteArray &address);
+    QMutex addressMutex;
+    QHash<QByteArray, int> perAddress; ///< sessions by peer address (maxConnectionsPerAddress)
     EntryPtr find(const QByteArray &token) const
     {
         QMutexLocker lock(&mutex);
@@ -491,12 +496,15 @@ private:
 
 class HttpSession : public QObject, public ConnectionTransport, public TcpConnection::Handler {
 public:
-    HttpSession(HubServer::Private &server, Worker &worker, qintptr fd)
+    /// `addressKey`: the peer address this session is counted under (maxConnectionsPerAddress),
+    /// or null.
+    HttpSession(HubServer::Private &server, Worker &worker, qintptr fd, QByteArray addressKey)
         : m_server(server)
         , m_worker(&worker)
         , m_id(server.nextSessionId++)
         , m_socket(std::make_unique<TcpConnection>(int(fd), *this))
         , m_parser(server.config.httpLimits)
+        , m_addressKey(std::move(addressKey))
     {
         join(worker);
         m_remote = m_socket->peerAddress();
@@ -512,6 +520,8 @@ public:
             m_worker->removeSession(m_id);
         m_socket.reset();
         releaseHeldBytes();
+        if (!m_addressKey.isNull())
+            m_server.releaseAddress(m_addressKey);
         --m_server.sessions; // counted by adopt()
     }
 
@@ -867,6 +877,7 @@ private:
     bool m_registered = false; ///< in m_worker's registry (not while moving between workers)
     bool m_outputBlocked = false; ///< reading paused until the responses have been sent
     qint64 m_heldBytes = 0; ///< this session's share of Private::requestBufferBytes
+    QByteArray m_addressKey; ///< counted in Private::perAddress (null: not counted)
 };
 
 namespace {
@@ -905,9 +916,46 @@ void HubServer::Private::adopt(qintptr fd)
         refuseSocket(int(fd), "The server is at its connection limit.");
         return;
     }
+    QByteArray address;
+    if (config.maxConnectionsPerAddress > 0) {
+        sockaddr_storage peer {};
+        socklen_t length = sizeof peer;
+        if (::getpeername(int(fd), reinterpret_cast<sockaddr *>(&peer), &length) == 0) {
+            if (peer.ss_family == AF_INET6)
+                address = QByteArray(reinterpret_cast<const char *>(
+                                         &reinterpret_cast<const sockaddr_in6 *>(&peer)->sin6_addr),
+                                     16);
+            else if (peer.ss_family == AF_INET)
+                address = QByteArray(reinterpret_cast<const char *>(
+                                         &reinterpret_cast<const sockaddr_in *>(&peer)->sin_addr),
+                                     4);
+        }
+        QMutexLocker lock(&addressMutex);
+        int &count = perAddress[address];
+        if (count >= config.maxConnectionsPerAddress) {
+            if (count == 0)
+                perAddress.remove(address);
+            lock.unlock();
+            Metrics::instance().add("heliograph_connections_refused_total",
+                                    {{"reason", "address-limit"}});
+            refuseSocket(int(fd), "Too many connections from this address.");
+            return;
+        }
+        ++count;
+    }
     ++sessions; // here, not on the worker: the next accept must see it
     Worker *w = workers[nextWorker++ % workers.size()];
-    postTo(w, [this, w, fd] { new HttpSession(*this, *w, fd); }); // registered with `w`
+    postTo(w, [this, w, fd, address] {
+        new HttpSession(*this, *w, fd, address); // registered with `w`
+    });
+}
+
+void HubServer::Private::releaseAddress(const QByteArray &address)
+{
+    QMutexLocker lock(&addressMutex);
+    auto it = perAddress.find(address);
+    if (it != perAddress.end() && --*it <= 0)
+        perAddress.erase(it);
 }
 
 /// Accepts connections on the first worker's thread, not on the thread that owns the

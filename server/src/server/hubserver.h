@@ -41,6 +41,9 @@ struct ServerConfig {
     /// TCP connections served at once (0: no limit). Past it a new connection is answered 503
     /// and closed at once.
     int maxConnections = 10000;
+    /// TCP connections from one client address at once (0: no limit, the default, since behind
+    /// a load balancer or proxy every client has its address). Past it: 503, closed at once.
+    int maxConnectionsPerAddress = 0;
     /// Request bytes held across all connections while requests arrive (unfinished heads and
     /// bodies; 0: no limit). A request that would take the total past it is answered 503.
     qint64 maxRequestBufferBytes = 64 * 1024 * 1024;

@@ -70,7 +70,8 @@ startServer(const std::function<void(Server::ServeOptions &)> &tweak = {})
 /// of Qt's crosses threads where ThreadSanitizer cannot see.
 class RawSocket {
 public:
-    explicit RawSocket(quint16 port)
+    /// `source`: the local address to connect from (the loopback network is 127.0.0.0/8).
+    explicit RawSocket(quint16 port, const char *source = nullptr)
     {
         m_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         timeval tv {10, 0};
@@ -80,6 +81,12 @@ public:
         addr.sin_family = AF_INET;
         addr.sin_port = htons(port);
         addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (source) {
+            sockaddr_in local {};
+            local.sin_family = AF_INET;
+            ::inet_pton(AF_INET, source, &local.sin_addr);
+            ::bind(m_fd, reinterpret_cast<sockaddr *>(&local), sizeof local);
+        }
         m_connected = ::connect(m_fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0;
     }
     ~RawSocket()
@@ -516,6 +523,29 @@ private Q_SLOTS:
         // Once they are gone, new clients are served again.
         QTRY_COMPARE_WITH_TIMEOUT(statusOf(request(server->port(), "GET", "/health")), 200,
                                   Timeout);
+    }
+
+    // One client address may be held to a share of the connections (off by default: behind a
+    // proxy every client has the proxy's address). 127.0.0.1 and 127.0.0.2 are two addresses.
+    void connectionsPerAddressAreCapped()
+    {
+        auto server = startServer([](Server::ServeOptions &o) {
+            o.address = QHostAddress(QHostAddress::AnyIPv4);
+            o.maxConnectionsPerAddress = 2;
+        });
+        QVERIFY(server);
+        RawSocket a(server->port()), b(server->port());
+        QVERIFY(a.isConnected() && b.isConnected());
+        RawSocket c(server->port());
+        QVERIFY(c.isConnected());
+        const QByteArray refused = c.readToEnd();
+        QCOMPARE(statusOf(refused), 503);
+        QVERIFY(refused.contains("from this address"));
+        // Another client address is served.
+        RawSocket other(server->port(), "127.0.0.2");
+        QVERIFY(other.isConnected());
+        QVERIFY(other.write("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+        QCOMPARE(statusOf(other.readToEnd()), 200);
     }
 
     // Finding 2: request bytes held across all connections are capped; the connection whose
