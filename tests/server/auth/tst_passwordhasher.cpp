@@ -134,7 +134,7 @@ private Q_SLOTS:
             "$argon2id$v=19$m=16,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc");
         QVERIFY(p);
         QCOMPARE(*p, (Argon2Parameters {16, 2, 1}));
-        for (const QByteArray bad :
+        for (const QByteArray &bad :
              {QByteArray("$argon2i$v=19$m=16,t=2,p=1$c2FsdA$aGFzaA"),
               QByteArray("$argon2id$v=19$m=16,t=2$c2FsdA$aGFzaA"),
               QByteArray("$argon2id$v=19$m=x,t=2,p=1$c2FsdA$aGFzaA"), QByteArray("plain")})
@@ -154,7 +154,7 @@ private Q_SLOTS:
         const Argon2Parameters stored {64, 1, 1};
         const Argon2Parameters current {256, 2, 1};
         const PasswordHasher old(stored);
-        for (const QByteArray name : {QByteArray("ann"), QByteArray("ben"), QByteArray("cid")})
+        for (const QByteArray &name : {QByteArray("ann"), QByteArray("ben"), QByteArray("cid")})
             QVERIFY(addUser(*storage, old, name, "acme", {}, {"Viewer"},
                             QByteArray(name + "-password")));
         QVERIFY(addUser(*storage, PasswordHasher(current), "dee", "acme", {}, {"Viewer"},
