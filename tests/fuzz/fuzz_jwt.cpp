@@ -9,9 +9,17 @@
 //  4. the input, split at 0x1F into sub, tenant_id, name, roles (comma-separated), iss and aud,
 //     is issued with JwtSigner::sign: what the signer accepts, the validator must accept, with
 //     the same claims.
+//  5. the input as a JWK Set (an identity provider's keys): parsed or refused with a message,
+//     never a crash; a set that parses verifies the raw input as a token (refused or accepted,
+//     never a crash) and never accepts a token signed with HS256;
+//  6. the input as a tenant id, a user id and an Argon2id PHC string: normalization keeps to
+//     the alphabet and is idempotent.
 // Every violated invariant prints what it saw and calls abort(), which libFuzzer reports.
+#include "auth/jwks.h"
 #include "auth/jwt.h"
+#include "auth/passwordhasher.h"
 #include "fuzz_common.h"
+#include "signalr/identity.h"
 
 #include <QtCore/QList>
 
@@ -165,5 +173,42 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     // 4. A token issued from input fields.
     checkIssued(input);
+
+    // 5. The input as a JWK Set.
+    QStringList skipped;
+    const auto keys = JwtKeySet::parse(input, "https://issuer.example", &skipped);
+    if (!keys) {
+        require(!keys.error().message.isEmpty(), "a JWK Set error without a message", input);
+    } else {
+        auto store = std::make_shared<JwksKeyStore>();
+        store->publish(*keys);
+        if (auto v = JwtValidator::withKeySet(store, options())) {
+            (void)v->validate(input);
+            TokenRequest request;
+            request.subject = "u";
+            request.tenantId = "t";
+            request.issuedAt = FuzzNow;
+            if (const auto hs = signer().sign(request))
+                require(!v->validate(*hs), "a key set accepted an HS256 token", input);
+        }
+    }
+
+    // 6. Ids and hash parameters.
+    for (const bool tenant : {true, false}) {
+        QByteArray id = input.toByteArray();
+        const bool ok = tenant ? Heliograph::Server::Identity::normalizeTenantId(id)
+                               : Heliograph::Server::Identity::normalizeUserId(id);
+        if (ok) {
+            require(id == id.toLower(), "a normalized id is not lower case", input);
+            QByteArray again = id;
+            require(tenant ? Heliograph::Server::Identity::normalizeTenantId(again)
+                           : Heliograph::Server::Identity::normalizeUserId(again),
+                    "normalization is not idempotent", input);
+            require(!id.contains('/') && !id.contains('\n') && !id.contains(' '),
+                    "a normalized id holds a separator", input);
+            require(!tenant || !id.contains(':'), "a tenant id holds ':'", input);
+        }
+    }
+    (void)PasswordHasher::parametersOf(input);
     return 0;
 }
