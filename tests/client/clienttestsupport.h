@@ -119,9 +119,10 @@ public:
                     const auto [status, body] = m_respond(head);
                     s->write("HTTP/1.1 " + QByteArray::number(status)
                              + " Scripted\r\n"
-                               "Content-Type: application/json\r\nContent-Length: "
-                             + QByteArray::number(body.size()) + "\r\nConnection: close\r\n\r\n"
-                             + body);
+                               "Content-Type: "
+                             + contentType
+                             + "\r\nContent-Length: " + QByteArray::number(body.size())
+                             + "\r\nConnection: close\r\n\r\n" + body);
                     s->disconnectFromHost();
                 });
             }
@@ -130,6 +131,7 @@ public:
     }
     quint16 port() const { return m_server.serverPort(); }
     QList<QByteArray> requests;
+    QByteArray contentType = "application/json"; ///< of every response
 
 private:
     QTcpServer m_server;

@@ -10,6 +10,7 @@
 
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QLoggingCategory>
+#include <QtCore/QMetaEnum>
 #include <QtCore/QMutex>
 #include <QtCore/QPromise>
 #include <QtCore/QTimer>
@@ -188,13 +189,31 @@ private Q_SLOTS:
         QTest::addColumn<QString>("text");
         QTest::newRow("error text") << 200 << QByteArray(R"({"error":"The server says no."})")
                                     << Error::NegotiationFailed << u"The server says no."_s;
+        // As the JavaScript client words them: the reason phrase (the scripted server's is
+        // "Scripted") or the server's text, and the status code.
         QTest::newRow("404")
             << 404 << QByteArray() << Error::NegotiationFailed
-            << u"Unexpected status code returned from negotiate '404'. Either this "
-               u"is not a SignalR endpoint or there is a proxy blocking the "
+            << u"Failed to complete negotiation with the server: Scripted: Status code '404' "
+               u"Either this is not a SignalR endpoint or there is a proxy blocking the "
                u"connection."_s;
         QTest::newRow("401") << 401 << QByteArray() << Error::Unauthorized
-                             << u"Negotiate was refused: HTTP 401 Scripted."_s;
+                             << u"Failed to complete negotiation with the server: Scripted: "
+                                u"Status code '401'"_s;
+        QTest::newRow("403 with the server's text")
+            << 403 << QByteArray("text/plain:The hub needs the role Admin.\n")
+            << Error::Unauthorized
+            << u"Failed to complete negotiation with the server: The hub needs the role Admin.: "
+               u"Status code '403'"_s;
+        QTest::newRow("500") << 500 << QByteArray("{\"detail\":\"json is not shown\"}")
+                             << Error::NegotiationFailed
+                             << u"Failed to complete negotiation with the server: Scripted: "
+                                u"Status code '500'"_s;
+        QTest::newRow("503 with the server's text")
+            << 503 << QByteArray("text/plain:Down for maintenance.") << Error::NegotiationFailed
+            << u"Failed to complete negotiation with the server: Down for maintenance.: Status "
+               u"code '503'"_s;
+        QTest::newRow("204") << 204 << QByteArray() << Error::NegotiationFailed
+                             << u"Unexpected status code returned from negotiate '204'."_s;
         QTest::newRow("not json") << 200 << QByteArray("<html>") << Error::NegotiationFailed
                                   << u"Failed to complete negotiation with the server: "_s;
         QTest::newRow("classic ASP.NET SignalR")
@@ -216,12 +235,20 @@ private Q_SLOTS:
         QFETCH(QByteArray, body);
         QFETCH(Error, error);
         QFETCH(QString, text);
+        const bool plain = body.startsWith("text/plain:");
+        if (plain)
+            body = body.mid(11);
         ScriptedHttpServer fake([&](const QByteArray &) -> std::pair<int, QByteArray> {
             return {status, body};
         });
+        if (plain)
+            fake.contentType = "text/plain; charset=utf-8";
         HubConnection c(QUrl(u"http://127.0.0.1:%1/hub"_s.arg(fake.port())));
         QCOMPARE(failToConnect(c), error);
-        QVERIFY2(c.errorString().startsWith(text), qPrintable(c.errorString()));
+        if (status == 200)
+            QVERIFY2(c.errorString().startsWith(text), qPrintable(c.errorString()));
+        else
+            QCOMPARE(c.errorString(), text);
     }
 
     void skipNegotiation()
@@ -238,7 +265,7 @@ private Q_SLOTS:
         wrong.setSkipNegotiation(true); // with every transport enabled
         QSignalSpy states(&wrong, &HubConnection::stateChanged);
         QCOMPARE(failToConnect(wrong), Error::InvalidConfiguration);
-        QCOMPARE(states.size(), 0);
+        QCOMPARE(states.size(), 2); // Connecting, Disconnected: as every failed start
     }
 
     void transportFallback_data()
@@ -269,8 +296,9 @@ private Q_SLOTS:
         // no token: refused at negotiate, and at the WebSocket upgrade
         HubConnection none(url(u"/hubs/notifications"_s));
         QCOMPARE(failToConnect(none), Error::Unauthorized);
-        QVERIFY2(none.errorString().startsWith(u"Negotiate was refused: HTTP 401"_s),
-                 qPrintable(none.errorString()));
+        QCOMPARE(none.errorString(),
+                 u"Failed to complete negotiation with the server: Unauthorized: Status code "
+                 u"'401'"_s);
         HubConnection direct(url(u"/hubs/notifications"_s, 0, u"ws"_s));
         direct.setTransports(Transport::WebSockets);
         direct.setSkipNegotiation(true);
@@ -391,6 +419,56 @@ private Q_SLOTS:
         QVERIFY2(quiet.received.count("{\"type\":6}\x1e") >= 4, quiet.received.constData());
     }
 
+    /// keepAliveInterval and serverTimeout set after start() apply to the live connection
+    /// (the JavaScript suite sets the timeout after start).
+    void liveKeepAliveAndServerTimeout()
+    {
+        SilentHubServer quiet("{}\x1e"); // answers the handshake, then nothing ever
+        HubConnection c(quiet.url());
+        c.setTransports(Transport::WebSockets);
+        c.setSkipNegotiation(true);
+        c.setRetryPolicy(nullptr);
+        QSignalSpy errors(&c, &HubConnection::errorOccurred);
+        QVERIFY(connectNow(c)); // the defaults: a Ping every 15 s, timeout after 30 s
+        const QByteArray ping = "{\"type\":6}\x1e";
+        const qsizetype pingsAtConnect = quiet.received.count(ping);
+
+        c.setKeepAliveInterval(50ms);
+        QCOMPARE(c.keepAliveInterval(), 50ms);
+        QTRY_VERIFY_WITH_TIMEOUT(quiet.received.count(ping) >= pingsAtConnect + 3, 5000);
+        QCOMPARE(c.state(), State::Connected);
+
+        c.setServerTimeout(400ms);
+        QCOMPARE(c.serverTimeout(), 400ms);
+        QVERIFY(errors.wait(5000));
+        QCOMPARE(errors.first().first().value<Error>(), Error::ServerTimeout);
+        QCOMPARE(c.state(), State::Disconnected);
+    }
+
+    /// A URL changed while Reconnecting is the one the next attempt uses.
+    void urlChangedWhileReconnecting()
+    {
+        TcpProxy before(m_server->port());
+        TcpProxy after(m_server->port());
+        HubConnection c(url(u"/hubs/bench?user=u1"_s, before.port()));
+        c.setStatefulReconnect(false);
+        c.setRetryPolicy(std::make_shared<FixedRetryPolicy>(300ms));
+        QSignalSpy reconnecting(&c, &HubConnection::reconnecting);
+        QSignalSpy reconnected(&c, &HubConnection::reconnected);
+        QVERIFY(connectNow(c));
+
+        before.setMode(TcpProxy::Mode::Refusing);
+        before.dropAll();
+        QVERIFY(reconnecting.wait(5000));
+        const QUrl moved = url(u"/hubs/bench?user=u1"_s, after.port());
+        c.setUrl(moved);
+        QCOMPARE(c.url(), moved);
+        QVERIFY(reconnected.wait(10000));
+        QCOMPARE(c.state(), State::Connected);
+        QCOMPARE(after.countRequests("/negotiate?"), 1);
+        QCOMPARE(call(c, "Echo", {Value("moved")}), Value("moved"));
+    }
+
     void closeWithoutReconnect()
     {
         // Over the per-user limit the server refuses at negotiate (429, its reason as text):
@@ -412,8 +490,8 @@ private Q_SLOTS:
         QVERIFY(errors.wait(10000));
         QCOMPARE(errors.first().first().value<Error>(), Error::NegotiationFailed);
         QCOMPARE(second.errorString(),
-                 u"Unexpected status code returned from negotiate '429'. "
-                 u"Too many connections for this user (the limit is 1)."_s);
+                 u"Failed to complete negotiation with the server: Too many connections for "
+                 u"this user (the limit is 1).: Status code '429'"_s);
         QTRY_COMPARE(second.state(), State::Disconnected);
         QCOMPARE(reconnecting.size(), 0); // a start that fails is not retried
         QCOMPARE(first.state(), State::Connected);
@@ -454,20 +532,29 @@ private Q_SLOTS:
     void invalidConfiguration()
     {
         HubConnection noUrl;
-        QSignalSpy errors(&noUrl, &HubConnection::errorOccurred);
-        noUrl.start();
-        QCOMPARE(errors.size(), 1);
+        QCOMPARE(failToConnect(noUrl), Error::InvalidConfiguration);
         QCOMPARE(noUrl.error(), Error::InvalidConfiguration);
+        QCOMPARE(noUrl.errorString(), u"No valid URL is set."_s);
         QCOMPARE(noUrl.state(), State::Disconnected);
 
         HubConnection sseMessagePack(url(u"/hubs/bench"_s));
         sseMessagePack.setProtocol(HubConnection::Protocol::MessagePack);
         sseMessagePack.setTransports(Transport::ServerSentEvents);
-        QSignalSpy sseErrors(&sseMessagePack, &HubConnection::errorOccurred);
-        sseMessagePack.start();
-        QCOMPARE(sseErrors.size(), 1);
+        QCOMPARE(failToConnect(sseMessagePack), Error::InvalidConfiguration);
         QCOMPARE(sseMessagePack.errorString(),
                  u"No transport is enabled that can carry the messagepack protocol."_s);
+
+        // a call made meanwhile waits in the outbox, and fails with the start
+        HubConnection refused;
+        QSignalSpy refusedDisconnected(&refused, &HubConnection::disconnected);
+        refused.start();
+        QFuture<Value> queued = refused.invoke("Echo", {Value("x")});
+        QVERIFY(refusedDisconnected.wait(5000));
+        QVERIFY(settle(queued));
+        QCOMPARE(failure(queued)->code, HubError::Code::ConnectionLost);
+        // and the connection can start again once the configuration is right
+        refused.setUrl(url(u"/hubs/bench?user=w2"_s));
+        QVERIFY(connectNow(refused));
 
         // start() twice: the second is ignored
         HubConnection twice(url(u"/hubs/bench?user=w1"_s));
@@ -476,6 +563,81 @@ private Q_SLOTS:
                              QRegularExpression(u"start\\(\\) ignored: the connection is"_s));
         twice.start();
         QTRY_COMPARE(twice.state(), State::Connected);
+    }
+
+    /// Every way a start can fail ends the same way: Connecting before start() returns, then
+    /// from the event loop errorChanged, Disconnected, errorOccurred, disconnected.
+    void startFailures_data()
+    {
+        QTest::addColumn<QString>("how");
+        QTest::addColumn<Error>("error");
+        QTest::newRow("configuration refused (SSE + MessagePack)")
+            << u"sse-messagepack"_s << Error::InvalidConfiguration;
+        QTest::newRow("configuration refused (no URL)")
+            << u"no-url"_s << Error::InvalidConfiguration;
+        QTest::newRow("token provider throws") << u"token-throws"_s << Error::Unauthorized;
+        QTest::newRow("negotiate failure") << u"negotiate-500"_s << Error::NegotiationFailed;
+        QTest::newRow("transport failure") << u"transport"_s << Error::TransportFailed;
+        QTest::newRow("handshake failure") << u"handshake"_s << Error::HandshakeFailed;
+    }
+    void startFailures()
+    {
+        QFETCH(QString, how);
+        QFETCH(Error, error);
+        ScriptedHttpServer scripted([](const QByteArray &) -> std::pair<int, QByteArray> {
+            return {500, QByteArray()};
+        });
+        TcpProxy noWebSockets(m_server->port());
+        noWebSockets.setRejectWebSockets(true);
+        SilentHubServer refusing("{\"error\":\"No.\"}\x1e");
+
+        HubConnection c;
+        if (how == u"sse-messagepack"_s) {
+            c.setUrl(url(u"/hubs/bench"_s));
+            c.setProtocol(HubConnection::Protocol::MessagePack);
+            c.setTransports(Transport::ServerSentEvents);
+        } else if (how == u"token-throws"_s) {
+            c.setUrl(url(u"/hubs/bench"_s));
+            c.setAccessTokenProvider(
+                []() -> QFuture<QString> { throw std::runtime_error("no token today"); });
+        } else if (how == u"negotiate-500"_s) {
+            c.setUrl(QUrl(u"http://127.0.0.1:%1/hub"_s.arg(scripted.port())));
+        } else if (how == u"transport"_s) {
+            c.setUrl(url(u"/hubs/bench?user=sf"_s, noWebSockets.port()));
+            c.setTransports(Transport::WebSockets);
+        } else if (how == u"handshake"_s) {
+            c.setUrl(refusing.url());
+            c.setTransports(Transport::WebSockets);
+            c.setSkipNegotiation(true);
+        }
+
+        QStringList seen;
+        connect(&c, &HubConnection::stateChanged, this, [&](State s) {
+            seen << u"state "_s
+                    + QString::fromLatin1(QMetaEnum::fromType<State>().valueToKey(int(s)));
+        });
+        connect(&c, &HubConnection::errorChanged, this, [&] { seen << u"errorChanged"_s; });
+        connect(&c, &HubConnection::errorOccurred, this, [&](Error e) {
+            seen << u"errorOccurred "_s
+                    + QString::fromLatin1(QMetaEnum::fromType<Error>().valueToKey(int(e)));
+        });
+        connect(&c, &HubConnection::disconnected, this, [&] {
+            seen << u"disconnected "_s
+                    + QString::fromLatin1(QMetaEnum::fromType<Error>().valueToKey(int(c.error())));
+        });
+        connect(&c, &HubConnection::connected, this, [&] { seen << u"connected"_s; });
+
+        c.start();
+        QCOMPARE(seen, QStringList {u"state Connecting"_s});
+        QCOMPARE(c.state(), State::Connecting);
+        QTRY_COMPARE_WITH_TIMEOUT(c.state(), State::Disconnected, 15000);
+        const QString name
+            = QString::fromLatin1(QMetaEnum::fromType<Error>().valueToKey(int(error)));
+        QCOMPARE(seen,
+                 (QStringList {u"state Connecting"_s, u"errorChanged"_s, u"state Disconnected"_s,
+                               u"errorOccurred "_s + name, u"disconnected "_s + name}));
+        QCOMPARE(c.error(), error);
+        QVERIFY(!c.errorString().isEmpty());
     }
 
     void noTokensInLogs_data()

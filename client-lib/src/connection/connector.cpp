@@ -43,6 +43,22 @@ QString transportName(HubConnection::Transport t)
     return u"None"_s;
 }
 
+/// The body of a failed request if it is a short text/plain one (e.g. "Too many connections
+/// for this user (the limit is 10)."), control characters blanked; empty otherwise.
+QString serverText(QNetworkReply *reply)
+{
+    if (!reply->header(QNetworkRequest::ContentTypeHeader).toString().startsWith(u"text/plain"_s))
+        return {};
+    const QByteArray text = reply->read(512).trimmed();
+    if (text.isEmpty() || text.size() >= 512 || !text.isValidUtf8())
+        return {};
+    QString why = QString::fromUtf8(text);
+    for (QChar &c : why)
+        if (c.category() == QChar::Other_Control)
+            c = u' ';
+    return why;
+}
+
 /// `url` + `id=<token>`; the token is URL-safe in practice, percent-encoded to be sure.
 QUrl withConnectionToken(QUrl url, const QByteArray &token)
 {
@@ -108,12 +124,15 @@ QUrl Connector::negotiateUrl(const QUrl &endpoint)
 
 void Connector::start()
 {
+    // A failure found before start() returns (a token provider that throws, a transport that
+    // cannot even begin to open) is reported from the event loop, like every other one.
+    m_starting = true;
     m_url = httpUrl(m_settings.url);
-    if (!m_settings.request.manager) {
+    if (!m_settings.request.manager)
         fail(HubConnection::Error::InvalidConfiguration, u"No network access manager."_s);
-        return;
-    }
-    fetchToken();
+    else
+        fetchToken();
+    m_starting = false;
 }
 
 void Connector::fetchToken()
@@ -218,33 +237,29 @@ void Connector::onNegotiated(QNetworkReply *reply)
     m_negotiateReply = nullptr;
     m_stepTimer.stop();
     const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
-    if (status == 401 || status == 403) {
-        fail(HubConnection::Error::Unauthorized,
-             u"Negotiate was refused: HTTP %1 %2."_s.arg(
-                 QString::number(status),
-                 reply->attribute(QNetworkRequest::HttpReasonPhraseAttribute).toString()));
-        return;
-    }
-    if (status != 0 && status != 200) {
-        QString message = u"Unexpected status code returned from negotiate '%1'."_s.arg(status);
-        // The server's own words, if it gave a short text (e.g. "Too many connections for
-        // this user (the limit is 10)."), so that logs say why.
-        if (reply->header(QNetworkRequest::ContentTypeHeader)
-                .toString()
-                .startsWith(u"text/plain"_s)) {
-            const QByteArray text = reply->read(512).trimmed();
-            if (!text.isEmpty() && text.size() < 512 && text.isValidUtf8()) {
-                QString why = QString::fromUtf8(text);
-                for (QChar &c : why)
-                    if (c.category() == QChar::Other_Control)
-                        c = u' ';
-                message += u" "_s + why;
-            }
-        }
+    if (status != 0 && (status < 200 || status > 299)) {
+        // What the JavaScript client says (its HttpError: the server's text, else the reason
+        // phrase, then the status code), so that logs of mixed fleets read alike; e.g.
+        // "Failed to complete negotiation with the server: Too many connections for this user
+        // (the limit is 10).: Status code '429'".
+        QString why = serverText(reply);
+        if (why.isEmpty())
+            why = reply->attribute(QNetworkRequest::HttpReasonPhraseAttribute).toString().trimmed();
+        QString message = u"Failed to complete negotiation with the server: "_s;
+        if (!why.isEmpty())
+            message += why + u": "_s;
+        message += u"Status code '%1'"_s.arg(status);
         if (status == 404)
             message += u" Either this is not a SignalR endpoint or there is a proxy blocking "
                        u"the connection."_s;
-        fail(HubConnection::Error::NegotiationFailed, message);
+        fail(status == 401 || status == 403 ? HubConnection::Error::Unauthorized
+                                            : HubConnection::Error::NegotiationFailed,
+             message);
+        return;
+    }
+    if (status != 0 && status != 200) { // another success code: as the JavaScript client
+        fail(HubConnection::Error::NegotiationFailed,
+             u"Unexpected status code returned from negotiate '%1'."_s.arg(status));
         return;
     }
     if (reply->error() != QNetworkReply::NoError) {
@@ -394,6 +409,11 @@ void Connector::fail(HubConnection::Error error, const QString &message)
         return;
     m_done = true;
     abortAll();
+    if (m_starting) {
+        QMetaObject::invokeMethod(
+            this, [this, error, message] { Q_EMIT failed(error, message); }, Qt::QueuedConnection);
+        return;
+    }
     Q_EMIT failed(error, message);
 }
 

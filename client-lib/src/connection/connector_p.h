@@ -89,6 +89,7 @@ private:
     Transport *m_transport = nullptr;
     QTimer m_stepTimer;
     bool m_done = false;
+    bool m_starting = false; ///< inside start(): failures are queued
 };
 
 } // namespace Heliograph::Detail

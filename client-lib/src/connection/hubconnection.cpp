@@ -145,17 +145,25 @@ void HubConnection::Private::start()
         invalid
             = u"No transport is enabled that can carry the %1 protocol."_s.arg(q->protocolName());
     if (!invalid.isEmpty()) {
-        qCWarning(lcHubConnection) << "cannot start:" << invalid;
-        setError(Error::InvalidConfiguration, invalid);
-        QPointer<HubConnection> guard(q);
+        // Refused like every other failed start (see the state table): Connecting now, then,
+        // from the event loop, Disconnected with errorOccurred() and disconnected().
+        setError(Error::NoError, {});
+        setState(State::Connecting);
+        const quint64 transition = transitions;
+        QMetaObject::invokeMethod(
+            q,
+            [this, transition, invalid] {
+                if (transition == transitions && state == State::Connecting)
+                    attemptFailed(Error::InvalidConfiguration, invalid);
+            },
+            Qt::QueuedConnection);
         notify(Event::None);
-        if (guard)
-            Q_EMIT q->errorOccurred(error);
         return;
     }
     active = config;
-    protocol
-        = active.protocol == Protocol::Json ? &HubProtocol::json() : &HubProtocol::messagePack();
+    protocol = active.protocol == Protocol::Json
+        ? &HubProtocol::json()
+        : &HubProtocol::messagePack(active.messagePackKeyCase);
     if (!monitorChosen) {
         // The system's view of the network says nothing about a hub on this machine.
         const QHostAddress host(active.url.host());
@@ -975,6 +983,13 @@ void HubConnection::Private::scheduleHeartbeat()
     heartbeatTimer.start(timerMs(next - clock.elapsed(), 0));
 }
 
+void HubConnection::Private::liveTimingChanged()
+{
+    // Only on an established transport: a resume or a handshake has timers of its own.
+    if (state == State::Connected && transport && handshakeDone && !sr.resuming)
+        scheduleHeartbeat();
+}
+
 void HubConnection::Private::heartbeat()
 {
     if (state != State::Connected)
@@ -1305,6 +1320,7 @@ void HubConnection::setUrl(const QUrl &url)
     if (d->config.url == url)
         return;
     d->config.url = url;
+    d->active.url = url; // the next connect attempt (a reconnect's too) goes there
     Q_EMIT urlChanged();
 }
 
@@ -1324,6 +1340,16 @@ void HubConnection::setProtocol(Protocol protocol)
 HubConnection::Protocol HubConnection::protocol() const
 {
     return d->config.protocol;
+}
+
+void HubConnection::setMessagePackKeyCase(StructKeyCase keyCase)
+{
+    d->config.messagePackKeyCase = keyCase;
+}
+
+StructKeyCase HubConnection::messagePackKeyCase() const
+{
+    return d->config.messagePackKeyCase;
 }
 
 QString HubConnection::protocolName() const
@@ -1357,11 +1383,13 @@ bool HubConnection::skipNegotiation() const
 void HubConnection::setAccessTokenProvider(AccessTokenProvider provider)
 {
     d->config.tokenProvider = std::move(provider);
+    d->active.tokenProvider = d->config.tokenProvider;
 }
 
 void HubConnection::setHeaders(const HttpHeaders &headers)
 {
     d->config.headers = headers;
+    d->active.headers = headers;
 }
 
 HubConnection::HttpHeaders HubConnection::headers() const
@@ -1391,6 +1419,8 @@ void HubConnection::setSslConfiguration(const QSslConfiguration &configuration)
 void HubConnection::setKeepAliveInterval(std::chrono::milliseconds interval)
 {
     d->config.keepAlive = interval;
+    d->active.keepAlive = interval;
+    d->liveTimingChanged();
 }
 
 std::chrono::milliseconds HubConnection::keepAliveInterval() const
@@ -1401,6 +1431,8 @@ std::chrono::milliseconds HubConnection::keepAliveInterval() const
 void HubConnection::setServerTimeout(std::chrono::milliseconds timeout)
 {
     d->config.serverTimeout = timeout;
+    d->active.serverTimeout = timeout;
+    d->liveTimingChanged();
 }
 
 std::chrono::milliseconds HubConnection::serverTimeout() const
@@ -1411,6 +1443,7 @@ std::chrono::milliseconds HubConnection::serverTimeout() const
 void HubConnection::setHandshakeTimeout(std::chrono::milliseconds timeout)
 {
     d->config.handshakeTimeout = timeout;
+    d->active.handshakeTimeout = timeout;
 }
 
 std::chrono::milliseconds HubConnection::handshakeTimeout() const
@@ -1431,6 +1464,7 @@ qint64 HubConnection::maximumReceiveMessageSize() const
 void HubConnection::setRetryPolicy(std::shared_ptr<RetryPolicy> policy)
 {
     d->config.retryPolicy = std::move(policy);
+    d->active.retryPolicy = d->config.retryPolicy;
 }
 
 std::shared_ptr<RetryPolicy> HubConnection::retryPolicy() const

@@ -53,6 +53,7 @@ public:
     struct Config {
         QUrl url;
         Protocol protocol = Protocol::Json;
+        StructKeyCase messagePackKeyCase = StructKeyCase::CamelCase;
         Transports transports
             = Transport::WebSockets | Transport::ServerSentEvents | Transport::LongPolling;
         bool skipNegotiation = false;
@@ -196,6 +197,8 @@ public:
     // timers
     void scheduleHeartbeat();
     void heartbeat();
+    /// keepAlive or serverTimeout changed: the live connection's timer follows at once.
+    void liveTimingChanged();
 
     // sending
     bool sendMessage(const HubMessage &message, std::function<void(bool)> done = {});

@@ -29,6 +29,10 @@ public sealed record Address(
     [property: Key("city")] string City,
     [property: Key("zip")] string Zip);
 
+// No [Key] attributes: over MessagePack it binds only PascalCase keys (`Name`, `Count`, ...), as
+// a .NET app's own types usually do.
+public sealed record Gadget(string? Name, int Count, string[]? Tags, DateTime When);
+
 [MessagePackObject]
 public sealed record ConnectionInfo(
     [property: Key("connectionId")] string ConnectionId,
@@ -49,6 +53,10 @@ public class TestHub(ConnectionRegistry registry) : Hub
     public string? EchoString(string? value) => value;
     public byte[]? EchoBytes(byte[]? value) => value;
     public Person? EchoPerson(Person? value) => value;
+    public string DescribeGadget(Gadget gadget) =>
+        $"{gadget.Name ?? "null"}:{gadget.Count}:"
+        + $"{(gadget.Tags is null ? "null" : string.Join(',', gadget.Tags))}:"
+        + $"{gadget.When.ToUniversalTime():yyyy-MM-ddTHH:mm:ss}";
 
     public int Add(int a, int b) => a + b;
     public void NoResult() { }

@@ -17,10 +17,14 @@
 //
 // States (property `state`); each line is "from -> to: when (signals after the *Changed ones)":
 //
-//   Disconnected  -> Connecting:    start()
+//   Disconnected  -> Connecting:    start() (stateChanged() before start() returns)
 //   Connecting    -> Connected:     the handshake was answered (connected())
-//   Connecting    -> Disconnected:  negotiate, transport or handshake failed (errorOccurred(),
-//                                   disconnected()), or stop() (disconnected())
+//   Connecting    -> Disconnected:  the start failed, whichever way: the configuration was
+//                                   refused (InvalidConfiguration), the access token provider,
+//                                   negotiate, every transport or the handshake failed. Always
+//                                   after start() has returned, always errorChanged(),
+//                                   stateChanged(Disconnected), errorOccurred(error),
+//                                   disconnected(), in this order. Or stop() (disconnected())
 //   Connected     -> Reconnecting:  transport lost, server timeout, protocol error, or Close
 //                                   with allowReconnect, and the retry policy gives a delay
 //                                   (reconnecting(error))
@@ -57,6 +61,7 @@
 #include <heliograph/client/convert.h>
 #include <heliograph/client/expected.h>
 #include <heliograph/client/heliographclient_export.h>
+#include <heliograph/client/hubprotocol.h>
 #include <heliograph/client/resilience.h>
 #include <heliograph/client/value.h>
 
@@ -290,9 +295,16 @@ public:
     explicit HubConnection(const QUrl &url, QObject *parent = nullptr);
     ~HubConnection() override;
 
-    // --- configuration: read by start(); changes made later apply at the next start() ----
+    // --- configuration ---------------------------------------------------------------------
+    //
+    // As the official clients: keepAliveInterval() and serverTimeout() apply to the live
+    // connection at once; url(), headers(), the access token provider, handshakeTimeout() and
+    // the retry policy apply from the next connect attempt on (an automatic reconnect's too;
+    // not to a stateful resume, which reopens the same connection). Everything else is read
+    // by start() and applies at the next start().
 
-    /// The hub endpoint, http(s):// (ws(s):// is accepted and mapped).
+    /// The hub endpoint, http(s):// (ws(s):// is accepted and mapped). Changed while
+    /// Reconnecting, the next attempt goes to the new URL.
     void setUrl(const QUrl &url);
     /// The hub endpoint.
     QUrl url() const;
@@ -300,6 +312,14 @@ public:
     void setProtocol(Protocol protocol);
     /// The hub protocol used by the next start().
     Protocol protocol() const;
+    /// How MessagePack writes the keys of described structs (HELIOGRAPH_DESCRIBE; see
+    /// StructKeyCase). PascalCase lets them bind to .NET types without `[Key]` attributes on
+    /// an ASP.NET Core hub, whose MessagePack protocol matches keys exactly. JSON is not
+    /// affected (ASP.NET Core binds JSON names ignoring case); reading always ignores case.
+    /// Default: CamelCase. Applies at the next start().
+    void setMessagePackKeyCase(StructKeyCase keyCase);
+    /// How MessagePack writes the keys of described structs.
+    StructKeyCase messagePackKeyCase() const;
     /// "json" or "messagepack".
     QString protocolName() const;
     /// The transports to try, in the order WebSockets, Server-Sent Events, long polling
@@ -329,12 +349,14 @@ public:
     QNetworkAccessManager *networkAccessManager() const;
     /// TLS settings for every request and the WebSocket (default: Qt's default).
     void setSslConfiguration(const QSslConfiguration &configuration);
-    /// A Ping is sent when nothing was sent for this long. Default 15 s; 0 disables.
+    /// A Ping is sent when nothing was sent for this long. Default 15 s; 0 disables. Applies
+    /// to the live connection at once.
     void setKeepAliveInterval(std::chrono::milliseconds interval);
     /// The keep-alive interval.
     std::chrono::milliseconds keepAliveInterval() const;
     /// The connection is lost when nothing arrives for this long (not on long polling).
-    /// Default 30 s; 0 disables.
+    /// Default 30 s; 0 disables. Applies to the live connection at once (measured from the
+    /// latest message received, so a shorter timeout can end the connection right away).
     void setServerTimeout(std::chrono::milliseconds timeout);
     /// The server timeout.
     std::chrono::milliseconds serverTimeout() const;
@@ -537,7 +559,9 @@ public:
     void off(const Subscription &subscription);
 
 public Q_SLOTS:
-    /// Disconnected -> Connecting. Ignored (with a warning) in any other state.
+    /// Disconnected -> Connecting. Ignored (with a warning) in any other state. A start that
+    /// fails, even for a configuration refused at once, ends Connecting -> Disconnected with
+    /// errorOccurred() and then disconnected(), from the event loop (see the state table).
     void start();
     /// Ends the connection (or the connect / reconnect attempt). Sends a Close message when
     /// Connected.
