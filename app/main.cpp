@@ -42,30 +42,77 @@ QString readSecretLine()
     return in.readLine().trimmed();
 }
 
+// The options, for both the display-less --help/--version path and the app itself.
+struct Options {
+    static QString tr(const char *text) { return QCoreApplication::translate("main", text); }
+
+    QCommandLineOption server {u"server"_s, tr("The server's URL."), u"url"_s};
+    QCommandLineOption username {u"username"_s, tr("Sign in as this user."), u"name"_s};
+    QCommandLineOption passwordStdin {u"password-stdin"_s,
+                                      tr("Read the password from standard input.")};
+    QCommandLineOption tokenStdin {u"token-stdin"_s,
+                                   tr("Read an access token from standard input.")};
+    QCommandLineOption view {
+        u"view"_s, tr("Open this view: notifications, presence, documents, admin."), u"view"_s};
+
+    void addTo(QCommandLineParser &parser) const
+    {
+        parser.setApplicationDescription(
+            tr("Heliograph desktop: notifications, presence, documents."));
+        parser.addHelpOption();
+        parser.addVersionOption();
+        parser.addOptions({server, username, passwordStdin, tokenStdin, view});
+    }
+};
+
+void setApplicationNames()
+{
+    QCoreApplication::setOrganizationName(u"Heliograph"_s);
+    QCoreApplication::setApplicationName(u"heliograph-desktop"_s);
+    QCoreApplication::setApplicationVersion(u"0.1.0"_s);
+}
+
+// --help and --version are answered without a display: a QCoreApplication is enough to print
+// them, and QGuiApplication would abort where there is no display to connect to.
+bool wantsHelpOrVersion(int argc, char **argv)
+{
+    for (int i = 1; i < argc; ++i) {
+        const QByteArrayView arg(argv[i]);
+        if (arg == "--")
+            break;
+        if (arg == "-h" || arg == "--help" || arg == "-?" || arg == "--help-all" || arg == "-v"
+            || arg == "--version")
+            return true;
+    }
+    return false;
+}
+
 } // namespace
 
 int main(int argc, char **argv)
 {
+    const Options options;
+    if (wantsHelpOrVersion(argc, argv)) {
+        QCoreApplication app(argc, argv);
+        setApplicationNames();
+        QCommandLineParser parser;
+        options.addTo(parser);
+        parser.process(app); // prints and exits
+        return 0;
+    }
+
     QGuiApplication app(argc, argv);
-    QGuiApplication::setOrganizationName(u"Heliograph"_s);
-    QGuiApplication::setApplicationName(u"heliograph-desktop"_s);
+    setApplicationNames();
     QGuiApplication::setApplicationDisplayName(u"Heliograph"_s);
-    QGuiApplication::setApplicationVersion(u"0.1.0"_s);
 
     QCommandLineParser parser;
-    parser.setApplicationDescription(u"Heliograph desktop: notifications, presence, documents."_s);
-    parser.addHelpOption();
-    parser.addVersionOption();
-    const QCommandLineOption server(u"server"_s, u"The server's URL."_s, u"url"_s);
-    const QCommandLineOption username(u"username"_s, u"Sign in as this user."_s, u"name"_s);
-    const QCommandLineOption passwordStdin(u"password-stdin"_s,
-                                           u"Read the password from standard input."_s);
-    const QCommandLineOption tokenStdin(u"token-stdin"_s,
-                                        u"Read an access token from standard input."_s);
-    const QCommandLineOption view(
-        u"view"_s, u"Open this view: notifications, presence, documents, admin."_s, u"view"_s);
-    parser.addOptions({server, username, passwordStdin, tokenStdin, view});
+    options.addTo(parser);
     parser.process(app);
+    const QCommandLineOption &server = options.server;
+    const QCommandLineOption &username = options.username;
+    const QCommandLineOption &passwordStdin = options.passwordStdin;
+    const QCommandLineOption &tokenStdin = options.tokenStdin;
+    const QCommandLineOption &view = options.view;
 
     const QString logFile = installDesktopLogging(
         QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + u"/logs"_s);

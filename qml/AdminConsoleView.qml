@@ -136,7 +136,8 @@ Item {
                         cells: [qsTr("Tenant"), qsTr("Connections"), qsTr("Online users"), qsTr("In /s"), qsTr("Out /s"), qsTr("Documents")]
                     }
                 }
-                delegate: ItemDelegate {
+                delegate: ListRow {
+                    required property int index
                     required property string tenant
                     required property int connections
                     required property int onlineUsers
@@ -146,8 +147,12 @@ Item {
                     width: ListView.view.width
                     height: 30
                     padding: 0
-                    highlighted: tenant === view.admin.selectedTenant
-                    onClicked: view.admin.selectedTenant = tenant
+                    selected: tenant === view.admin.selectedTenant
+                    focusRing: ListView.isCurrentItem && ListView.view.activeFocus
+                    onClicked: {
+                        ListView.view.currentIndex = index
+                        view.admin.selectedTenant = tenant
+                    }
                     Accessible.name: qsTr("Tenant %1, %2 connections").arg(tenant).arg(connections)
                     contentItem: TenantRow {
                         cells: [tenant, connections, onlineUsers, view.formatRate(messagesIn),
@@ -223,17 +228,14 @@ Item {
                     focus: true
                     keyNavigationEnabled: true
                     model: view.admin.connections
+                    currentIndex: -1
                     visible: count > 0
                     ScrollBar.vertical: ScrollBar {}
-                    section.property: "displayName"
-                    section.delegate: Label {
-                        required property string section
-                        topPadding: Theme.spacing
-                        font.bold: true
-                        text: section
-                    }
-                    delegate: ItemDelegate {
+                    // Each user's heading is part of the user's first row (firstOfUser), so it
+                    // always names the people of the rows under it.
+                    delegate: Column {
                         id: connectionRow
+                        objectName: "connectionRow"
                         required property int index
                         required property string userId
                         required property string displayName
@@ -243,48 +245,63 @@ Item {
                         required property string client
                         required property var connectedSince
                         required property string remoteAddress
+                        required property bool firstOfUser
                         width: ListView.view.width
-                        highlighted: ListView.isCurrentItem
-                        onClicked: ListView.view.currentIndex = index
-                        Accessible.name: qsTr("Connection %1 of %2").arg(connectionId).arg(displayName)
-                        contentItem: RowLayout {
-                            spacing: Theme.spacing
-                            ColumnLayout {
-                                Layout.fillWidth: true
-                                spacing: 0
-                                Label {
+                        Label {
+                            objectName: "userHeading"
+                            visible: connectionRow.firstOfUser
+                            width: parent.width
+                            topPadding: Theme.spacing
+                            leftPadding: Theme.spacing
+                            font.bold: true
+                            elide: Text.ElideRight
+                            text: connectionRow.displayName
+                        }
+                        ListRow {
+                            width: parent.width
+                            selected: connectionRow.ListView.isCurrentItem
+                            focusRing: selected && connectionRow.ListView.view.activeFocus
+                            onClicked: connectionRow.ListView.view.currentIndex = connectionRow.index
+                            Accessible.name: qsTr("Connection %1 of %2").arg(connectionRow.connectionId).arg(connectionRow.displayName)
+                            contentItem: RowLayout {
+                                spacing: Theme.spacing
+                                ColumnLayout {
                                     Layout.fillWidth: true
-                                    elide: Text.ElideRight
-                                    text: qsTr("%1 · %2 · %3").arg(connectionRow.transport).arg(connectionRow.protocol)
-                                              .arg(connectionRow.client || qsTr("unknown client"))
+                                    spacing: 0
+                                    Label {
+                                        Layout.fillWidth: true
+                                        elide: Text.ElideRight
+                                        text: qsTr("%1 · %2 · %3").arg(connectionRow.transport).arg(connectionRow.protocol)
+                                                  .arg(connectionRow.client || qsTr("unknown client"))
+                                    }
+                                    Label {
+                                        Layout.fillWidth: true
+                                        elide: Text.ElideRight
+                                        color: Theme.mutedText
+                                        font.pointSize: Qt.application.font.pointSize * Theme.smallFont
+                                        text: qsTr("%1 · %2 · since %3 · from %4").arg(connectionRow.userId).arg(connectionRow.connectionId)
+                                                  .arg(Qt.formatDateTime(connectionRow.connectedSince, "yyyy-MM-dd hh:mm:ss"))
+                                                  .arg(connectionRow.remoteAddress)
+                                    }
                                 }
-                                Label {
-                                    Layout.fillWidth: true
-                                    elide: Text.ElideRight
-                                    color: Theme.mutedText
-                                    font.pointSize: Qt.application.font.pointSize * Theme.smallFont
-                                    text: qsTr("%1 · since %2 · from %3").arg(connectionRow.connectionId)
-                                              .arg(Qt.formatDateTime(connectionRow.connectedSince, "yyyy-MM-dd hh:mm:ss"))
-                                              .arg(connectionRow.remoteAddress)
+                                Button {
+                                    text: qsTr("Notify…")
+                                    flat: true
+                                    onClicked: {
+                                        notifyDialog.userId = connectionRow.userId
+                                        notifyDialog.displayName = connectionRow.displayName
+                                        notifyDialog.open()
+                                    }
                                 }
-                            }
-                            Button {
-                                text: qsTr("Notify…")
-                                flat: true
-                                onClicked: {
-                                    notifyDialog.userId = connectionRow.userId
-                                    notifyDialog.displayName = connectionRow.displayName
-                                    notifyDialog.open()
-                                }
-                            }
-                            Button {
-                                objectName: "disconnectButton"
-                                text: qsTr("Disconnect…")
-                                flat: true
-                                onClicked: {
-                                    disconnectDialog.connectionId = connectionRow.connectionId
-                                    disconnectDialog.displayName = connectionRow.displayName
-                                    disconnectDialog.open()
+                                Button {
+                                    objectName: "disconnectButton"
+                                    text: qsTr("Disconnect…")
+                                    flat: true
+                                    onClicked: {
+                                        disconnectDialog.connectionId = connectionRow.connectionId
+                                        disconnectDialog.displayName = connectionRow.displayName
+                                        disconnectDialog.open()
+                                    }
                                 }
                             }
                         }
@@ -310,14 +327,17 @@ Item {
                     anchors.fill: parent
                     clip: true
                     model: view.admin.groups
+                    currentIndex: -1
                     visible: count > 0
                     ScrollBar.vertical: ScrollBar {}
-                    delegate: ItemDelegate {
+                    delegate: ListRow {
+                        required property int index
                         required property string name
                         required property int members
                         width: ListView.view.width
+                        onClicked: ListView.view.currentIndex = index
                         contentItem: RowLayout {
-                            Label { Layout.fillWidth: true; text: name; elide: Text.ElideRight }
+                            Label { Layout.fillWidth: true; text: name; elide: Text.ElideRight; color: Theme.text }
                             Label { text: qsTr("%n member(s)", "", members); color: Theme.mutedText }
                         }
                     }
@@ -335,13 +355,15 @@ Item {
                 objectName: "eventList"
                 model: view.admin.events
                 emptyText: qsTr("No events since the console connected.")
-                delegate: ItemDelegate {
+                delegate: ListRow {
+                    required property int index
                     required property var at
                     required property string kind
                     required property string tenant
                     required property string who
                     required property string details
                     width: ListView.view.width
+                    onClicked: ListView.view.currentIndex = index
                     contentItem: RowLayout {
                         spacing: Theme.spacing
                         Label { text: view.formatTime(at); color: Theme.mutedText; font.family: "monospace" }
@@ -358,12 +380,14 @@ Item {
                 model: view.admin.auditLog
                 errorText: view.admin.auditError
                 emptyText: qsTr("Nothing in the audit log of %1 for the last 24 hours.").arg(view.admin.selectedTenant)
-                delegate: ItemDelegate {
+                delegate: ListRow {
+                    required property int index
                     required property var at
                     required property string actor
                     required property string auditAction
                     required property string details
                     width: ListView.view.width
+                    onClicked: ListView.view.currentIndex = index
                     contentItem: RowLayout {
                         spacing: Theme.spacing
                         Label { text: Qt.formatDateTime(at, "MM-dd hh:mm:ss"); color: Theme.mutedText; font.family: "monospace" }
@@ -529,6 +553,7 @@ Item {
             id: logView
             anchors.fill: parent
             clip: true
+            currentIndex: -1
             visible: count > 0
             ScrollBar.vertical: ScrollBar {}
         }

@@ -7,13 +7,23 @@ import QtQuick.Controls
 import QtQuick.Layouts
 import Heliograph.Desktop
 
-Item {
+ThemeRoot {
     id: dashboard
     required property Session session
     property string currentView: "notifications"
     readonly property var views: session.canAdminister ? ["notifications", "presence", "documents", "admin"]
                                                        : ["notifications", "presence", "documents"]
     readonly property int currentIndex: Math.max(0, views.indexOf(currentView))
+    // The views shrink when an Admin or Operator signs out: leave the admin console then.
+    // (One way only: the tab bar follows currentIndex and its buttons call show(), so the
+    // two never write each other's bindings.)
+    onViewsChanged: if (views.indexOf(currentView) < 0) currentView = "notifications"
+
+    /// The user picked a theme ("system", "light" or "dark"); Main.qml keeps it.
+    signal themeChosen(string mode)
+    onThemeChosen: mode => { if (!themeKept) Theme.mode = mode }
+    /// Whether someone (Main.qml) keeps the choice and sets Theme.mode from it.
+    property bool themeKept: false
 
     function show(name) {
         if (views.indexOf(name) >= 0)
@@ -50,6 +60,16 @@ Item {
                     text: qsTr("%1 · %2 · %3").arg(dashboard.session.userName).arg(dashboard.session.tenant)
                               .arg(dashboard.session.roles.join(", "))
                 }
+                Label { text: qsTr("Theme"); color: Theme.mutedText }
+                ComboBox {
+                    id: themeBox
+                    objectName: "themeBox"
+                    Accessible.name: qsTr("Theme")
+                    readonly property var modes: ["system", "light", "dark"]
+                    model: [qsTr("System"), qsTr("Light"), qsTr("Dark")]
+                    currentIndex: Math.max(0, modes.indexOf(Theme.mode))
+                    onActivated: index => dashboard.themeChosen(modes[index])
+                }
                 Button {
                     objectName: "signOutButton"
                     text: qsTr("Sign out")
@@ -83,16 +103,20 @@ Item {
             objectName: "navigation"
             Layout.fillWidth: true
             currentIndex: dashboard.currentIndex
-            onCurrentIndexChanged: dashboard.currentView = dashboard.views[currentIndex]
             TabButton {
                 text: dashboard.session.notifications.unreadCount > 0
                       ? qsTr("Notifications (%1)").arg(dashboard.session.notifications.unreadCount)
                       : qsTr("Notifications")
+                onClicked: dashboard.show("notifications")
             }
-            TabButton { text: qsTr("Presence (%1)").arg(dashboard.session.presence.count) }
-            TabButton { text: qsTr("Documents") }
+            TabButton {
+                text: qsTr("Presence (%1)").arg(dashboard.session.presence.count)
+                onClicked: dashboard.show("presence")
+            }
+            TabButton { text: qsTr("Documents"); onClicked: dashboard.show("documents") }
             TabButton {
                 objectName: "adminTab"
+                onClicked: dashboard.show("admin")
                 text: qsTr("Admin console")
                 visible: dashboard.session.canAdminister
                 width: visible ? implicitWidth : 0

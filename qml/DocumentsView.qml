@@ -76,26 +76,45 @@ Item {
                 focus: true
                 keyNavigationEnabled: true
                 model: view.document
+                currentIndex: -1
                 visible: count > 0
                 ScrollBar.vertical: ScrollBar {}
-                onCountChanged: positionViewAtEnd()
-                delegate: ItemDelegate {
+                // Oldest first, and the newest patch in sight while the user is at the end.
+                // (Positioning in onCountChanged ran before the new row was laid out, which
+                // left the view one patch behind.)
+                readonly property bool nearEnd: contentY + height >= originY + contentHeight - 48
+                property bool followEnd: true
+                function toEnd() { positionViewAtEnd() }
+                Connections {
+                    target: view.document
+                    function onRowsAboutToBeInserted() { list.followEnd = list.count === 0 || list.nearEnd }
+                    function onRowsInserted() {
+                        if (list.followEnd)
+                            Qt.callLater(list.toEnd)
+                    }
+                }
+                delegate: ListRow {
+                    required property int index
                     required property var version
                     required property string author
                     required property string patch
                     required property bool mine
                     width: ListView.view.width
-                    highlighted: ListView.isCurrentItem
+                    onClicked: ListView.view.currentIndex = index
+                    Accessible.name: qsTr("Version %1 by %2: %3").arg(version).arg(mine ? qsTr("you") : author).arg(patch)
                     contentItem: RowLayout {
                         spacing: Theme.spacing
                         Label {
                             text: "v" + version
+                            color: Theme.text
                             font.bold: true
                             Layout.preferredWidth: 56
                         }
                         Label {
+                            objectName: "patchAuthor"
                             text: mine ? qsTr("you") : author
                             color: mine ? Theme.accent : Theme.text
+                            font.bold: mine
                             Layout.preferredWidth: 110
                             elide: Text.ElideRight
                         }

@@ -22,6 +22,34 @@ ApplicationWindow {
     title: signedIn ? qsTr("Heliograph — %1 (%2)").arg(session.userName).arg(session.tenant) : qsTr("Heliograph")
     color: Theme.background
 
+    // Every control draws with the theme's colours (the style's own palette never shows).
+    palette.window: Theme.background
+    palette.windowText: Theme.text
+    palette.base: Theme.card
+    palette.alternateBase: Theme.hover
+    palette.text: Theme.text
+    palette.button: Theme.control
+    palette.buttonText: Theme.text
+    palette.highlight: Theme.accent
+    palette.highlightedText: Theme.accentText
+    palette.placeholderText: Theme.mutedText
+    palette.toolTipBase: Theme.surface
+    palette.toolTipText: Theme.text
+    palette.brightText: Theme.accentText
+    palette.link: Theme.link
+    palette.linkVisited: Theme.link
+    palette.light: Theme.bevelLight
+    palette.midlight: Theme.bevelMidlight
+    palette.mid: Theme.separator
+    palette.dark: Theme.bevelDark
+    palette.shadow: Theme.bevelShadow
+    palette.disabled.windowText: Theme.mutedText
+    palette.disabled.text: Theme.mutedText
+    palette.disabled.buttonText: Theme.mutedText
+
+    // The theme the user chose (Light, Dark or System), kept in the preferences.
+    Binding { target: Theme; property: "mode"; value: window.preferences.theme }
+
     Component.onCompleted: {
         const g = preferences.windowGeometry
         if (g.width > 0) {
@@ -60,5 +88,7 @@ ApplicationWindow {
         session: window.session
         currentView: window.preferences.lastView
         onCurrentViewChanged: window.preferences.lastView = currentView
+        themeKept: true
+        onThemeChosen: mode => window.preferences.theme = mode
     }
 }

@@ -71,7 +71,33 @@ Item {
                 Keys.onReturnPressed: if (currentIndex >= 0) view.model.markRead(currentIndex)
                 Keys.onSpacePressed: if (currentIndex >= 0) view.model.markRead(currentIndex)
 
-                delegate: ItemDelegate {
+                // Newest first. A row inserted above the first visible one is placed out of
+                // sight, and a view a few pixels from the top (a current item followed, a
+                // delegate that grew) counts as scrolled: so the view keeps to the top while
+                // the user is near it. Scrolled away to read, the rows under the pointer stay
+                // and the pill counts what arrived above.
+                readonly property bool nearTop: contentY - originY < 48
+                property bool followTop: true
+                property int newAbove: 0
+                onNearTopChanged: if (nearTop) newAbove = 0
+                function toTop() {
+                    newAbove = 0
+                    positionViewAtBeginning()
+                }
+                Connections {
+                    target: view.model
+                    function onRowsAboutToBeInserted() { list.followTop = list.count === 0 || list.nearTop }
+                    function onRowsInserted(parent, first, last) {
+                        if (list.followTop)
+                            Qt.callLater(list.toTop)
+                        else if (first === 0)
+                            list.newAbove += last - first + 1
+                    }
+                    function onTypeFilterChanged() { Qt.callLater(list.toTop) }
+                    function onUnreadOnlyChanged() { Qt.callLater(list.toTop) }
+                }
+
+                delegate: ListRow {
                     id: row
                     required property int index
                     required property string title
@@ -81,18 +107,20 @@ Item {
                     required property bool read
                     required property bool replayed
                     width: ListView.view.width
-                    highlighted: ListView.isCurrentItem
                     onClicked: {
                         list.currentIndex = index
                         view.model.markRead(index)
                     }
-                    Accessible.name: title + ". " + body
+                    Accessible.name: (read ? "" : qsTr("Unread: ")) + title + ". " + body
                     contentItem: RowLayout {
                         spacing: Theme.spacing
                         Rectangle {
+                            objectName: "unreadDot"
                             Layout.alignment: Qt.AlignTop
                             Layout.topMargin: 6
-                            width: 8; height: 8; radius: 4
+                            implicitWidth: 8
+                            implicitHeight: 8
+                            radius: 4
                             color: row.read ? "transparent" : Theme.accent
                         }
                         ColumnLayout {
@@ -103,6 +131,7 @@ Item {
                                 Label {
                                     Layout.fillWidth: true
                                     text: row.title
+                                    color: Theme.text
                                     font.bold: !row.read
                                     elide: Text.ElideRight
                                 }
@@ -134,6 +163,18 @@ Item {
                         }
                     }
                 }
+            }
+
+            Button {
+                objectName: "newNotificationsPill"
+                anchors.horizontalCenter: parent.horizontalCenter
+                anchors.top: parent.top
+                anchors.topMargin: Theme.spacing
+                visible: list.newAbove > 0 && list.visible
+                text: qsTr("%n new", "", list.newAbove)
+                icon.name: "go-up"
+                highlighted: true
+                onClicked: list.toTop()
             }
 
             StateView {

@@ -40,36 +40,39 @@ Item {
                 focus: true
                 keyNavigationEnabled: true
                 model: view.session.presence
+                currentIndex: -1
                 visible: count > 0
                 ScrollBar.vertical: ScrollBar {}
-                delegate: ItemDelegate {
+                delegate: ListRow {
+                    required property int index
                     required property string userId
                     required property string displayName
                     required property int connections
                     required property bool isMe
                     width: ListView.view.width
-                    highlighted: ListView.isCurrentItem
+                    onClicked: ListView.view.currentIndex = index
                     Accessible.name: displayName
                     contentItem: RowLayout {
                         spacing: Theme.spacing
-                        Rectangle {
-                            width: 28; height: 28; radius: 14
-                            color: Theme.accent
-                            Label {
-                                anchors.centerIn: parent
-                                text: displayName.charAt(0).toUpperCase()
-                                color: Theme.accentText
-                                font.bold: true
-                            }
+                        Avatar {
+                            Layout.preferredWidth: size
+                            Layout.preferredHeight: size
+                            name: displayName
+                            key: userId
                         }
                         ColumnLayout {
                             Layout.fillWidth: true
                             spacing: 0
                             Label {
+                                Layout.fillWidth: true
+                                elide: Text.ElideRight
                                 text: displayName + (isMe ? qsTr("  (you)") : "")
+                                color: Theme.text
                                 font.bold: isMe
                             }
                             Label {
+                                Layout.fillWidth: true
+                                elide: Text.ElideRight
                                 text: userId
                                 color: Theme.mutedText
                                 font.pointSize: Qt.application.font.pointSize * Theme.smallFont

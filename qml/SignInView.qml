@@ -5,7 +5,7 @@ import QtQuick.Controls
 import QtQuick.Layouts
 import Heliograph.Desktop
 
-Item {
+ThemeRoot {
     id: view
     required property Session session
     required property ProfileModel profiles

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "adminconsole.h"
 
+#include "desktoplogging.h"
 #include "session.h"
 
 #include <heliograph/client/hubconnection.h>
@@ -9,6 +10,8 @@
 #include <QtCore/QJsonDocument>
 #include <QtCore/QJsonObject>
 #include <QtCore/QLoggingCategory>
+
+#include <algorithm>
 
 namespace Heliograph::Desktop {
 using namespace Qt::StringLiterals;
@@ -44,10 +47,10 @@ AdminConsole::AdminConsole(QObject *parent)
     , m_tenants(new RecordListModel(
           {"tenant", "connections", "onlineUsers", "messagesIn", "messagesOut", "activeDocuments"},
           this))
-    , m_connections(
-          new RecordListModel({"key", "userId", "displayName", "connectionId", "hub", "transport",
-                               "protocol", "client", "connectedSince", "remoteAddress"},
-                              this))
+    , m_connections(new RecordListModel({"key", "userId", "displayName", "connectionId", "hub",
+                                         "transport", "protocol", "client", "connectedSince",
+                                         "remoteAddress", "firstOfUser"},
+                                        this))
     , m_groups(new RecordListModel({"name", "members"}, this))
     , m_events(new RecordListModel(
           {"key", "at", "kind", "tenant", "who", "details", "connectionId"}, this))
@@ -197,7 +200,10 @@ void AdminConsole::setState(State state, const QString &error)
         return;
     m_state = state;
     m_error = error;
-    qCInfo(lcAdmin) << "admin console" << state << error;
+    if (error.isEmpty())
+        qCInfo(lcAdmin).noquote() << "admin console:" << readableName(state);
+    else
+        qCInfo(lcAdmin).noquote() << "admin console:" << readableName(state) << "-" << error;
     Q_EMIT stateChanged();
 }
 
@@ -338,9 +344,18 @@ void AdminConsole::applyDetails(const Value &details)
             rows.append({QString(name + u'\x1f' + userId + u'\x1f' + connectionId), userId, name,
                          connectionId, c["hub"].toString(), c["transport"].toString(),
                          c["protocol"].toString(), c["client"].toString(),
-                         c["connectedSince"].toDateTime(), c["remoteAddress"].toString()});
+                         c["connectedSince"].toDateTime(), c["remoteAddress"].toString(), false});
         }
     }
+    // In the model's order (by key: name, user id, connection), the first connection of each
+    // user carries the user's heading. The view draws it in the row itself: a ListView section
+    // header is reused from a cache and, in Qt 6.4, can keep another tenant's name.
+    std::stable_sort(rows.begin(), rows.end(),
+                     [](const RecordListModel::Record &a, const RecordListModel::Record &b) {
+                         return a.constFirst().toString() < b.constFirst().toString();
+                     });
+    for (qsizetype i = 0; i < rows.size(); ++i)
+        rows[i][10] = i == 0 || rows.at(i - 1).at(1) != rows.at(i).at(1);
     m_connections->setRecords(std::move(rows));
     QList<RecordListModel::Record> groups;
     for (const Value &g : details["groups"].array())

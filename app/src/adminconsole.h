@@ -61,7 +61,8 @@ class AdminConsole : public QObject {
     Q_PROPERTY(QString selectedTenant READ selectedTenant WRITE setSelectedTenant NOTIFY
                    selectedTenantChanged)
     /// The selected tenant's connections, by user: key, userId, displayName, connectionId,
-    /// hub, transport, protocol, client, connectedSince, remoteAddress.
+    /// hub, transport, protocol, client, connectedSince, remoteAddress, firstOfUser (the
+    /// user's first row, which carries the user's heading). Sorted by name, user, connection.
     Q_PROPERTY(Heliograph::Desktop::RecordListModel *connections READ connections CONSTANT)
     /// The selected tenant's groups: name, members.
     Q_PROPERTY(Heliograph::Desktop::RecordListModel *groups READ groups CONSTANT)

@@ -41,6 +41,20 @@ void handler(QtMsgType type, const QMessageLogContext &context, const QString &m
 
 } // namespace
 
+QString readableName(const char *enumKey)
+{
+    const QString key = QString::fromLatin1(enumKey);
+    QString out;
+    out.reserve(key.size() + 4);
+    for (qsizetype i = 0; i < key.size(); ++i) {
+        const QChar c = key.at(i);
+        if (c.isUpper() && i > 0)
+            out += u' ';
+        out += c.toLower();
+    }
+    return out;
+}
+
 QString installDesktopLogging(const QString &logDirectory)
 {
     std::vector<spdlog::sink_ptr> sinks;

@@ -133,11 +133,14 @@ void DocumentModel::catchUp()
     setLoading(true);
     const quint64 generation = m_generation;
     const qint64 since = m_version;
+    // The server answers one page (at most 1 MiB of patches): ask again from where it ended
+    // while pages come back and move the document on.
     m_hub->invoke("GetDocumentPatchesSince", {Value::fromUtf8(m_documentId.toUtf8()), Value(since)},
-                  this, [this, generation](const HubResult<Value> &result) {
+                  this, [this, generation, since](const HubResult<Value> &result) {
                       if (generation != m_generation)
                           return;
                       --m_busy;
+                      bool more = false;
                       if (!result) {
                           setError(
                               u"Could not load the document: %1"_s.arg(result.error().message));
@@ -147,8 +150,13 @@ void DocumentModel::catchUp()
                               m_pending.insert_or_assign(
                                   p["version"].toInteger(),
                                   Patch {p["patchJson"].toString(), p["authorId"].toString()});
+                          more = !result.value().array().isEmpty();
                       }
                       flushPending();
+                      if (more && m_version > since) {
+                          catchUp();
+                          return;
+                      }
                       if (m_busy == 0)
                           setLoading(false);
                   });

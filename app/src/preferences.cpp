@@ -13,6 +13,8 @@ Preferences::Preferences(QObject *parent)
     m_geometry = settings.value(u"window/geometry"_s).toRect();
     m_maximized = settings.value(u"window/maximized"_s, false).toBool();
     m_lastView = settings.value(u"window/lastView"_s, u"notifications"_s).toString();
+    const QString theme = settings.value(u"window/theme"_s).toString();
+    m_theme = theme == u"light"_s || theme == u"dark"_s ? theme : u"system"_s;
 }
 
 void Preferences::setWindowGeometry(const QRect &geometry)
@@ -40,6 +42,16 @@ void Preferences::setLastView(const QString &view)
     m_lastView = view;
     QSettings().setValue(u"window/lastView"_s, view);
     Q_EMIT lastViewChanged();
+}
+
+void Preferences::setTheme(const QString &theme)
+{
+    const QString value = theme == u"light"_s || theme == u"dark"_s ? theme : u"system"_s;
+    if (value == m_theme)
+        return;
+    m_theme = value;
+    QSettings().setValue(u"window/theme"_s, value);
+    Q_EMIT themeChanged();
 }
 
 } // namespace Heliograph::Desktop

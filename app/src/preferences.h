@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// What the window remembers between runs (QSettings): its geometry and the last view.
+// What the window remembers between runs (QSettings): its geometry, the last view and the
+// colour theme.
 #pragma once
 
 #include <QtCore/QObject>
@@ -18,6 +19,8 @@ class Preferences : public QObject {
                    windowMaximizedChanged)
     /// "notifications", "presence", "documents" or "admin".
     Q_PROPERTY(QString lastView READ lastView WRITE setLastView NOTIFY lastViewChanged)
+    /// The colour theme: "system" (the default: follows the system), "light" or "dark".
+    Q_PROPERTY(QString theme READ theme WRITE setTheme NOTIFY themeChanged)
 public:
     explicit Preferences(QObject *parent = nullptr);
 
@@ -27,16 +30,21 @@ public:
     void setWindowMaximized(bool maximized);
     QString lastView() const { return m_lastView; }
     void setLastView(const QString &view);
+    QString theme() const { return m_theme; }
+    /// Anything but "light" and "dark" is "system".
+    void setTheme(const QString &theme);
 
 Q_SIGNALS:
     void windowGeometryChanged();
     void windowMaximizedChanged();
     void lastViewChanged();
+    void themeChanged();
 
 private:
     QRect m_geometry;
     bool m_maximized = false;
     QString m_lastView;
+    QString m_theme;
 };
 
 } // namespace Heliograph::Desktop

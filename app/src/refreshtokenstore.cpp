@@ -35,9 +35,13 @@ QString RefreshTokenStore::keyFor(const QString &serverUrl, const QString &usern
     return u"%1 %2"_s.arg(username, serverUrl);
 }
 
+// The jobs have no parent: QtKeychain's libsecret backend keeps a raw pointer to a running job
+// and calls it back when the D-Bus answer comes, so a job deleted with its store would be used
+// after free. A job deletes itself once finished (autoDelete); the callbacks are connected
+// with the store as context, so they are dropped when the store is gone.
 void RefreshTokenStore::read(const QString &key, ReadCallback done)
 {
-    auto *job = new QKeychain::ReadPasswordJob(m_service, this);
+    auto *job = new QKeychain::ReadPasswordJob(m_service);
     job->setKey(key);
     job->setInsecureFallback(false);
     connect(job, &QKeychain::Job::finished, this, [done = std::move(done)](QKeychain::Job *j) {
@@ -52,7 +56,7 @@ void RefreshTokenStore::read(const QString &key, ReadCallback done)
 
 void RefreshTokenStore::write(const QString &key, const QString &token, WriteCallback done)
 {
-    auto *job = new QKeychain::WritePasswordJob(m_service, this);
+    auto *job = new QKeychain::WritePasswordJob(m_service);
     job->setKey(key);
     job->setInsecureFallback(false);
     job->setTextData(token);
@@ -67,7 +71,7 @@ void RefreshTokenStore::write(const QString &key, const QString &token, WriteCal
 
 void RefreshTokenStore::remove(const QString &key)
 {
-    auto *job = new QKeychain::DeletePasswordJob(m_service, this);
+    auto *job = new QKeychain::DeletePasswordJob(m_service);
     job->setKey(key);
     job->setInsecureFallback(false);
     connect(job, &QKeychain::Job::finished, this, [](QKeychain::Job *j) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "session.h"
 
+#include "desktoplogging.h"
 #include "desktopnotifier.h"
 #include "jwtclaims.h"
 #include "notificationmodel.h"
@@ -555,7 +556,7 @@ void Session::setStatus(Status status)
     if (status == m_status)
         return;
     m_status = status;
-    qCInfo(lcSession) << "status" << status;
+    qCInfo(lcSession).noquote() << "status:" << readableName(status);
     Q_EMIT statusChanged();
 }
 

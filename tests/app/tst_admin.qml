@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The admin console view against the real server: an Admin's live tenant row and
 // drill-down, the broadcast dialog (nothing happens until it is confirmed; then the feedback
-// and the audit log show it), and a disconnect that is cancelled, then confirmed.
+// and the audit log show it), a disconnect that is cancelled, then confirmed, and an Operator's
+// drill-down that names the selected tenant's people (issue 14, bug 1).
 import QtQuick
 import QtQuick.Controls
 import QtTest
@@ -29,6 +30,8 @@ TestCase {
     }
 
     SignalSpy { id: actionSpy; signalName: "actionFinished" }
+
+    Component { id: sessionComponent; Session { desktopNotifications: false } }
 
     function openConsole(tenant) {
         const holder = createTemporaryObject(holderComponent, testCase.Window.window.contentItem)
@@ -114,5 +117,137 @@ TestCase {
         compare(actionSpy.signalArguments[0][1], true)
         tryCompare(holder.other, "connectionState", Session.Disconnected, 10000)
         tryCompare(list, "count", 1, 10000)
+    }
+
+    // What the connection list shows, from the rendered scene: each visible user heading with
+    // the rows under it (down to the next heading), as [{heading, rows: [displayName...]}].
+    function renderedGroups(list) {
+        const items = []
+        const content = list.contentItem
+        for (let i = 0; i < content.children.length; ++i) {
+            const c = content.children[i]
+            if (!c.visible)
+                continue
+            if (c.objectName === "connectionRow") {
+                items.push({ y: c.mapToItem(content, 0, c.height / 2).y, row: c.displayName })
+                const heading = findChild(c, "userHeading")
+                if (heading && heading.visible)
+                    items.push({ y: heading.mapToItem(content, 0, 0).y, heading: heading.text })
+            } else if (c.objectName === "userHeading") {
+                items.push({ y: c.mapToItem(content, 0, 0).y, heading: c.text })
+            }
+        }
+        items.sort((a, b) => a.y - b.y)
+        const groups = []
+        for (const item of items) {
+            if (item.heading !== undefined)
+                groups.push({ heading: item.heading, rows: [] })
+            else if (groups.length > 0)
+                groups[groups.length - 1].rows.push(item.row)
+            else
+                groups.push({ heading: "(none)", rows: [item.row] })
+        }
+        return groups
+    }
+
+    // Every heading names the person of the rows under it, every row is the tenant's, and
+    // every user of the tenant is there once.
+    function checkDrillDown(view, tenant, people) {
+        const list = findChild(view, "connectionList")
+        tryCompare(view.admin, "selectedTenant", tenant)
+        tryVerify(() => {
+            if (view.admin.connections.count !== people.length)
+                return false
+            for (let r = 0; r < view.admin.connections.count; ++r) {
+                if (people.indexOf(view.admin.connections.get(r).displayName) < 0)
+                    return false
+            }
+            return true
+        }, 10000, "the model holds " + tenant + "'s connections")
+        waitForRendering(list)
+        const groups = renderedGroups(list)
+        const seen = []
+        for (const g of groups) {
+            verify(g.rows.length > 0, "heading " + g.heading + " has rows")
+            for (const row of g.rows)
+                verify(g.heading.indexOf(row) === 0,
+                       tenant + ": row of " + row + " under the heading " + g.heading
+                       + " (" + JSON.stringify(groups) + ")")
+            seen.push(g.rows[0])
+        }
+        compare(seen.slice().sort(), people.slice().sort(), tenant + ": " + JSON.stringify(groups))
+    }
+
+    // Two tenants whose users share ids and display names (u1 "Pat", u2 "Sam"), and users of
+    // their own; people come and go and the Operator switches back and forth.
+    function test_operatorDrillDownShowsTheSelectedTenantsPeople() {
+        const url = DesktopTestServer.url
+        const people = {
+            "qml-drill-a": [["u1", "Pat"], ["u2", "Sam"], ["u3", "Alice"], ["u5", "Carol"]],
+            "qml-drill-b": [["u1", "Pat"], ["u2", "Sam"], ["u4", "Erin"], ["u6", "Frank"]]
+        }
+        const sessions = {}
+        for (const tenant in people) {
+            for (const [user, name] of people[tenant]) {
+                const s = createTemporaryObject(sessionComponent, testCase)
+                s.signInWithToken(url, DesktopTestServer.namedToken(user, tenant, name, ["Viewer"]))
+                sessions[tenant + "/" + user] = s
+            }
+        }
+        for (const key in sessions)
+            tryCompare(sessions[key], "connectionState", Session.Connected, 10000)
+        const holder = createTemporaryObject(holderComponent, testCase.Window.window.contentItem)
+        holder.session.signInWithToken(url, DesktopTestServer.namedToken("oscar", "qml-ops", "Oscar", ["Operator"]))
+        tryCompare(holder.view.admin, "state", AdminConsole.Live, 15000)
+        const view = holder.view
+        const names = tenant => people[tenant].map(p => p[1])
+        const toggle = (tenant, user, name) => {
+            const s = sessions[tenant + "/" + user]
+            s.signOut()
+            checkDrillDown(view, tenant, names(tenant).filter(n => n !== name))
+            s.signInWithToken(url, DesktopTestServer.namedToken(user, tenant, name, ["Viewer"]))
+            checkDrillDown(view, tenant, names(tenant))
+        }
+
+        view.admin.selectedTenant = "qml-drill-a"
+        checkDrillDown(view, "qml-drill-a", names("qml-drill-a"))
+        toggle("qml-drill-a", "u5", "Carol")
+        view.admin.selectedTenant = "qml-drill-b"
+        checkDrillDown(view, "qml-drill-b", names("qml-drill-b"))
+        toggle("qml-drill-b", "u6", "Frank")
+        toggle("qml-drill-b", "u4", "Erin")
+        for (let round = 0; round < 3; ++round) {
+            view.admin.selectedTenant = "qml-drill-a"
+            checkDrillDown(view, "qml-drill-a", names("qml-drill-a"))
+            view.admin.selectedTenant = "qml-drill-b"
+            checkDrillDown(view, "qml-drill-b", names("qml-drill-b"))
+        }
+
+        // The Disconnect button of Erin's row opens a dialog that names Erin, with b's row.
+        let erin = -1
+        for (let r = 0; r < view.admin.connections.count; ++r) {
+            if (view.admin.connections.get(r).displayName === "Erin")
+                erin = r
+        }
+        verify(erin >= 0)
+        const list = findChild(view, "connectionList")
+        list.positionViewAtIndex(erin, ListView.Contain)
+        waitForRendering(list)
+        let button = null
+        for (let i = 0; i < list.contentItem.children.length; ++i) {
+            const c = list.contentItem.children[i]
+            if (c.objectName === "connectionRow" && c.visible && c.index === erin)
+                button = findChild(c, "disconnectButton")
+        }
+        verify(button)
+        mouseClick(button)
+        const dialog = findChild(view, "disconnectDialog")
+        tryCompare(dialog, "opened", true)
+        compare(dialog.displayName, "Erin")
+        compare(dialog.connectionId, view.admin.connections.get(erin).connectionId)
+        compare(view.admin.connections.get(erin).userId, "u4")
+        dialog.reject()
+        tryCompare(dialog, "visible", false)
+        compare(actionSpy.count, 0)
     }
 }

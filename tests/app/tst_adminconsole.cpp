@@ -7,12 +7,14 @@
 // reported, never retried.
 #include "adminconsole.h"
 #include "adminmodels.h"
+#include "desktoplogging.h"
 #include "desktoptestsupport.h"
 #include "linechart.h"
 #include "session.h"
 
 #include <heliograph/client/hubconnection.h>
 
+#include <QtCore/QScopeGuard>
 #include <QtTest/QAbstractItemModelTester>
 #include <QtTest/QTest>
 
@@ -386,6 +388,77 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(admin.connections()->count(), 1, 10'000);
         QCOMPARE(admin.connections()->get(0).value(u"userId"_s).toString(), u"carl"_s);
         QVERIFY(admin.detailsError().isEmpty());
+    }
+
+    // Two tenants with the same user ids: each tenant's rows are its own connections, grouped
+    // by user, and only the first row of each user carries the heading (firstOfUser).
+    void drillDownGroupsTheSelectedTenantsUsers()
+    {
+        auto samA1 = connectUser(m_server->port(), "sam", "grp-a");
+        auto samA2 = connectUser(m_server->port(), "sam", "grp-a");
+        auto leeA = connectUser(m_server->port(), "lee", "grp-a");
+        auto samB = connectUser(m_server->port(), "sam", "grp-b");
+        QVERIFY(samA1 && samA2 && leeA && samB);
+        auto c = openConsole("olga", "grp-home", {"Operator"});
+        AdminConsole &admin = *c->admin;
+        QAbstractItemModelTester tester(admin.connections(),
+                                        QAbstractItemModelTester::FailureReportingMode::QtTest);
+        QTRY_COMPARE_WITH_TIMEOUT(admin.state(), AdminConsole::Live, 15'000);
+
+        const auto column = [&](const QString &role) {
+            QStringList out;
+            for (int r = 0; r < admin.connections()->count(); ++r)
+                out.append(admin.connections()->get(r).value(role).toString());
+            return out;
+        };
+        admin.setSelectedTenant(u"grp-a"_s);
+        QTRY_COMPARE_WITH_TIMEOUT(admin.connections()->count(), 3, 10'000);
+        QCOMPARE(column(u"userId"_s), (QStringList {u"lee"_s, u"sam"_s, u"sam"_s}));
+        QCOMPARE(column(u"firstOfUser"_s), (QStringList {u"true"_s, u"true"_s, u"false"_s}));
+
+        admin.setSelectedTenant(u"grp-b"_s);
+        QTRY_COMPARE_WITH_TIMEOUT(admin.connections()->count(), 1, 10'000);
+        QCOMPARE(column(u"connectionId"_s), QStringList {samB->connectionId()});
+        QCOMPARE(column(u"firstOfUser"_s), QStringList {u"true"_s});
+
+        // Lee leaves a: the remaining first row of a user becomes the heading.
+        admin.setSelectedTenant(u"grp-a"_s);
+        QTRY_COMPARE_WITH_TIMEOUT(admin.connections()->count(), 3, 10'000);
+        leeA->stop();
+        QTRY_COMPARE_WITH_TIMEOUT(leeA->state(), HubConnection::State::Disconnected, 10'000);
+        QTRY_COMPARE_WITH_TIMEOUT(admin.connections()->count(), 2, 10'000);
+        QCOMPARE(column(u"firstOfUser"_s), (QStringList {u"true"_s, u"false"_s}));
+        QVERIFY(column(u"connectionId"_s).contains(samA1->connectionId()));
+        QVERIFY(column(u"connectionId"_s).contains(samA2->connectionId()));
+    }
+
+    // Issue 14, bug 4: states are logged as words ("status: signed in"), not as C++ enum
+    // names ("Heliograph::Desktop::Session::SignedIn").
+    void logsReadableStateNames()
+    {
+        static QStringList lines;
+        static QtMessageHandler previous = nullptr;
+        lines.clear();
+        previous = qInstallMessageHandler(
+            [](QtMsgType type, const QMessageLogContext &context, const QString &message) {
+                if (context.category && QByteArrayView(context.category).startsWith("heliograph"))
+                    lines.append(message);
+                previous(type, context, message);
+            });
+        const auto restore = qScopeGuard([] { qInstallMessageHandler(previous); });
+        QCOMPARE(readableName(Session::SignedIn), u"signed in"_s);
+        QCOMPARE(readableName(AdminConsole::Live), u"live"_s);
+
+        auto c = openConsole("lena", "log-one", {"Admin"});
+        QTRY_COMPARE_WITH_TIMEOUT(c->admin->state(), AdminConsole::Live, 15'000);
+        c->session->signOut();
+        QCOMPARE(c->admin->state(), AdminConsole::Inactive);
+        QVERIFY2(lines.contains(u"status: signed in"_s), qPrintable(lines.join(u'\n')));
+        QVERIFY2(lines.contains(u"status: signed out"_s), qPrintable(lines.join(u'\n')));
+        QVERIFY2(lines.contains(u"admin console: live"_s), qPrintable(lines.join(u'\n')));
+        QVERIFY2(lines.contains(u"admin console: inactive"_s), qPrintable(lines.join(u'\n')));
+        for (const QString &line : std::as_const(lines))
+            QVERIFY2(!line.contains(u"Desktop::"_s), qPrintable(line));
     }
 
     void resubscribesAfterServerRestart()

@@ -99,4 +99,266 @@ TestCase {
         view.session.signOut()
         compare(state.text, "Disconnected")
     }
+
+    // The item of `list` showing model row `row`, if it is created.
+    function itemAt(list, row) {
+        const item = list.itemAtIndex(row)
+        return item && item.visible ? item : null
+    }
+    // Whether the item of model row `row` is entirely inside the list's viewport.
+    function fullyVisible(list, row) {
+        const item = itemAt(list, row)
+        if (!item)
+            return false
+        const top = item.mapToItem(list, 0, 0).y
+        return top >= -0.5 && top + item.height <= list.height + 0.5
+    }
+
+    // Issue 14, bug 2: new rows arrive at the top and the list stays there, so they are seen;
+    // a user who scrolled down keeps the rows under the pointer.
+    function test_newestNotificationsStayInSight() {
+        const view = signedIn("newt", "qml-t5", ["Viewer"])
+        const list = findChild(view, "notificationList")
+        for (let i = 1; i <= 14; ++i) {
+            verify(DesktopTestServer.push("qml-t5", "newt", "Message " + i, "info"))
+            tryCompare(list, "count", i, 10000)
+            waitForRendering(list)
+            tryVerify(() => fullyVisible(list, 0), 2000, "row 0 in sight after " + i)
+            compare(itemAt(list, 0).title, "Message " + i)
+        }
+        verify(list.contentHeight > list.height, "the list overflows")
+        // A clicked row (the current item) does not pull the list away from the top either.
+        mouseClick(itemAt(list, 2))
+        for (let i = 15; i <= 28; ++i) {
+            verify(DesktopTestServer.push("qml-t5", "newt", "Message " + i, "info"))
+            tryCompare(list, "count", i, 10000)
+            waitForRendering(list)
+            tryVerify(() => fullyVisible(list, 0), 2000, "row 0 in sight after " + i)
+            compare(itemAt(list, 0).title, "Message " + i)
+        }
+        // A few pixels from the top (where a drift would leave it) is still the top.
+        list.contentY = list.originY + 3
+        verify(DesktopTestServer.push("qml-t5", "newt", "Message 29", "info"))
+        tryCompare(list, "count", 29, 10000)
+        waitForRendering(list)
+        tryVerify(() => fullyVisible(list, 0), 2000, "row 0 in sight near the top")
+        compare(itemAt(list, 0).title, "Message 29")
+
+        // Scrolled down to read: what is under the pointer stays, a pill counts the new rows
+        // and takes the user to them.
+        list.contentY = list.originY + 300
+        waitForRendering(list)
+        const reading = list.indexAt(10, list.contentY + 10)
+        const readingTitle = itemAt(list, reading).title
+        const pill = findChild(view, "newNotificationsPill")
+        compare(pill.visible, false)
+        verify(DesktopTestServer.push("qml-t5", "newt", "Message 30", "info"))
+        verify(DesktopTestServer.push("qml-t5", "newt", "Message 31", "info"))
+        tryCompare(list, "count", 31, 10000)
+        waitForRendering(list)
+        compare(list.itemAt(10, list.contentY + 10).title, readingTitle)
+        tryCompare(pill, "visible", true)
+        compare(pill.text, "2 new")
+        mouseClick(pill)
+        waitForRendering(list)
+        tryVerify(() => fullyVisible(list, 0), 2000)
+        compare(itemAt(list, 0).title, "Message 31")
+        tryCompare(pill, "visible", false)
+    }
+
+    // Issue 14, bug 2: the patch list follows the newest version, the header names the
+    // version of its last row.
+    function test_documentShowsTheNewestPatch() {
+        const view = signedIn("dora", "qml-t6", ["Editor"])
+        keySequence("Ctrl+3")
+        const field = findChild(view, "documentField")
+        field.text = "qml-doc-tail"
+        mouseClick(findChild(view, "joinButton"))
+        tryCompare(view.session.document, "loading", false, 10000)
+        const list = findChild(view, "patchList")
+        for (let i = 1; i <= 24; ++i) {
+            view.session.document.sendPatch('{"op":"append","text":"line ' + i + '"}')
+            tryCompare(view.session.document, "version", i, 10000)
+            waitForRendering(list)
+            tryVerify(() => fullyVisible(list, i - 1), 2000, "v" + i + " in sight")
+        }
+        verify(list.contentHeight > list.height, "the list overflows")
+    }
+
+    // --- colours as drawn: contrast (WCAG) of each text with what is under it -------------
+    function luminance(c) {
+        const f = v => v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4)
+        return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b)
+    }
+    function over(fg, bg) {
+        return Qt.rgba(fg.r * fg.a + bg.r * (1 - fg.a), fg.g * fg.a + bg.g * (1 - fg.a),
+                       fg.b * fg.a + bg.b * (1 - fg.a), 1)
+    }
+    function contrast(a, b) {
+        const la = luminance(a), lb = luminance(b)
+        return (Math.max(la, lb) + 0.05) / (Math.min(la, lb) + 0.05)
+    }
+    // Every visible text of `row` is readable on the row's background (4.5:1), an avatar and
+    // the unread dot stand out from it (3:1, as WCAG asks of graphics), initials on their
+    // avatar are readable.
+    function checkReadable(row, what) {
+        const bg = over(row.background.color, Theme.background)
+        const visit = item => {
+            if (!item.visible)
+                return
+            if (item.objectName === "avatar") {
+                verify(contrast(item.color, bg) >= 3, what + ": avatar on the row " + contrast(item.color, bg))
+                return
+            }
+            if (item.objectName === "unreadDot" && item.color.a > 0)
+                verify(contrast(item.color, bg) >= 3, what + ": unread dot on the row " + contrast(item.color, bg))
+            if (item.text !== undefined && item.color !== undefined && item.text !== "")
+                verify(contrast(over(item.color, bg), bg) >= 4.5,
+                       what + ": \"" + item.text + "\" " + item.color + " on " + bg + ": "
+                       + contrast(over(item.color, bg), bg).toFixed(2))
+            for (let i = 0; i < item.children.length; ++i)
+                visit(item.children[i])
+        }
+        visit(row.contentItem)
+    }
+
+    // Issue 14, bug 3: the picked row is marked without hiding anything on it, it follows
+    // the clicks and the keyboard, and nothing is picked before the user picks.
+    function test_selectionKeepsRowsReadable() {
+        const view = signedIn("sela", "qml-t7", ["Editor"])
+        const list = findChild(view, "notificationList")
+        for (const t of ["First", "Second", "Third"])
+            verify(DesktopTestServer.push("qml-t7", "sela", t, "info"))
+        tryCompare(list, "count", 3, 10000)
+        waitForRendering(list)
+        for (let r = 0; r < 3; ++r) {
+            verify(!itemAt(list, r).ListView.isCurrentItem)
+            checkReadable(itemAt(list, r), "unread row " + r)
+        }
+        mouseClick(itemAt(list, 1))
+        verify(itemAt(list, 1).ListView.isCurrentItem)
+        checkReadable(itemAt(list, 1), "picked row")
+        mouseClick(itemAt(list, 0))
+        verify(itemAt(list, 0).ListView.isCurrentItem)
+        verify(!itemAt(list, 1).ListView.isCurrentItem)
+        // The keyboard picks an unread row: it still shows its unread dot.
+        list.forceActiveFocus()
+        keyClick(Qt.Key_Down)
+        keyClick(Qt.Key_Down)
+        verify(itemAt(list, 2).ListView.isCurrentItem)
+        checkReadable(itemAt(list, 2), "unread row picked by keyboard")
+        verify(findChild(itemAt(list, 2), "unreadDot").color.a > 0)
+
+        // Presence: the avatar stays visible on the picked row.
+        keySequence("Ctrl+2")
+        const people = findChild(view, "presenceList")
+        tryCompare(people, "count", 1, 10000)
+        waitForRendering(people)
+        verify(!itemAt(people, 0).ListView.isCurrentItem)
+        mouseClick(itemAt(people, 0))
+        verify(itemAt(people, 0).ListView.isCurrentItem)
+        checkReadable(itemAt(people, 0), "picked person")
+
+        // Documents: "you" stays readable on the picked row; no row is picked at first.
+        keySequence("Ctrl+3")
+        findChild(view, "documentField").text = "qml-doc-pick"
+        mouseClick(findChild(view, "joinButton"))
+        tryCompare(view.session.document, "loading", false, 10000)
+        view.session.document.sendPatch('{"op":"append","text":"one"}')
+        view.session.document.sendPatch('{"op":"append","text":"two"}')
+        const patches = findChild(view, "patchList")
+        tryCompare(patches, "count", 2, 10000)
+        waitForRendering(patches)
+        verify(!itemAt(patches, 0).ListView.isCurrentItem)
+        mouseClick(itemAt(patches, 1))
+        verify(itemAt(patches, 1).ListView.isCurrentItem)
+        verify(!itemAt(patches, 0).ListView.isCurrentItem)
+        checkReadable(itemAt(patches, 1), "picked patch")
+    }
+
+    // Issue 14, bug 4: an Operator who signs out while the admin console is shown leaves no
+    // binding loop behind (the views shrink, the tab bar and the dashboard agree).
+    function test_operatorSignOutWithoutBindingLoop() {
+        failOnWarning(/[Bb]inding loop/)
+        const view = signedIn("opra", "qml-t8", ["Operator"])
+        view.show("admin")
+        compare(view.currentView, "admin")
+        compare(findChild(view, "navigation").currentIndex, 3)
+        view.session.signOut()
+        compare(view.views.length, 3)
+        compare(findChild(view, "navigation").currentIndex, view.currentIndex)
+        compare(view.currentIndex, 0)
+        // Signed in again as a Viewer, the notifications are shown.
+        view.session.signInWithToken(DesktopTestServer.url, DesktopTestServer.token("opra", "qml-t8", ["Viewer"]))
+        compare(view.currentView, "notifications")
+        compare(findChild(view, "navigation").currentIndex, 0)
+    }
+
+    // Every visible, enabled text of `root` as drawn: the most frequent colour of its box is
+    // its background, the pixel that differs most from it is its ink; the two need 4.5:1.
+    function checkRenderedContrast(root, what) {
+        const image = grabImage(root)
+        const failures = []
+        let checked = 0
+        const visit = item => {
+            if (!item.visible || item.opacity < 1 || item.enabled === false)
+                return
+            if (item.text !== undefined && item.color !== undefined && item.font !== undefined
+                    && typeof item.text === "string" && item.text.trim() !== "" && item.width > 4 && item.height > 4) {
+                const p = item.mapToItem(root, 0, 0)
+                const x0 = Math.max(0, Math.floor(p.x)), y0 = Math.max(0, Math.floor(p.y))
+                const x1 = Math.min(image.width, Math.ceil(p.x + Math.min(item.width, item.contentWidth + 2)))
+                const y1 = Math.min(image.height, Math.ceil(p.y + item.height))
+                if (x1 - x0 > 2 && y1 - y0 > 2) {
+                    const counts = {}
+                    const pixels = []
+                    for (let y = y0; y < y1; ++y) {
+                        for (let x = x0; x < x1; ++x) {
+                            const c = image.pixel(x, y)
+                            const key = c.toString()
+                            counts[key] = (counts[key] || 0) + 1
+                            pixels.push(c)
+                        }
+                    }
+                    let bgKey = null
+                    for (const k in counts)
+                        if (bgKey === null || counts[k] > counts[bgKey])
+                            bgKey = k
+                    const bg = pixels.find(c => c.toString() === bgKey)
+                    let best = 1
+                    for (const c of pixels)
+                        best = Math.max(best, contrast(c, bg))
+                    ++checked
+                    if (best < 4.5)
+                        failures.push("\"" + item.text + "\" " + best.toFixed(2) + " on " + bgKey)
+                }
+            }
+            for (let i = 0; i < item.children.length; ++i)
+                visit(item.children[i])
+        }
+        visit(root)
+        verify(checked > 5, what + ": texts checked " + checked)
+        verify(failures.length === 0, what + ": " + failures.join("; "))
+    }
+
+    // The theme switch: Light and Dark, each readable everywhere (rendered), rows included.
+    function test_themeSwitchKeepsEveryTextReadable() {
+        const view = signedIn("tess", "qml-t9", ["Editor"])
+        const list = findChild(view, "notificationList")
+        for (const t of ["Build finished", "Deploy started"])
+            verify(DesktopTestServer.push("qml-t9", "tess", t, "info"))
+        tryCompare(list, "count", 2, 10000)
+        mouseClick(itemAt(list, 1))
+        const box = findChild(view, "themeBox")
+        for (const mode of ["dark", "light", "system"]) {
+            box.currentIndex = box.modes.indexOf(mode)
+            box.activated(box.currentIndex)
+            compare(Theme.mode, mode)
+            compare(Theme.dark, mode === "dark" || (mode === "system" && Theme.systemDark))
+            waitForRendering(view)
+            for (let r = 0; r < 2; ++r)
+                checkReadable(itemAt(list, r), mode + " row " + r)
+            checkRenderedContrast(view, mode)
+        }
+    }
 }

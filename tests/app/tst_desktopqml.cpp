@@ -31,6 +31,20 @@ public:
             r.append(role.toUtf8());
         return Heliograph::Testing::token(user.toUtf8(), tenant.toUtf8(), r);
     }
+    /// A token with a display name (the `name` claim), which the admin console shows.
+    Q_INVOKABLE QString namedToken(const QString &user, const QString &tenant, const QString &name,
+                                   const QStringList &roles = {}) const
+    {
+        auto signer = Heliograph::Server::JwtSigner::withSecret(Heliograph::Testing::JwtSecret);
+        Heliograph::Server::TokenRequest request;
+        request.subject = user.toUtf8();
+        request.tenantId = tenant.toUtf8();
+        request.name = name;
+        for (const QString &role : roles)
+            request.roles.append(role.toUtf8());
+        auto t = signer->sign(request);
+        return t ? QString::fromUtf8(*t) : QString();
+    }
     /// Pushes a notification to (tenant, user); true once the server stored it.
     Q_INVOKABLE bool push(const QString &tenant, const QString &user, const QString &title,
                           const QString &type = u"info"_s) const
