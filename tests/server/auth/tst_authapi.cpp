@@ -90,10 +90,14 @@ public:
     }
     void enter()
     {
+        {
+            // Recorded before `started` is told: the test reads threads() once it has heard.
+            std::lock_guard lock(m_mutex);
+            m_threads.append(QThread::currentThread()->objectName());
+        }
         if (started)
             started();
         std::unique_lock lock(m_mutex);
-        m_threads.append(QThread::currentThread()->objectName());
         m_changed.wait(lock, [this] { return !m_closed; });
     }
     /// objectName() of the threads enter() ran on.
