@@ -6,10 +6,7 @@
 // whose thread ThreadSanitizer cannot follow), and plain blocking sockets on std::threads for
 // the concurrent HTTP clients. The black-box counterpart, against the binary and with
 // Microsoft's JavaScript client, is tests/abuse/hardening.test.mjs.
-#include "app/serverapp.h"
-#include "auth/jwt.h"
-
-#include <heliograph/client/hubconnection.h>
+#include "clienttestsupport.h"
 
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
@@ -33,37 +30,20 @@ using Transport = Heliograph::HubConnection::Transport;
 
 namespace {
 
-const QByteArray Secret = "tests/server hardening secret, 32 bytes or more";
 constexpr int Timeout = 15000;
 
+/// An access token as the bytes of an Authorization header (tests/client/clienttestsupport.h
+/// signs it with the in-process server's secret).
 QByteArray token(const QByteArray &user, const QByteArray &tenant, QList<QByteArray> roles = {})
 {
-    auto signer = Server::JwtSigner::withSecret(Secret);
-    Server::TokenRequest request;
-    request.subject = user;
-    request.tenantId = tenant;
-    request.roles = std::move(roles);
-    auto t = signer->sign(request);
-    return t ? *t : QByteArray();
+    return Testing::token(user, tenant, std::move(roles)).toUtf8();
 }
 
+/// The in-process server of tests/client (memory storage, two threads), tweaked.
 std::unique_ptr<Server::ServerApp>
 startServer(const std::function<void(Server::ServeOptions &)> &tweak = {})
 {
-    Server::ServeOptions options;
-    options.port = 0;
-    options.threads = 2;
-    options.memoryStorage = true;
-    options.jwtSecret = Secret;
-    if (tweak)
-        tweak(options);
-    auto app = std::make_unique<Server::ServerApp>();
-    QString error;
-    if (!app->start(options, error)) {
-        qWarning("cannot start the server: %s", qPrintable(error));
-        return nullptr;
-    }
-    return app;
+    return Testing::startServer(0, tweak);
 }
 
 /// A blocking loopback TCP connection (usable from any thread): plain POSIX, so that nothing
