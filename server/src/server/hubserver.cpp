@@ -225,7 +225,7 @@ struct HubServer::Private {
     std::atomic<bool> closingSessions {false};
     std::atomic<quint64> nextSessionId {1};
     std::atomic<int> sessions {0}; ///< HttpSession objects alive or on their way to a worker
-    QElapsedTimer refusalLog; ///< rate-limits the log line of refused connections (main thread)
+    QElapsedTimer refusalLog; ///< rate-limits the log line of refused connections (Acceptor)
 
     void adopt(qintptr fd);
     /// A session counted in perAddress has ended.
@@ -916,8 +916,9 @@ void HubServer::Private::adopt(qintptr fd)
         refuseSocket(int(fd), "The server is at its connection limit.");
         return;
     }
-    QByteArray address;
+    QByteArray address; // null: not counted per address
     if (config.maxConnectionsPerAddress > 0) {
+        address = QByteArrayLiteral("?"); // an address getpeername() cannot tell
         sockaddr_storage peer {};
         socklen_t length = sizeof peer;
         if (::getpeername(int(fd), reinterpret_cast<sockaddr *>(&peer), &length) == 0) {
