@@ -18,7 +18,6 @@ Control {
     palette.buttonText: Theme.text
     palette.highlight: Theme.accent
     palette.highlightedText: Theme.accentText
-    palette.placeholderText: Theme.mutedText
     palette.toolTipBase: Theme.surface
     palette.toolTipText: Theme.text
     palette.brightText: Theme.accentText
