@@ -348,6 +348,8 @@ TestCase {
         for (const t of ["Build finished", "Deploy started"])
             verify(DesktopTestServer.push("qml-t9", "tess", t, "info"))
         tryCompare(list, "count", 2, 10000)
+        // The delegate of a row just inserted exists once the list has laid it out.
+        tryVerify(() => itemAt(list, 1) !== null, 5000, "row 1 laid out")
         mouseClick(itemAt(list, 1))
         const box = findChild(view, "themeBox")
         for (const mode of ["dark", "light", "system"]) {
