@@ -7,6 +7,7 @@
 #include "app/serverapp.h"
 #include "auth/jwks.h"
 #include "auth/jwt.h"
+#include "ecdsatestsupport.h"
 
 #include <heliograph/client/json.h>
 
@@ -156,16 +157,7 @@ QByteArray sign(EVP_PKEY *k, QByteArrayView alg, QByteArrayView input, int pssSa
         qFatal("signing failed");
     if (alg != "ES256")
         return sig;
-    const unsigned char *p = ubytes(sig);
-    ECDSA_SIG *esig = d2i_ECDSA_SIG(nullptr, &p, long(sig.size()));
-    const BIGNUM *r = nullptr;
-    const BIGNUM *s = nullptr;
-    ECDSA_SIG_get0(esig, &r, &s);
-    QByteArray raw(64, '\0');
-    BN_bn2binpad(r, reinterpret_cast<unsigned char *>(raw.data()), 32);
-    BN_bn2binpad(s, reinterpret_cast<unsigned char *>(raw.data()) + 32, 32);
-    ECDSA_SIG_free(esig);
-    return raw;
+    return Heliograph::Testing::ecdsaDerToRaw(sig);
 }
 
 QByteArray hmacSha256(QByteArrayView key, QByteArrayView data)

@@ -3,6 +3,7 @@
 // here with OpenSSL directly (EVP), independently of the code under test, so a bug shared by
 // the signer and the validator cannot hide.
 #include "auth/jwt.h"
+#include "ecdsatestsupport.h"
 
 #include <heliograph/client/json.h>
 
@@ -119,16 +120,7 @@ QByteArray pkeySign(EVP_PKEY *pkey, QByteArrayView data, bool der = false)
         qFatal("signing failed");
     if (der || !EVP_PKEY_is_a(pkey, "EC"))
         return sig;
-    const unsigned char *p = ubytes(sig);
-    ECDSA_SIG *esig = d2i_ECDSA_SIG(nullptr, &p, long(sig.size()));
-    const BIGNUM *r = nullptr;
-    const BIGNUM *s = nullptr;
-    ECDSA_SIG_get0(esig, &r, &s);
-    QByteArray raw(64, '\0');
-    BN_bn2binpad(r, reinterpret_cast<unsigned char *>(raw.data()), 32);
-    BN_bn2binpad(s, reinterpret_cast<unsigned char *>(raw.data()) + 32, 32);
-    ECDSA_SIG_free(esig);
-    return raw;
+    return Heliograph::Testing::ecdsaDerToRaw(sig);
 }
 
 bool pkeyVerify(EVP_PKEY *pkey, QByteArrayView data, QByteArray sig)
