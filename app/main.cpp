@@ -15,11 +15,15 @@
 #include "trayicon.h"
 
 #include <QtCore/QCommandLineParser>
+#include <QtCore/QLibraryInfo>
+#include <QtCore/QLocale>
 #include <QtCore/QLoggingCategory>
 #include <QtCore/QMetaEnum>
 #include <QtCore/QStandardPaths>
 #include <QtCore/QTextStream>
+#include <QtCore/QTranslator>
 #include <QtGui/QGuiApplication>
+#include <QtGui/QIcon>
 #include <QtGui/QWindow>
 #include <QtQml/QQmlApplicationEngine>
 #include <QtQml/QQmlExtensionPlugin>
@@ -104,6 +108,23 @@ int main(int argc, char **argv)
     QGuiApplication app(argc, argv);
     setApplicationNames();
     QGuiApplication::setApplicationDisplayName(u"Heliograph"_s);
+    QGuiApplication::setDesktopFileName(u"heliograph-desktop"_s);
+    QGuiApplication::setWindowIcon(QIcon::fromTheme(u"heliograph"_s, [] {
+        QIcon icon;
+        for (const int size : {32, 64, 256})
+            icon.addFile(u":/icons/%1x%1/apps/heliograph.png"_s.arg(size));
+        return icon;
+    }()));
+
+    // The user interface in the locale's language (LANGUAGE, LC_ALL, LC_MESSAGES, LANG), from
+    // the translations built into the executable; Qt's own strings from Qt's translations.
+    QTranslator qtTranslator;
+    if (qtTranslator.load(QLocale(), u"qtbase"_s, u"_"_s,
+                          QLibraryInfo::path(QLibraryInfo::TranslationsPath)))
+        QCoreApplication::installTranslator(&qtTranslator);
+    QTranslator translator;
+    if (translator.load(QLocale(), u"heliograph"_s, u"_"_s, u":/i18n"_s))
+        QCoreApplication::installTranslator(&translator);
 
     QCommandLineParser parser;
     options.addTo(parser);
