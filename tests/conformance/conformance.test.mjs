@@ -113,6 +113,28 @@ for (const [name, transport, protocol] of matrix) {
       assert.equal(c.state, signalR.HubConnectionState.Disconnected);
     });
 
+    test('history: GetNotifications pages newest first, the caller\'s own only', async () => {
+      const user = `hist-${name}-${protocol}`.toLowerCase();
+      const pusher = token('pusher', 'ops', ['Service']);
+      for (let i = 1; i <= 5; ++i) {
+        const r = await api('POST', `/api/tenants/t1/users/${user}/notifications`,
+          { token: pusher, body: { title: `n${i}`, body: 'b', type: 'info' } });
+        assert.equal(r.status, 202);
+      }
+      await api('POST', `/api/tenants/t2/users/${user}/notifications`, { token: pusher, body: { title: 'other tenant' } });
+      const c = connection({ user, tenant: 't1', transport, protocol });
+      await c.start();
+      const first = await c.invoke('GetNotifications', 0, 3);
+      assert.deepEqual(first.map((n) => Number(n.sequence)), [5, 4, 3]);
+      assert.equal(first[0].title, 'n5');
+      assert.equal(first[0].replayed, false);
+      assert.ok(!Number.isNaN(new Date(first[0].createdAt).getTime()));
+      const rest = await c.invoke('GetNotifications', Number(first[2].sequence), 100);
+      assert.deepEqual(rest.map((n) => n.title), ['n2', 'n1']);
+      await assert.rejects(c.invoke('GetNotifications', 0, 0), /'limit' must be at least 1/);
+      await c.stop();
+    });
+
     test('documents: versions, broadcast to others, roles', async () => {
       const doc = `doc-${name}-${protocol}`;
       const editor = connection({ user: 'ed', roles: ['Editor'], transport, protocol });

@@ -202,6 +202,9 @@ void requireTenant(const HubCallContext &ctx)
 /// from storage at a time while filling it.
 constexpr qsizetype PatchPageBytes = 1024 * 1024;
 constexpr int PatchBatch = 64;
+/// GetNotifications: the most rows one page carries (a larger limit is capped to it).
+constexpr int MaxNotificationPage = 100;
+
 /// Documents one connection may have joined at once (its tenant and user groups come on top).
 constexpr qsizetype MaxDocuments = 1000;
 constexpr qsizetype MaxGroupsPerConnection = MaxDocuments + 2;
@@ -336,6 +339,25 @@ NotificationHub::NotificationHub(NotificationService &service, NotificationHubOp
             });
         },
         anyOf({"Editor", "Admin"}));
+    // One page of the caller's own notification history, newest first: the notifications
+    // with a sequence below `beforeSequence` (the newest when it is 0 or less), at most `limit`
+    // (1 to MaxNotificationPage; more is capped). The caller pages on from the last sequence
+    // it got, until a page is shorter than asked.
+    addMethod("GetNotifications", [this](HubCallContext &ctx, qint64 beforeSequence, int limit) {
+        requireTenant(ctx);
+        if (limit < 1)
+            throw HubException(u"'limit' must be at least 1."_s);
+        auto page = m_service.storage().notificationsBefore(ctx.user().tenantId, ctx.user().userId,
+                                                            beforeSequence,
+                                                            qMin(limit, MaxNotificationPage));
+        if (!page)
+            throw std::runtime_error(page.error().message.toStdString());
+        QList<NotificationDto> out;
+        out.reserve(page->size());
+        for (const StoredNotification &n : std::as_const(*page))
+            out.append({QString::fromUtf8(n.id), n.title, n.body, n.type, n.createdAt, n.sequence});
+        return out;
+    });
     addMethod("GetOnlineUsers", [this](HubCallContext &ctx) {
         requireTenant(ctx);
         return m_presence.online(ctx.user().tenantId);

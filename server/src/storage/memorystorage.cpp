@@ -48,6 +48,19 @@ public:
         return out;
     }
 
+    Expected<QList<StoredNotification>> notificationsBefore(const QByteArray &tenant,
+                                                            const QByteArray &user, qint64 before,
+                                                            int limit) override
+    {
+        QMutexLocker lock(&m_mutex);
+        QList<StoredNotification> out;
+        const QList<StoredNotification> &box = m_notifications[key(tenant, user)];
+        for (auto it = box.crbegin(); it != box.crend() && out.size() < limit; ++it)
+            if (before <= 0 || it->sequence < before)
+                out.append(*it);
+        return out;
+    }
+
     Expected<qint64> lastNotificationSequence(const QByteArray &tenant,
                                               const QByteArray &user) override
     {

@@ -16,6 +16,8 @@
 #include <QtSql/QSqlError>
 #include <QtSql/QSqlQuery>
 
+#include <limits>
+
 using namespace Qt::StringLiterals;
 
 Q_LOGGING_CATEGORY(lcStorage, "heliograph.server.storage", QtInfoMsg)
@@ -140,6 +142,15 @@ public:
                                                            int limit) override
     {
         return selectNotifications(u"sequence > ?"_s, QVariant(after), tenant, user, limit);
+    }
+
+    Expected<QList<StoredNotification>> notificationsBefore(const QByteArray &tenant,
+                                                            const QByteArray &user, qint64 before,
+                                                            int limit) override
+    {
+        return selectNotifications(
+            u"sequence < ?"_s, QVariant(before <= 0 ? std::numeric_limits<qint64>::max() : before),
+            tenant, user, limit, u"DESC"_s);
     }
 
     Expected<qint64> lastNotificationSequence(const QByteArray &tenant,
@@ -493,15 +504,14 @@ private:
         return out;
     }
 
-    Expected<QList<StoredNotification>> selectNotifications(const QString &condition,
-                                                            const QVariant &bound,
-                                                            const QByteArray &tenant,
-                                                            const QByteArray &user, int limit)
+    Expected<QList<StoredNotification>>
+    selectNotifications(const QString &condition, const QVariant &bound, const QByteArray &tenant,
+                        const QByteArray &user, int limit, const QString &order = u"ASC"_s)
     {
         QSqlQuery q(connection());
         q.prepare(u"SELECT id, title, body, type, created_ms, sequence FROM notifications WHERE "
                   "tenant = ? AND user = ? AND "_s
-                  + condition + u" ORDER BY sequence LIMIT ?"_s);
+                  + condition + u" ORDER BY sequence "_s + order + u" LIMIT ?"_s);
         q.addBindValue(tenant);
         q.addBindValue(user);
         q.addBindValue(bound);

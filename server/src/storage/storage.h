@@ -97,6 +97,11 @@ public:
     virtual Expected<QList<StoredNotification>>
     notificationsAfter(const QByteArray &tenant, const QByteArray &user, qint64 after, int limit)
         = 0;
+    /// Stored notifications with sequence < `before` (every one when `before` <= 0), newest
+    /// first, at most `limit`: one page of the user's history.
+    virtual Expected<QList<StoredNotification>>
+    notificationsBefore(const QByteArray &tenant, const QByteArray &user, qint64 before, int limit)
+        = 0;
     /// The last sequence assigned to (tenant, user), pruned notifications included; 0 if none.
     virtual Expected<qint64> lastNotificationSequence(const QByteArray &tenant,
                                                       const QByteArray &user)

@@ -170,6 +170,55 @@ private Q_SLOTS:
         QCOMPARE(e.invocations("ReceiveNotification").size(), 0);
     }
 
+    // GetNotifications: the caller's own history, newest first, in pages of at most 100.
+    void historyIsPagedAndOwnOnly()
+    {
+        for (int i = 1; i <= 130; ++i)
+            QVERIFY(
+                m_service->push("t1", "alice", u"n%1"_s.arg(i), u"body %1"_s.arg(i), u"info"_s));
+        QVERIFY(m_service->push("t1", "bob", u"for bob"_s, {}, {}));
+        QVERIFY(m_service->push("t2", "alice", u"other tenant"_s, {}, {}));
+        Client alice = connect("t1", "alice");
+        auto first = fromValue<QList<NotificationDto>>(
+            alice.call("GetNotifications", {Value(0), Value(3)}));
+        QVERIFY(first);
+        QCOMPARE(first->size(), 3);
+        QCOMPARE(first->at(0).sequence, 130);
+        QCOMPARE(first->at(0).title, u"n130"_s);
+        QCOMPARE(first->at(0).body, u"body 130"_s);
+        QVERIFY(first->at(0).createdAt.isValid());
+        QVERIFY(!first->at(0).replayed);
+        QCOMPARE(first->at(2).sequence, 128);
+        // The next page starts below the last sequence; a large limit is capped at 100.
+        auto capped = fromValue<QList<NotificationDto>>(
+            alice.call("GetNotifications", {Value(128), Value(1000)}));
+        QVERIFY(capped);
+        QCOMPARE(capped->size(), 100);
+        QCOMPARE(capped->first().sequence, 127);
+        QCOMPARE(capped->last().sequence, 28);
+        auto last = fromValue<QList<NotificationDto>>(
+            alice.call("GetNotifications", {Value(28), Value(100)}));
+        QCOMPARE(last->size(), 27);
+        QCOMPARE(last->last().sequence, 1);
+        QCOMPARE(alice.call("GetNotifications", {Value(1), Value(100)}), Value(ValueList {}));
+        QCOMPARE(alice.call("GetNotifications", {Value(0), Value(0)}),
+                 Value("error: An unexpected error occurred invoking 'GetNotifications' on the "
+                       "server. HubException: 'limit' must be at least 1."));
+        // Only the caller's own: another user of the tenant, the same id in another tenant.
+        Client bob = connect("t1", "bob");
+        auto bobs = fromValue<QList<NotificationDto>>(
+            bob.call("GetNotifications", {Value(0), Value(100)}));
+        QCOMPARE(bobs->size(), 1);
+        QCOMPARE(bobs->first().title, u"for bob"_s);
+        Client otherAlice = connect("t2", "alice");
+        auto others = fromValue<QList<NotificationDto>>(
+            otherAlice.call("GetNotifications", {Value(0), Value(100)}));
+        QCOMPARE(others->size(), 1);
+        QCOMPARE(others->first().title, u"other tenant"_s);
+        QCOMPARE(connect("t3", "nobody").call("GetNotifications", {Value(0), Value(10)}),
+                 Value(ValueList {}));
+    }
+
     void alertsAreTenantScopedAndAdminOnly()
     {
         Client admin = connect("t1", "root", {"Admin"});

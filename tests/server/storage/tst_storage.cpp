@@ -72,6 +72,35 @@ private Q_SLOTS:
         QCOMPARE(m_storage->notificationsSince("t1", "alice", first.addSecs(3600), 100)->size(), 0);
     }
 
+    // History pages: newest first, below a sequence, each (tenant, user) on its own.
+    void historyPagesNewestFirst()
+    {
+        for (int i = 1; i <= 5; ++i)
+            QVERIFY(m_storage->appendNotification("t1", "alice", u"n%1"_s.arg(i), {}, {}));
+        QVERIFY(m_storage->appendNotification("t1", "bob", u"bob's"_s, {}, {}));
+        QVERIFY(m_storage->appendNotification("t2", "alice", u"other tenant"_s, {}, {}));
+        const auto sequences = [](const QList<StoredNotification> &page) {
+            QList<qint64> out;
+            for (const StoredNotification &n : page)
+                out.append(n.sequence);
+            return out;
+        };
+        auto newest = m_storage->notificationsBefore("t1", "alice", 0, 2);
+        QVERIFY(newest);
+        QCOMPARE(sequences(*newest), (QList<qint64> {5, 4}));
+        QCOMPARE(newest->first().title, u"n5"_s);
+        QCOMPARE(sequences(*m_storage->notificationsBefore("t1", "alice", 4, 2)),
+                 (QList<qint64> {3, 2}));
+        QCOMPARE(sequences(*m_storage->notificationsBefore("t1", "alice", 2, 2)),
+                 (QList<qint64> {1}));
+        QCOMPARE(m_storage->notificationsBefore("t1", "alice", 1, 2)->size(), 0);
+        QCOMPARE(m_storage->notificationsBefore("t1", "alice", -1, 100)->size(), 5);
+        QCOMPARE(m_storage->notificationsBefore("t1", "bob", 0, 100)->size(), 1);
+        QCOMPARE(m_storage->notificationsBefore("t2", "alice", 0, 100)->first().title,
+                 u"other tenant"_s);
+        QCOMPARE(m_storage->notificationsBefore("t2", "carol", 0, 100)->size(), 0);
+    }
+
     void concurrentAppendsNeverDuplicateOrSkip()
     {
         constexpr int Threads = 4, PerThread = 50;
