@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Notifications: a live list, newest first, with unread counts, mark read, a filter by type
-// and a badge on the ones replayed after an outage.
+// and a badge on the ones replayed after an outage. The history comes from the server
+// (Session.loadOlderNotifications): a page at sign-in, the next one when the list is scrolled
+// to its end. A picked row opens its detail beside the list, where it can be marked unread.
 import QtQuick
 import QtQuick.Controls
 import QtQuick.Layouts
@@ -52,140 +54,285 @@ Item {
             }
         }
 
-        Item {
+        RowLayout {
             Layout.fillWidth: true
             Layout.fillHeight: true
+            spacing: Theme.spacing
 
-            ListView {
-                id: list
-                objectName: "notificationList"
-                anchors.fill: parent
-                clip: true
-                spacing: Theme.spacing / 2
-                model: view.model
-                focus: true
-                keyNavigationEnabled: true
-                currentIndex: -1
-                visible: count > 0
-                ScrollBar.vertical: ScrollBar {}
-                Keys.onReturnPressed: if (currentIndex >= 0) view.model.markRead(currentIndex)
-                Keys.onSpacePressed: if (currentIndex >= 0) view.model.markRead(currentIndex)
+            Item {
+                Layout.fillWidth: true
+                Layout.fillHeight: true
 
-                // Newest first. A row inserted above the first visible one is placed out of
-                // sight, and a view a few pixels from the top (a current item followed, a
-                // delegate that grew) counts as scrolled: so the view keeps to the top while
-                // the user is near it. Scrolled away to read, the rows under the pointer stay
-                // and the pill counts what arrived above.
-                readonly property bool nearTop: contentY - originY < 48
-                property bool followTop: true
-                property int newAbove: 0
-                onNearTopChanged: if (nearTop) newAbove = 0
-                function toTop() {
-                    newAbove = 0
-                    positionViewAtBeginning()
-                }
-                Connections {
-                    target: view.model
-                    function onRowsAboutToBeInserted() { list.followTop = list.count === 0 || list.nearTop }
-                    function onRowsInserted(parent, first, last) {
-                        if (list.followTop)
-                            Qt.callLater(list.toTop)
-                        else if (first === 0)
-                            list.newAbove += last - first + 1
-                    }
-                    function onTypeFilterChanged() { Qt.callLater(list.toTop) }
-                    function onUnreadOnlyChanged() { Qt.callLater(list.toTop) }
-                }
-
-                delegate: ListRow {
-                    id: row
-                    required property int index
-                    required property string title
-                    required property string body
-                    required property string type
-                    required property var createdAt
-                    required property bool read
-                    required property bool replayed
-                    width: ListView.view.width
-                    onClicked: {
-                        list.currentIndex = index
-                        view.model.markRead(index)
-                    }
-                    Accessible.name: (read ? "" : qsTr("Unread: ")) + title + ". " + body
-                    contentItem: RowLayout {
-                        spacing: Theme.spacing
-                        Rectangle {
-                            objectName: "unreadDot"
-                            Layout.alignment: Qt.AlignTop
-                            Layout.topMargin: 6
-                            implicitWidth: 8
-                            implicitHeight: 8
-                            radius: 4
-                            color: row.read ? "transparent" : Theme.accent
+                ListView {
+                    id: list
+                    objectName: "notificationList"
+                    anchors.fill: parent
+                    clip: true
+                    spacing: Theme.spacing / 2
+                    model: view.model
+                    focus: true
+                    keyNavigationEnabled: true
+                    currentIndex: -1
+                    visible: count > 0
+                    ScrollBar.vertical: ScrollBar {}
+                    Keys.onReturnPressed: if (currentIndex >= 0) view.model.markRead(currentIndex)
+                    Keys.onSpacePressed: if (currentIndex >= 0) view.model.markRead(currentIndex)
+                    Keys.onEscapePressed: currentIndex = -1
+                    Keys.onPressed: event => {
+                        if (event.key === Qt.Key_U && currentIndex >= 0) {
+                            view.model.markUnread(currentIndex)
+                            event.accepted = true
                         }
-                        ColumnLayout {
-                            Layout.fillWidth: true
-                            spacing: 2
-                            RowLayout {
-                                Layout.fillWidth: true
-                                Label {
-                                    Layout.fillWidth: true
-                                    text: row.title
-                                    color: Theme.text
-                                    font.bold: !row.read
-                                    elide: Text.ElideRight
-                                }
-                                Label {
-                                    visible: row.replayed
-                                    text: qsTr("replayed")
-                                    color: Theme.warning
-                                    font.pointSize: Qt.application.font.pointSize * Theme.smallFont
-                                }
-                                Label {
-                                    text: row.type
-                                    color: Theme.mutedText
-                                    font.pointSize: Qt.application.font.pointSize * Theme.smallFont
-                                }
-                                Label {
-                                    text: row.createdAt ? Qt.formatTime(row.createdAt, "hh:mm:ss") : ""
-                                    color: Theme.mutedText
-                                    font.pointSize: Qt.application.font.pointSize * Theme.smallFont
-                                }
+                    }
+
+                    // The history: the next page when the end of the list is in sight (also
+                    // when the rows do not fill the view yet).
+                    function loadOlderIfAtEnd() {
+                        if (count > 0 && atYEnd && !view.session.historyLoading
+                                && !view.session.historyComplete && view.session.historyError === ""
+                                && view.session.connectionState === Session.Connected)
+                            view.session.loadOlderNotifications()
+                    }
+                    onAtYEndChanged: loadOlderIfAtEnd()
+                    onCountChanged: Qt.callLater(loadOlderIfAtEnd)
+                    Connections {
+                        target: view.session
+                        function onHistoryChanged() { Qt.callLater(list.loadOlderIfAtEnd) }
+                    }
+                    footer: Item {
+                        width: ListView.view ? ListView.view.width : 0
+                        height: historyFooter.implicitHeight + Theme.spacing * 2
+                        RowLayout {
+                            id: historyFooter
+                            anchors.centerIn: parent
+                            spacing: Theme.spacing
+                            BusyIndicator {
+                                visible: view.session.historyLoading
+                                running: visible
+                                implicitWidth: 24
+                                implicitHeight: 24
                             }
                             Label {
+                                objectName: "historyStatus"
+                                text: view.session.historyLoading ? qsTr("Loading older notifications…")
+                                    : view.session.historyError !== "" ? view.session.historyError
+                                    : view.session.historyComplete ? qsTr("No older notifications.")
+                                    : ""
+                                color: view.session.historyError !== "" ? Theme.error : Theme.mutedText
+                            }
+                            Button {
+                                objectName: "loadOlderButton"
+                                visible: !view.session.historyLoading && !view.session.historyComplete
+                                enabled: view.session.connectionState === Session.Connected
+                                text: view.session.historyError !== "" ? qsTr("Try again") : qsTr("Load older")
+                                onClicked: view.session.loadOlderNotifications()
+                            }
+                        }
+                    }
+
+                    // Newest first. A row inserted above the first visible one is placed out of
+                    // sight, and a view a few pixels from the top (a current item followed, a
+                    // delegate that grew) counts as scrolled: so the view keeps to the top while
+                    // the user is near it. Scrolled away to read, the rows under the pointer stay
+                    // and the pill counts what arrived above.
+                    readonly property bool nearTop: contentY - originY < 48
+                    property bool followTop: true
+                    property int newAbove: 0
+                    onNearTopChanged: if (nearTop) newAbove = 0
+                    function toTop() {
+                        newAbove = 0
+                        positionViewAtBeginning()
+                    }
+                    Connections {
+                        target: view.model
+                        function onRowsAboutToBeInserted() { list.followTop = list.count === 0 || list.nearTop }
+                        function onRowsInserted(parent, first, last) {
+                            if (list.followTop)
+                                Qt.callLater(list.toTop)
+                            else if (first === 0)
+                                list.newAbove += last - first + 1
+                        }
+                        function onTypeFilterChanged() { Qt.callLater(list.toTop) }
+                        function onUnreadOnlyChanged() { Qt.callLater(list.toTop) }
+                    }
+
+                    delegate: ListRow {
+                        id: row
+                        required property int index
+                        required property string title
+                        required property string body
+                        required property string type
+                        required property var createdAt
+                        required property bool read
+                        required property bool replayed
+                        width: ListView.view.width
+                        onClicked: {
+                            list.currentIndex = index
+                            view.model.markRead(index)
+                        }
+                        Accessible.name: (read ? "" : qsTr("Unread: ")) + title + ". " + body
+                        contentItem: RowLayout {
+                            spacing: Theme.spacing
+                            Rectangle {
+                                objectName: "unreadDot"
+                                Layout.alignment: Qt.AlignTop
+                                Layout.topMargin: 6
+                                implicitWidth: 8
+                                implicitHeight: 8
+                                radius: 4
+                                color: row.read ? "transparent" : Theme.accent
+                            }
+                            ColumnLayout {
                                 Layout.fillWidth: true
-                                text: row.body
-                                wrapMode: Text.WordWrap
-                                maximumLineCount: 3
-                                elide: Text.ElideRight
-                                color: Theme.mutedText
+                                spacing: 2
+                                RowLayout {
+                                    Layout.fillWidth: true
+                                    Label {
+                                        Layout.fillWidth: true
+                                        text: row.title
+                                        color: Theme.text
+                                        font.bold: !row.read
+                                        elide: Text.ElideRight
+                                    }
+                                    Label {
+                                        visible: row.replayed
+                                        text: qsTr("replayed")
+                                        color: Theme.warning
+                                        font.pointSize: Qt.application.font.pointSize * Theme.smallFont
+                                    }
+                                    Label {
+                                        text: row.type
+                                        color: Theme.mutedText
+                                        font.pointSize: Qt.application.font.pointSize * Theme.smallFont
+                                    }
+                                    Label {
+                                        text: row.createdAt ? Qt.formatTime(row.createdAt, "hh:mm:ss") : ""
+                                        color: Theme.mutedText
+                                        font.pointSize: Qt.application.font.pointSize * Theme.smallFont
+                                    }
+                                }
+                                Label {
+                                    Layout.fillWidth: true
+                                    text: row.body
+                                    wrapMode: Text.WordWrap
+                                    maximumLineCount: 3
+                                    elide: Text.ElideRight
+                                    color: Theme.mutedText
+                                }
                             }
                         }
                     }
                 }
+
+                Button {
+                    objectName: "newNotificationsPill"
+                    anchors.horizontalCenter: parent.horizontalCenter
+                    anchors.top: parent.top
+                    anchors.topMargin: Theme.spacing
+                    visible: list.newAbove > 0 && list.visible
+                    text: qsTr("%n new", "", list.newAbove)
+                    icon.name: "go-up"
+                    highlighted: true
+                    onClicked: list.toTop()
+                }
+
+                StateView {
+                    anchors.fill: parent
+                    loading: view.session.connectionState === Session.Connecting
+                    errorText: view.session.connectionState === Session.Disconnected ? view.session.connectionError : ""
+                    empty: list.count === 0
+                    emptyText: view.model.typeFilter !== "" || view.model.unreadOnly
+                               ? qsTr("No notifications match the filter.")
+                               : qsTr("No notifications yet. New ones appear here as they arrive.")
+                    visible: list.count === 0
+                }
             }
 
-            Button {
-                objectName: "newNotificationsPill"
-                anchors.horizontalCenter: parent.horizontalCenter
-                anchors.top: parent.top
-                anchors.topMargin: Theme.spacing
-                visible: list.newAbove > 0 && list.visible
-                text: qsTr("%n new", "", list.newAbove)
-                icon.name: "go-up"
-                highlighted: true
-                onClicked: list.toTop()
-            }
+            // The picked notification in full.
+            Pane {
+                id: detail
+                objectName: "notificationDetail"
+                readonly property Item row: list.currentItem
+                visible: row !== null && list.currentIndex >= 0
+                Layout.fillHeight: true
+                Layout.preferredWidth: Math.max(260, view.width * 0.38)
+                padding: Theme.padding
+                background: Rectangle {
+                    color: Theme.surface
+                    border.color: Theme.separator
+                    radius: Theme.radius
+                }
+                Accessible.role: Accessible.Pane
+                Accessible.name: qsTr("Notification details")
 
-            StateView {
-                anchors.fill: parent
-                loading: view.session.connectionState === Session.Connecting
-                errorText: view.session.connectionState === Session.Disconnected ? view.session.connectionError : ""
-                empty: list.count === 0
-                emptyText: view.model.typeFilter !== "" || view.model.unreadOnly
-                           ? qsTr("No notifications match the filter.")
-                           : qsTr("No notifications yet. New ones appear here as they arrive.")
-                visible: list.count === 0
+                ColumnLayout {
+                    anchors.fill: parent
+                    spacing: Theme.spacing
+                    RowLayout {
+                        Layout.fillWidth: true
+                        Label {
+                            objectName: "detailTitle"
+                            Layout.fillWidth: true
+                            text: detail.row ? detail.row.title : ""
+                            color: Theme.text
+                            font.bold: true
+                            font.pointSize: Qt.application.font.pointSize * Theme.titleFont
+                            wrapMode: Text.WordWrap
+                        }
+                        ToolButton {
+                            objectName: "closeDetailButton"
+                            text: qsTr("Close")
+                            icon.name: "window-close"
+                            ToolTip.visible: hovered
+                            ToolTip.text: qsTr("Close the details (Esc)")
+                            onClicked: list.currentIndex = -1
+                        }
+                    }
+                    Label {
+                        objectName: "detailMeta"
+                        Layout.fillWidth: true
+                        wrapMode: Text.WordWrap
+                        color: Theme.mutedText
+                        text: {
+                            if (!detail.row)
+                                return ""
+                            const parts = [detail.row.type]
+                            if (detail.row.createdAt)
+                                parts.push(detail.row.createdAt.toLocaleString(Qt.locale(), Locale.LongFormat))
+                            if (detail.row.replayed)
+                                parts.push(qsTr("replayed after an outage"))
+                            return parts.filter(p => p !== "").join(" · ")
+                        }
+                    }
+                    ScrollView {
+                        Layout.fillWidth: true
+                        Layout.fillHeight: true
+                        TextArea {
+                            objectName: "detailBody"
+                            readOnly: true
+                            selectByMouse: true
+                            wrapMode: TextEdit.Wrap
+                            text: detail.row ? detail.row.body : ""
+                            color: Theme.text
+                            background: null
+                            Accessible.name: qsTr("Message")
+                        }
+                    }
+                    RowLayout {
+                        Layout.fillWidth: true
+                        Item { Layout.fillWidth: true }
+                        Button {
+                            objectName: "toggleReadButton"
+                            text: detail.row && detail.row.read ? qsTr("Mark unread") : qsTr("Mark read")
+                            onClicked: {
+                                if (detail.row.read)
+                                    view.model.markUnread(list.currentIndex)
+                                else
+                                    view.model.markRead(list.currentIndex)
+                            }
+                        }
+                    }
+                }
             }
         }
     }

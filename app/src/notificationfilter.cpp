@@ -117,6 +117,13 @@ void NotificationFilterModel::markRead(int row)
         sourceModel()->setData(source, true, role("read"));
 }
 
+void NotificationFilterModel::markUnread(int row)
+{
+    const QModelIndex source = mapToSource(index(row, 0));
+    if (source.isValid())
+        sourceModel()->setData(source, false, role("read"));
+}
+
 void NotificationFilterModel::markAllRead()
 {
     if (!sourceModel())

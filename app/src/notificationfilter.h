@@ -42,6 +42,8 @@ public:
 
     /// Marks the row shown at `row` read.
     Q_INVOKABLE void markRead(int row);
+    /// Marks the row shown at `row` unread again.
+    Q_INVOKABLE void markUnread(int row);
     /// Marks every row of the source read.
     Q_INVOKABLE void markAllRead();
 

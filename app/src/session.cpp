@@ -35,6 +35,38 @@ QString problemText(const QJsonObject &answer, const QString &fallback)
     return title.isEmpty() ? fallback : title;
 }
 
+/// Adds one GetNotifications page to `model`; true when the history is complete (a short
+/// page, or the list at its maximum). Rows created before `readBefore` (the server's time at
+/// connect) are what the user had before, so they come in read; anything newer was not
+/// delivered yet when the page was read, and stays unread when it comes live.
+bool addHistoryPage(Qml::NotificationModel *model, const Value &page, int asked,
+                    const QDateTime &readBefore)
+{
+    const qsizetype size = page.isArray() ? page.size() : 0;
+    bool full = false;
+    for (qsizetype i = 0; i < size; ++i) {
+        const Value &n = page[i];
+        if (!model->add(n)) {
+            // A duplicate (also replayed or live) is fine; a list at its maximum is full.
+            full = model->maximumCount() > 0 && model->count() >= model->maximumCount();
+            if (full)
+                break;
+            continue;
+        }
+        if (!readBefore.isValid() || !(n["createdAt"].toDateTime() < readBefore))
+            continue;
+        const QString id = n["id"].toString();
+        for (int row = model->rowCount() - 1; row >= 0; --row) {
+            const QModelIndex index = model->index(row);
+            if (index.data(Qml::NotificationModel::IdRole).toString() == id) {
+                model->setData(index, true, Qml::NotificationModel::ReadRole);
+                break;
+            }
+        }
+    }
+    return full || size < asked;
+}
+
 } // namespace
 
 Session::Session(QObject *parent)
@@ -425,7 +457,9 @@ void Session::startConnection(const QString &accessToken)
         if (!replayed && m_desktopNotifications)
             m_notifier->notify(n["title"].toString(), n["body"].toString());
     });
-    hub->on("ConnectionAcknowledged", this, [](const ValueList &) {});
+    // (connectionId, serverTime): sent before the replay, so history older than this is read.
+    hub->on("ConnectionAcknowledged", this,
+            [this](const ValueList &args) { m_acknowledgedAt = args.value(1).toDateTime(); });
     hub->on("UserJoined", this, [this](const ValueList &args) {
         m_presence->join(args.value(0).toString(), args.value(1).toString());
         m_presenceTimer.start();
@@ -458,6 +492,8 @@ void Session::startConnection(const QString &accessToken)
         m_replayedBase = m_hub->connection()->replayedMessages();
         Q_EMIT statisticsChanged();
         refreshPresence();
+        if (!m_historyStarted)
+            loadOlderNotifications();
     });
     connect(hub, &HubConnection::reconnected, this, [this] {
         m_replayedBase = m_hub->connection()->replayedMessages();
@@ -485,6 +521,7 @@ void Session::stopConnection()
     m_presenceLoading = false;
     m_presenceError.clear();
     m_systemAlert.clear();
+    resetHistory();
     if (m_hub) {
         Qml::QmlHubConnection *hub = m_hub;
         m_hub = nullptr;
@@ -522,6 +559,64 @@ void Session::refreshPresence()
             }
             Q_EMIT presenceStateChanged();
         });
+}
+
+void Session::loadOlderNotifications()
+{
+    if (!m_hub || m_hub->connection()->state() != HubConnection::State::Connected
+        || m_historyLoading || m_historyComplete)
+        return;
+    // Below the oldest row shown: live and replayed rows come newest first, so the history
+    // continues where they end.
+    qint64 before = 0;
+    const int rows = m_notifications->rowCount();
+    for (int i = 0; i < rows; ++i) {
+        const qint64 sequence
+            = m_notifications->index(i).data(Qml::NotificationModel::SequenceRole).toLongLong();
+        if (sequence > 0 && (before == 0 || sequence < before))
+            before = sequence;
+    }
+    if (before == 1) {
+        m_historyStarted = true;
+        m_historyComplete = true;
+        Q_EMIT historyChanged();
+        return;
+    }
+    m_historyStarted = true;
+    m_historyLoading = true;
+    m_historyError.clear();
+    Q_EMIT historyChanged();
+    const quint64 generation = m_generation;
+    QPointer<Qml::QmlHubConnection> hub = m_hub;
+    m_hub->connection()->invoke(
+        "GetNotifications", {Value(before), Value(HistoryPageSize)}, this,
+        [this, generation, hub](const HubResult<Value> &result) {
+            if (generation != m_generation || hub != m_hub)
+                return;
+            m_historyLoading = false;
+            if (!result) {
+                m_historyError
+                    = tr("Could not load older notifications: %1").arg(result.error().message);
+                qCWarning(lcSession).noquote() << "history:" << result.error().message;
+            } else {
+                if (addHistoryPage(m_notifications, result.value(), HistoryPageSize,
+                                   m_acknowledgedAt))
+                    m_historyComplete = true;
+            }
+            Q_EMIT historyChanged();
+        });
+}
+
+void Session::resetHistory()
+{
+    m_acknowledgedAt = {};
+    if (!m_historyLoading && !m_historyComplete && !m_historyStarted && m_historyError.isEmpty())
+        return;
+    m_historyLoading = false;
+    m_historyComplete = false;
+    m_historyStarted = false;
+    m_historyError.clear();
+    Q_EMIT historyChanged();
 }
 
 void Session::dismissSystemAlert()

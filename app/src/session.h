@@ -107,6 +107,12 @@ class Session : public QObject {
     Q_PROPERTY(bool presenceLoading READ presenceLoading NOTIFY presenceStateChanged)
     /// Why the latest GetOnlineUsers() failed; empty otherwise.
     Q_PROPERTY(QString presenceError READ presenceError NOTIFY presenceStateChanged)
+    /// A page of the notification history (GetNotifications) is being loaded.
+    Q_PROPERTY(bool historyLoading READ historyLoading NOTIFY historyChanged)
+    /// Every older notification the server keeps is in the list (or the list is full).
+    Q_PROPERTY(bool historyComplete READ historyComplete NOTIFY historyChanged)
+    /// Why the latest history page failed, for humans; empty otherwise.
+    Q_PROPERTY(QString historyError READ historyError NOTIFY historyChanged)
 
 public:
     enum Status { SignedOut, SigningIn, SignedIn };
@@ -150,6 +156,11 @@ public:
     DocumentModel *document() const { return m_document; }
     bool presenceLoading() const { return m_presenceLoading; }
     QString presenceError() const { return m_presenceError; }
+    bool historyLoading() const { return m_historyLoading; }
+    bool historyComplete() const { return m_historyComplete; }
+    QString historyError() const { return m_historyError; }
+    /// Notifications one history page asks for.
+    static constexpr int HistoryPageSize = 50;
     /// The unfiltered notifications (Heliograph.Client's model).
     Qml::NotificationModel *notificationSource() const { return m_notifications; }
     /// The current access token (for the admin console's own connection); empty when signed
@@ -181,6 +192,10 @@ public:
     Q_INVOKABLE void refreshPresence();
     /// Hides the latest system alert.
     Q_INVOKABLE void dismissSystemAlert();
+    /// Loads the next page of history (GetNotifications), older than the oldest notification
+    /// in the list, as read rows. The first page is loaded by itself at the first connect.
+    /// Nothing happens while a page is loading, when the history is complete or offline.
+    Q_INVOKABLE void loadOlderNotifications();
 
 Q_SIGNALS:
     void statusChanged();
@@ -194,6 +209,7 @@ Q_SIGNALS:
     void reconnectCountdownChanged();
     void systemAlertChanged();
     void presenceStateChanged();
+    void historyChanged();
     /// A notification arrived live or by replay.
     void notificationReceived(const QString &title, const QString &body, const QString &type,
                               bool replayed);
@@ -210,6 +226,7 @@ private:
     void scheduleRefresh();
     void updateCountdown();
     void failSignIn(const QString &why);
+    void resetHistory();
 
     QNetworkAccessManager *m_nam;
     RefreshTokenStore *m_keychain;
@@ -243,6 +260,11 @@ private:
     quint64 m_generation = 0; ///< bumped by every sign-in and sign-out: stale answers dropped
     bool m_presenceLoading = false;
     QString m_presenceError;
+    bool m_historyLoading = false;
+    bool m_historyComplete = false;
+    bool m_historyStarted = false; ///< the first page was asked for on this connection
+    QString m_historyError;
+    QDateTime m_acknowledgedAt; ///< the server's time in the latest ConnectionAcknowledged
     QString m_systemAlert;
 };
 

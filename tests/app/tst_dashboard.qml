@@ -341,6 +341,68 @@ TestCase {
         verify(failures.length === 0, what + ": " + failures.join("; "))
     }
 
+    // Issue 14, history: a fresh sign-in shows the user's recent notifications (read: they are
+    // from before), the next page comes when the list is scrolled to its end, a picked row
+    // opens its detail, where it can be marked unread again; new ones still arrive unread.
+    function test_historyPagesDetailAndMarkUnread() {
+        for (let i = 1; i <= 60; ++i)
+            verify(DesktopTestServer.push("qml-t10", "hilda", "History " + i, i % 2 ? "info" : "deploy"))
+        verify(DesktopTestServer.push("qml-t10", "other", "Not hilda's", "info"))
+        verify(DesktopTestServer.push("qml-t11", "hilda", "Other tenant", "info"))
+        const view = signedIn("hilda", "qml-t10", ["Viewer"])
+        const session = view.session
+        const list = findChild(view, "notificationList")
+        tryCompare(list, "count", 50, 10000) // the first page
+        tryCompare(session, "historyLoading", false, 10000)
+        compare(session.historyComplete, false)
+        compare(session.notifications.unreadCount, 0)
+        tryVerify(() => itemAt(list, 0) !== null, 5000, "row 0 laid out")
+        compare(itemAt(list, 0).title, "History 60")
+        compare(findChild(view, "unreadLabel").text, "0 unread")
+
+        // Scrolled to the end: the rest, then nothing older.
+        list.positionViewAtEnd()
+        tryCompare(list, "count", 60, 10000)
+        tryCompare(session, "historyComplete", true, 10000)
+        list.positionViewAtEnd()
+        waitForRendering(list)
+        tryCompare(findChild(view, "historyStatus"), "text", "No older notifications.")
+        compare(findChild(view, "loadOlderButton").visible, false)
+        list.positionViewAtBeginning()
+        waitForRendering(list)
+        tryVerify(() => fullyVisible(list, 0), 2000)
+
+        // The detail of a picked row; mark it unread there, and with U on the list.
+        const detail = findChild(view, "notificationDetail")
+        compare(detail.visible, false)
+        mouseClick(itemAt(list, 1))
+        tryCompare(detail, "visible", true)
+        compare(findChild(view, "detailTitle").text, "History 59")
+        compare(findChild(view, "detailBody").text, "body of History 59")
+        verify(findChild(view, "detailMeta").text.startsWith("info · "))
+        const toggle = findChild(view, "toggleReadButton")
+        compare(toggle.text, "Mark unread")
+        mouseClick(toggle)
+        compare(session.notifications.unreadCount, 1)
+        compare(itemAt(list, 1).read, false)
+        compare(toggle.text, "Mark read")
+        mouseClick(toggle)
+        compare(session.notifications.unreadCount, 0)
+        list.forceActiveFocus()
+        keyClick(Qt.Key_U)
+        compare(session.notifications.unreadCount, 1)
+        keyClick(Qt.Key_Escape)
+        compare(detail.visible, false)
+        // The list is hilda's own: nothing of another user or tenant came with the pages.
+        compare(list.count, 60)
+
+        // New ones arrive at the top, unread.
+        verify(DesktopTestServer.push("qml-t10", "hilda", "Live one", "info"))
+        tryCompare(list, "count", 61, 10000)
+        compare(session.notifications.unreadCount, 2)
+        tryVerify(() => itemAt(list, 0) !== null && itemAt(list, 0).title === "Live one", 5000)
+    }
+
     // The theme switch: Light and Dark, each readable everywhere (rendered), rows included.
     function test_themeSwitchKeepsEveryTextReadable() {
         const view = signedIn("tess", "qml-t9", ["Editor"])
