@@ -17,7 +17,7 @@
 //
 //   codec_bench [--quick] [--rounds N] [--markdown FILE]
 
-#include <heliograph/client/hubprotocol.h>
+#include <heliograph/protocol/hubprotocol.h>
 
 #include <QtCore/QByteArray>
 #include <QtCore/QFile>

@@ -73,49 +73,22 @@ if [ -n "$BENCH_CPU" ] && command -v taskset >/dev/null; then pin_bench=(taskset
 
 server_pid="" server_port="" drain_pid=""
 
-stop_server() {
-    if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-        kill -TERM "$server_pid" 2>/dev/null || true
-        # Both servers drain on SIGTERM; give them 30 s, then kill.
-        if ! timeout 30 tail --pid="$server_pid" -f /dev/null; then
-            kill -KILL "$server_pid" 2>/dev/null || true
-        fi
-        wait "$server_pid" 2>/dev/null || true
-    fi
-    if [ -n "$drain_pid" ]; then wait "$drain_pid" 2>/dev/null || true; fi
-    server_pid="" server_port="" drain_pid=""
-}
+# stop_server, launch_server, median, fmt, ratio
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 trap stop_server EXIT
 
-# start_server ours|theirs LOGPREFIX: starts a fresh server on a free port (port 0) and waits,
-# on a pipe, for the line that names the port.
+# start_server ours|theirs LOGPREFIX: a fresh server on a free port (port 0).
 start_server() {
-    local which="$1" prefix="$2" fifo="$work/stdout.fifo" line fd
-    rm -f "$fifo"
-    mkfifo "$fifo"
+    local which="$1" prefix="$2"
     if [ "$which" = ours ]; then
         rm -rf "$work/data"
-        "${pin_server[@]}" "$server_bin" serve --listen 127.0.0.1:0 --memory --bench-hub \
-            --data "$work/data" >"$fifo" 2>"$prefix.stderr.log" &
+        launch_server "$which server" "$prefix" "${pin_server[@]}" "$server_bin" serve \
+            --listen 127.0.0.1:0 --memory --bench-hub --data "$work/data"
     else
-        "${pin_server[@]}" env DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 \
-            dotnet "$peer_dll" --urls http://127.0.0.1:0 >"$fifo" 2>"$prefix.stderr.log" &
+        launch_server "$which server" "$prefix" "${pin_server[@]}" env \
+            DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 dotnet "$peer_dll" --urls http://127.0.0.1:0
     fi
-    server_pid=$!
-    exec {fd}<"$fifo"
-    while IFS= read -r -t 60 -u "$fd" line; do
-        printf '%s\n' "$line" >>"$prefix.stdout.log"
-        if [[ "$line" =~ listening\ on\ (port\ |http://127\.0\.0\.1:)([0-9]+) ]]; then
-            server_port="${BASH_REMATCH[2]}"
-            break
-        fi
-    done
-    # Keep draining its stdout so that it never blocks on a full pipe.
-    cat <&"$fd" >>"$prefix.stdout.log" &
-    drain_pid=$!
-    exec {fd}<&-
-    rm -f "$fifo"
-    [ -n "$server_port" ] || { cat "$prefix.stderr.log" >&2; die "$which server did not start"; }
 }
 
 # --- the runs -----------------------------------------------------------------------------------
@@ -183,28 +156,6 @@ load_end="$(cut -d' ' -f1-3 /proc/loadavg)"
 jnum() {
     [ -f "$1" ] || return 0
     sed -n "s/^ *\"$2\": *\([-0-9.eE+]*\),\{0,1\}$/\1/p" "$1" | head -n1
-}
-
-# median of the arguments (empty if none)
-median() {
-    printf '%s\n' "$@" | sed '/^$/d' | sort -g | awk '{v[NR]=$1} END {
-        if (NR == 0) exit
-        if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
-# fmt VALUE DECIMALS: thousands separators, or "n/a"
-fmt() {
-    [ -n "$1" ] || { echo "n/a"; return; }
-    awk -v v="$1" -v d="$2" 'BEGIN {
-        s = sprintf("%." d "f", v); neg = (substr(s, 1, 1) == "-"); if (neg) s = substr(s, 2)
-        i = index(s, "."); ip = i ? substr(s, 1, i - 1) : s; fp = i ? substr(s, i) : ""
-        while (length(ip) > 3) { r = "," substr(ip, length(ip) - 2) r; ip = substr(ip, 1, length(ip) - 3) }
-        print (neg ? "-" : "") ip r fp }'
-}
-
-ratio() {
-    if [ -z "$1" ] || [ -z "$2" ]; then echo "n/a"; return; fi
-    awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2fx\n", a / b }'
 }
 
 # values WHICH KEY: the KEY of every round of the current configuration

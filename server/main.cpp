@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: MIT
 // heliograph-server: command-line front end. Everything else lives in heliograph_server_core.
 #include "app/serverapp.h"
+#include "app/settings.h"
 #include "auth/authservice.h"
 #include "auth/jwt.h"
-
-#include <heliograph/client/heliographclient_version.h>
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QFile>
@@ -26,26 +25,7 @@ namespace {
 enum ExitCode { Ok = 0, Failure = 1, Usage = 2, Config = 3, Listen = 4 };
 
 const char Help[] = R"(Usage:
-  heliograph-server serve [--listen 127.0.0.1:5000] [--data DIR] [--config FILE]
-                          [--jwt-secret SECRET | --jwt-public-key PEM_FILE]
-                          [--jwt-authority URL | --jwt-jwks-url URL] [--jwt-jwks-refresh S]
-                          [--jwt-user-claim C] [--jwt-tenant-claim C] [--jwt-name-claim C,...]
-                          [--jwt-roles-claim C,...]
-                          [--jwt-issuer ISS] [--jwt-audience AUD] [--threads N]
-                          [--allowed-origins LIST] [--memory] [--storage sqlite|memory]
-                          [--max-message-size BYTES] [--keep-alive S] [--client-timeout S]
-                          [--handshake-timeout S] [--request-timeout S] [--max-queued-output BYTES]
-                          [--max-connections-per-user N] [--max-connections N]
-                          [--max-request-buffer BYTES] [--max-pending-negotiations N]
-                          [--metrics-token TOKEN] [--metrics-listen HOST:PORT]
-                          [--detailed-errors true]
-                          [--retention-hours H] [--max-notifications-per-user N]
-                          [--bench-hub] [--demo] [--messagepack-key-case camel|pascal]
-                          [--access-token-lifetime S] [--refresh-token-lifetime S]
-                          [--password-hash-memory KIB] [--password-hash-iterations N]
-                          [--password-hash-parallelism N] [--max-failed-logins N]
-                          [--max-failed-logins-per-address N] [--failed-login-window S]
-                          [--password-hash-threads N] [--max-pending-logins N]
+  heliograph-server serve [--config FILE] [--SETTING VALUE]...   (serve --help lists them)
   heliograph-server token --user U --tenant T [--name DISPLAY] [--role R]... [--ttl SECONDS]
                           [--secret S | --data DIR] [--issuer ISS] [--audience AUD]
   heliograph-server user add --username U --tenant T [--name DISPLAY] --role R [--role R]...
@@ -362,6 +342,10 @@ int serve(QCoreApplication &app, const QStringList &args)
 {
     if (args.contains(u"--help"_s) || args.contains(u"-h"_s)) {
         std::fputs(Help, stdout);
+        std::printf("\nSettings of serve (flag, environment variable; a config file key is the "
+                    "flag's name):\n  --config FILE   (HELIOGRAPH_CONFIG)\n      a JSON object "
+                    "of settings\n%s",
+                    qPrintable(settingsHelp()));
         std::puts("\nEvery setting: docs/configuration.md; limits and exposing the server: "
                   "docs/security.md.");
         return Ok;
@@ -412,7 +396,7 @@ int main(int argc, char **argv)
 {
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(u"heliograph-server"_s);
-    QCoreApplication::setApplicationVersion(QStringLiteral(HELIOGRAPH_CLIENT_VERSION_STRING));
+    QCoreApplication::setApplicationVersion(QStringLiteral(HELIOGRAPH_VERSION_STRING));
     spdlog::set_default_logger(spdlog::stderr_color_mt("heliograph"));
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
     qInstallMessageHandler(messageHandler);
@@ -424,7 +408,7 @@ int main(int argc, char **argv)
         return args.isEmpty() ? Usage : Ok;
     }
     if (args.first() == u"--version"_s) {
-        std::printf("heliograph-server %s\n", HELIOGRAPH_CLIENT_VERSION_STRING);
+        std::printf("heliograph-server %s\n", HELIOGRAPH_VERSION_STRING);
         return Ok;
     }
     const QString command = args.takeFirst();

@@ -30,7 +30,9 @@
 namespace Heliograph {
 class HubConnection;
 class HubStream;
+inline namespace Protocol {
 class Value;
+}
 } // namespace Heliograph
 
 namespace Heliograph::Desktop {

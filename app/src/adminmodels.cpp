@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "adminmodels.h"
 
-#include <heliograph/client/value.h>
+#include <heliograph/protocol/value.h>
 
 #include <algorithm>
 

@@ -14,7 +14,7 @@
 
 #include <optional>
 
-namespace Heliograph {
+namespace Heliograph::inline Protocol {
 class Value;
 }
 

@@ -3,9 +3,9 @@
 
 #include "wsclient.h"
 
-#include <heliograph/client/handshake.h>
-#include <heliograph/client/hubmessage.h>
-#include <heliograph/client/negotiate.h>
+#include <heliograph/protocol/handshake.h>
+#include <heliograph/protocol/hubmessage.h>
+#include <heliograph/protocol/negotiate.h>
 
 #include <algorithm>
 #include <arpa/inet.h>

@@ -7,7 +7,7 @@
 #include "histogram.h"
 #include "procstats.h"
 
-#include <heliograph/client/hubprotocol.h>
+#include <heliograph/protocol/hubprotocol.h>
 
 #include <QtCore/QByteArray>
 #include <QtCore/QList>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "jsvalue_p.h"
 
-#include <heliograph/client/json.h>
+#include <heliograph/protocol/json.h>
 
 #include <QtCore/QDateTime>
 #include <QtCore/QVariant>

@@ -16,7 +16,7 @@
 // Double, so hub methods with integer parameters bind them on both protocols.
 #pragma once
 
-#include <heliograph/client/value.h>
+#include <heliograph/protocol/value.h>
 
 #include <QtQml/QJSValue>
 

@@ -14,7 +14,7 @@
 #include "qmlhubconnection.h"
 
 #include <heliograph/client/hubconnection.h>
-#include <heliograph/client/value.h>
+#include <heliograph/protocol/value.h>
 
 #include <QtCore/QAbstractListModel>
 #include <QtCore/QPointer>

@@ -10,7 +10,7 @@
 // its callbacks ran, the object is kept alive even when no JavaScript reference is left.
 #pragma once
 
-#include <heliograph/client/value.h>
+#include <heliograph/protocol/value.h>
 
 #include <QtCore/QObject>
 #include <QtCore/QPointer>

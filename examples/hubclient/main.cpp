@@ -11,7 +11,7 @@
 
 #include <heliograph/client/heliographclient_version.h>
 #include <heliograph/client/hubconnection.h>
-#include <heliograph/client/json.h>
+#include <heliograph/protocol/json.h>
 
 #include <QtCore/QCommandLineParser>
 #include <QtCore/QCoreApplication>

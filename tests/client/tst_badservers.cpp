@@ -24,7 +24,7 @@ using namespace std::chrono_literals;
 using State = HubConnection::State;
 using Error = HubConnection::Error;
 using Transport = HubConnection::Transport;
-using Protocol = HubConnection::Protocol;
+using HubProtocolKind = HubConnection::Protocol;
 using Frame = FakeHub::Frame;
 
 namespace {
@@ -163,7 +163,7 @@ struct Session {
         client.on("Notify", [this](const ValueList &a) { notified.append(a); });
     }
 
-    bool open(Protocol protocol, Transport transport = Transport::WebSockets,
+    bool open(HubProtocolKind protocol, Transport transport = Transport::WebSockets,
               std::shared_ptr<RetryPolicy> retry = {})
     {
         client.setProtocol(protocol);
@@ -240,54 +240,56 @@ class tst_BadServers : public QObject {
 private Q_SLOTS:
     void ignored_data()
     {
-        QTest::addColumn<Protocol>("protocol");
+        QTest::addColumn<HubProtocolKind>("protocol");
         QTest::addColumn<QByteArray>("bytes");
         // The protocol: unknown message types are skipped (the official clients do too).
         QTest::newRow("json unknown type")
-            << Protocol::Json << QByteArray("{\"type\":99,\"x\":[1]}\x1e");
-        QTest::newRow("msgpack unknown type") << Protocol::MessagePack << mp("\x92\x63\x01");
+            << HubProtocolKind::Json << QByteArray("{\"type\":99,\"x\":[1]}\x1e");
+        QTest::newRow("msgpack unknown type") << HubProtocolKind::MessagePack << mp("\x92\x63\x01");
         // A completion or a stream item nobody waits for: dropped (a debug log).
         QTest::newRow("json completion for an unknown id")
-            << Protocol::Json
+            << HubProtocolKind::Json
             << QByteArray("{\"type\":3,\"invocationId\":\"999\",\"result\":1}\x1e");
-        QTest::newRow("msgpack completion for an unknown id") << Protocol::MessagePack
+        QTest::newRow("msgpack completion for an unknown id") << HubProtocolKind::MessagePack
                                                               << mp("\x95\x03\x80\xa3"
                                                                     "999\x03\x01");
         QTest::newRow("json stream item for an unknown id")
-            << Protocol::Json << QByteArray("{\"type\":2,\"invocationId\":\"999\",\"item\":1}\x1e");
-        QTest::newRow("msgpack stream item for an unknown id") << Protocol::MessagePack
+            << HubProtocolKind::Json
+            << QByteArray("{\"type\":2,\"invocationId\":\"999\",\"item\":1}\x1e");
+        QTest::newRow("msgpack stream item for an unknown id") << HubProtocolKind::MessagePack
                                                                << mp("\x94\x02\x80\xa3"
                                                                      "999\x01");
         // The pending invocation's id (1) is not a stream: its item is dropped, the call
         // stays pending.
         QTest::newRow("json stream item for an invocation")
-            << Protocol::Json << QByteArray("{\"type\":2,\"invocationId\":\"1\",\"item\":1}\x1e");
+            << HubProtocolKind::Json
+            << QByteArray("{\"type\":2,\"invocationId\":\"1\",\"item\":1}\x1e");
         // Messages a server never sends: ignored.
         QTest::newRow("json stream invocation")
-            << Protocol::Json
+            << HubProtocolKind::Json
             << QByteArray("{\"type\":4,\"invocationId\":\"5\",\"target\":\"Notify\",\"arguments\":["
                           "]}\x1e");
         QTest::newRow("json cancel invocation")
-            << Protocol::Json << QByteArray("{\"type\":5,\"invocationId\":\"1\"}\x1e");
+            << HubProtocolKind::Json << QByteArray("{\"type\":5,\"invocationId\":\"1\"}\x1e");
         QTest::newRow("json ack and sequence")
-            << Protocol::Json
+            << HubProtocolKind::Json
             << QByteArray("{\"type\":8,\"sequenceId\":3}\x1e{\"type\":9,\"sequenceId\":1}\x1e");
         QTest::newRow("json ping with extra properties")
-            << Protocol::Json << QByteArray("{\"type\":6,\"extra\":{\"a\":[1,2]}}\x1e");
+            << HubProtocolKind::Json << QByteArray("{\"type\":6,\"extra\":{\"a\":[1,2]}}\x1e");
         // An invocation of a method the client has no handler for (a warning is logged).
         QTest::newRow("json invocation without handler")
-            << Protocol::Json
+            << HubProtocolKind::Json
             << QByteArray("{\"type\":1,\"target\":\"Unknown\",\"arguments\":[1]}\x1e");
         QTest::newRow("msgpack invocation without handler")
-            << Protocol::MessagePack << mp("\x95\x01\x80\xc0\xa7Unknown\x90");
+            << HubProtocolKind::MessagePack << mp("\x95\x01\x80\xc0\xa7Unknown\x90");
         // Handler arguments that do not convert: the typed handler is skipped (a warning).
         QTest::newRow("json arguments that do not convert")
-            << Protocol::Json
+            << HubProtocolKind::Json
             << QByteArray("{\"type\":1,\"target\":\"Typed\",\"arguments\":[{}]}\x1e");
     }
     void ignored()
     {
-        QFETCH(Protocol, protocol);
+        QFETCH(HubProtocolKind, protocol);
         QFETCH(QByteArray, bytes);
         Session s;
         int typedCalls = 0;
@@ -301,74 +303,76 @@ private Q_SLOTS:
         QCOMPARE(typedCalls, 0);
         QVERIFY(s.notified.isEmpty());
         // and the next message is read normally
-        s.hub.sendRaw(protocol == Protocol::Json ? JsonNotify : MsgPackNotify);
+        s.hub.sendRaw(protocol == HubProtocolKind::Json ? JsonNotify : MsgPackNotify);
         QTRY_COMPARE(s.notified.size(), 1);
         QCOMPARE(s.notified.first(), ValueList {"n"});
     }
 
     void fatal_data()
     {
-        QTest::addColumn<Protocol>("protocol");
+        QTest::addColumn<HubProtocolKind>("protocol");
         QTest::addColumn<Frame>("frame");
         QTest::addColumn<QByteArray>("bytes");
         QTest::addColumn<Error>("error");
         QTest::addColumn<QString>("errorString");
 
         QTest::newRow("json garbage")
-            << Protocol::Json << Frame::Auto << QByteArray("hello\x1e") << Error::ProtocolError
+            << HubProtocolKind::Json << Frame::Auto << QByteArray("hello\x1e")
+            << Error::ProtocolError
             << u"Unexpected JSON Token Type 'Invalid'. Expected a JSON Object."_s;
         QTest::newRow("json without type")
-            << Protocol::Json << Frame::Auto << QByteArray("{}\x1e") << Error::ProtocolError
+            << HubProtocolKind::Json << Frame::Auto << QByteArray("{}\x1e") << Error::ProtocolError
             << u"Missing required property 'type'."_s;
         QTest::newRow("json cut-off object")
-            << Protocol::Json << Frame::Auto << QByteArray("{\"type\":1,\x1e")
+            << HubProtocolKind::Json << Frame::Auto << QByteArray("{\"type\":1,\x1e")
             << Error::ProtocolError << u"Expected a JSON string at offset 10."_s;
         QTest::newRow("json text after the object")
-            << Protocol::Json << Frame::Auto << QByteArray("{\"type\":6} x\x1e")
+            << HubProtocolKind::Json << Frame::Auto << QByteArray("{\"type\":6} x\x1e")
             << Error::ProtocolError << u"Unexpected data after the JSON object at offset 11."_s;
         QTest::newRow("json wrong type of a property")
-            << Protocol::Json << Frame::Auto
+            << HubProtocolKind::Json << Frame::Auto
             << QByteArray("{\"type\":3,\"invocationId\":1,\"result\":1}\x1e")
             << Error::ProtocolError << u"Expected 'invocationId' to be of type String."_s;
         QTest::newRow("json nested too deep")
-            << Protocol::Json << Frame::Auto
+            << HubProtocolKind::Json << Frame::Auto
             << QByteArray("{\"type\":1,\"target\":\"Notify\",\"arguments\":[" + QByteArray(70, '[')
                           + QByteArray(70, ']') + "]}\x1e")
             << Error::ProtocolError << u"The maximum nesting depth of 64 was exceeded."_s;
         QTest::newRow("msgpack garbage")
-            << Protocol::MessagePack << Frame::Auto << mp("\xc1\xc1\xc1") << Error::ProtocolError
-            << u"Reading array length for 'message' failed."_s;
+            << HubProtocolKind::MessagePack << Frame::Auto << mp("\xc1\xc1\xc1")
+            << Error::ProtocolError << u"Reading array length for 'message' failed."_s;
         QTest::newRow("msgpack zero length")
-            << Protocol::MessagePack << Frame::Auto << QByteArray(1, '\0') << Error::ProtocolError
-            << u"Invalid payload: a MessagePack message cannot be empty."_s;
+            << HubProtocolKind::MessagePack << Frame::Auto << QByteArray(1, '\0')
+            << Error::ProtocolError << u"Invalid payload: a MessagePack message cannot be empty."_s;
         QTest::newRow("msgpack not an array")
-            << Protocol::MessagePack << Frame::Auto << mp("\x01") << Error::ProtocolError
+            << HubProtocolKind::MessagePack << Frame::Auto << mp("\x01") << Error::ProtocolError
             << u"Reading array length for 'message' failed."_s;
         // The length prefix covers the body, but the body ends inside the array.
         QTest::newRow("msgpack truncated body")
-            << Protocol::MessagePack << Frame::Auto << mp("\x95\x01\x80") << Error::ProtocolError
-            << u"Reading array length for 'message' failed."_s;
+            << HubProtocolKind::MessagePack << Frame::Auto << mp("\x95\x01\x80")
+            << Error::ProtocolError << u"Reading array length for 'message' failed."_s;
         QTest::newRow("msgpack length prefix over 2 GB")
-            << Protocol::MessagePack << Frame::Auto << QByteArray("\xff\xff\xff\xff\x7f")
+            << HubProtocolKind::MessagePack << Frame::Auto << QByteArray("\xff\xff\xff\xff\x7f")
             << Error::ProtocolError << u"Messages over 2GB in size are not supported."_s;
         // Invalid UTF-8 inside the hub protocol (a binary frame: the WebSocket does not check).
         QTest::newRow("json invalid utf-8")
-            << Protocol::Json << Frame::Binary
+            << HubProtocolKind::Json << Frame::Binary
             << QByteArray("{\"type\":1,\"target\":\"Notify\",\"arguments\":[\"\xff\"]}\x1e")
             << Error::ProtocolError << u"Invalid UTF-8 in JSON string at offset 42."_s;
         QTest::newRow("msgpack invalid utf-8")
-            << Protocol::MessagePack << Frame::Auto << mp("\x95\x01\x80\xc0\xa6Notify\x91\xa1\xff")
-            << Error::ProtocolError << u"Invalid UTF-8 in MessagePack string."_s;
+            << HubProtocolKind::MessagePack << Frame::Auto
+            << mp("\x95\x01\x80\xc0\xa6Notify\x91\xa1\xff") << Error::ProtocolError
+            << u"Invalid UTF-8 in MessagePack string."_s;
         // A text frame that is not UTF-8 breaks the WebSocket protocol itself (RFC 6455 8.1).
         QTest::newRow("json invalid utf-8 text frame")
-            << Protocol::Json << Frame::Text
+            << HubProtocolKind::Json << Frame::Text
             << QByteArray("{\"type\":1,\"target\":\"Notify\",\"arguments\":[\"\xc3\x28\"]}\x1e")
             << Error::TransportFailed
             << u"WebSocket closed with status code: 1007 (Invalid UTF-8 code encountered.)."_s;
     }
     void fatal()
     {
-        QFETCH(Protocol, protocol);
+        QFETCH(HubProtocolKind, protocol);
         QFETCH(Frame, frame);
         QFETCH(QByteArray, bytes);
         QFETCH(Error, error);
@@ -396,7 +400,7 @@ private Q_SLOTS:
         Session s;
         QSignalSpy reconnecting(&s.client, &HubConnection::reconnecting);
         QSignalSpy reconnected(&s.client, &HubConnection::reconnected);
-        QVERIFY(s.open(Protocol::Json, Transport::WebSockets,
+        QVERIFY(s.open(HubProtocolKind::Json, Transport::WebSockets,
                        std::make_shared<DefaultRetryPolicy>(QList<std::chrono::milliseconds> {10ms},
                                                             true, 0.0)));
         const QString first = s.id();
@@ -414,7 +418,7 @@ private Q_SLOTS:
     {
         Session s;
         QSignalSpy errors(&s.client, &HubConnection::errorOccurred);
-        QVERIFY(s.open(Protocol::Json));
+        QVERIFY(s.open(HubProtocolKind::Json));
         s.hub.sendRawSocket(QByteArray("\x83\x03"
                                        "abc",
                                        5));
@@ -431,7 +435,7 @@ private Q_SLOTS:
     {
         Session s;
         QSignalSpy errors(&s.client, &HubConnection::errorOccurred);
-        QVERIFY(s.open(Protocol::Json, Transport::ServerSentEvents));
+        QVERIFY(s.open(HubProtocolKind::Json, Transport::ServerSentEvents));
         s.hub.sendRaw("\x01\x02 not a field\r\nevent: x\r\nid: 3\r\nretry: 1\r\n: comment\r\n\r\n");
         QVERIFY(s.survived());
         // a message split over two data lines is joined with a newline (JSON whitespace)
@@ -449,13 +453,13 @@ private Q_SLOTS:
     /// A 4 MB message (under the default limit of 32 MiB) arrives intact, in both protocols.
     void oversizeMessage_data()
     {
-        QTest::addColumn<Protocol>("protocol");
-        QTest::newRow("json") << Protocol::Json;
-        QTest::newRow("messagepack") << Protocol::MessagePack;
+        QTest::addColumn<HubProtocolKind>("protocol");
+        QTest::newRow("json") << HubProtocolKind::Json;
+        QTest::newRow("messagepack") << HubProtocolKind::MessagePack;
     }
     void oversizeMessage()
     {
-        QFETCH(Protocol, protocol);
+        QFETCH(HubProtocolKind, protocol);
         Session s;
         QVERIFY(s.open(protocol));
         const QByteArray big(4 * 1024 * 1024, 'x');
@@ -480,10 +484,11 @@ private Q_SLOTS:
     void sizeLimit_data()
     {
         QTest::addColumn<Transport>("transport");
-        QTest::addColumn<Protocol>("protocol");
-        QTest::newRow("websockets-json") << Transport::WebSockets << Protocol::Json;
-        QTest::newRow("websockets-messagepack") << Transport::WebSockets << Protocol::MessagePack;
-        QTest::newRow("sse-json") << Transport::ServerSentEvents << Protocol::Json;
+        QTest::addColumn<HubProtocolKind>("protocol");
+        QTest::newRow("websockets-json") << Transport::WebSockets << HubProtocolKind::Json;
+        QTest::newRow("websockets-messagepack")
+            << Transport::WebSockets << HubProtocolKind::MessagePack;
+        QTest::newRow("sse-json") << Transport::ServerSentEvents << HubProtocolKind::Json;
     }
 
     /// A message of exactly the limit (framing included) is read; a second one is too.
@@ -491,19 +496,19 @@ private Q_SLOTS:
     void sizeLimitExactlyAtTheLimit()
     {
         QFETCH(Transport, transport);
-        QFETCH(Protocol, protocol);
+        QFETCH(HubProtocolKind, protocol);
         constexpr qint64 Limit = 1024;
         Session s;
         s.client.setMaximumReceiveMessageSize(Limit);
         QVERIFY(s.open(protocol, transport));
-        const QByteArray frame
-            = protocol == Protocol::Json ? jsonNotifyOfSize(Limit) : msgPackNotifyOfSize(Limit);
+        const QByteArray frame = protocol == HubProtocolKind::Json ? jsonNotifyOfSize(Limit)
+                                                                   : msgPackNotifyOfSize(Limit);
         QCOMPARE(frame.size(), Limit);
         s.sendHubBytes(frame);
         s.sendHubBytes(frame);
         QTRY_COMPARE(s.notified.size(), 2);
         QCOMPARE(s.notified.first().value(0).toString().size(),
-                 qsizetype(Limit) - (protocol == Protocol::Json ? 46 : 17));
+                 qsizetype(Limit) - (protocol == HubProtocolKind::Json ? 46 : 17));
         QVERIFY(s.survived());
     }
 
@@ -512,14 +517,14 @@ private Q_SLOTS:
     void sizeLimitOneByteOver()
     {
         QFETCH(Transport, transport);
-        QFETCH(Protocol, protocol);
+        QFETCH(HubProtocolKind, protocol);
         constexpr qint64 Limit = 1024;
         Session s;
         s.client.setMaximumReceiveMessageSize(Limit);
         QSignalSpy errors(&s.client, &HubConnection::errorOccurred);
         QVERIFY(s.open(protocol, transport));
-        s.sendHubBytes(protocol == Protocol::Json ? jsonNotifyOfSize(Limit + 1)
-                                                  : msgPackNotifyOfSize(Limit + 1));
+        s.sendHubBytes(protocol == HubProtocolKind::Json ? jsonNotifyOfSize(Limit + 1)
+                                                         : msgPackNotifyOfSize(Limit + 1));
         QVERIFY(s.endedTooLarge(errors, Limit));
         QTRY_COMPARE(s.hub.connectionCount(), 0); // the client dropped the transport
     }
@@ -540,7 +545,7 @@ private Q_SLOTS:
         Session s;
         s.client.setMaximumReceiveMessageSize(Limit);
         QSignalSpy errors(&s.client, &HubConnection::errorOccurred);
-        QVERIFY(s.open(Protocol::Json, transport));
+        QVERIFY(s.open(HubProtocolKind::Json, transport));
         const QByteArray record = jsonNotifyOfSize(4 * Limit).chopped(4); // no `"]}` + RS
         for (qsizetype sent = 0; sent < Limit; sent += 256)
             s.sendHubBytes(record.sliced(sent, 256)); // exactly Limit bytes in all
@@ -565,7 +570,7 @@ private Q_SLOTS:
         if (limit >= 0)
             s.client.setMaximumReceiveMessageSize(limit);
         QSignalSpy errors(&s.client, &HubConnection::errorOccurred);
-        QVERIFY(s.open(Protocol::MessagePack));
+        QVERIFY(s.open(HubProtocolKind::MessagePack));
         QByteArray prefix;
         for (quint32 n = announced;; n >>= 7) {
             prefix.append(char((n & 0x7f) | (n > 0x7f ? 0x80 : 0)));
@@ -594,7 +599,7 @@ private Q_SLOTS:
         if (limit >= 0)
             s.client.setMaximumReceiveMessageSize(limit);
         QSignalSpy errors(&s.client, &HubConnection::errorOccurred);
-        QVERIFY(s.open(Protocol::MessagePack));
+        QVERIFY(s.open(HubProtocolKind::MessagePack));
         s.hub.sendRawSocket(webSocketHeader(announced) + "\x01\x02\x03");
         QVERIFY(s.endedTooLarge(errors, s.client.maximumReceiveMessageSize()));
     }
@@ -607,7 +612,7 @@ private Q_SLOTS:
         Session s;
         s.client.setMaximumReceiveMessageSize(Limit);
         QSignalSpy errors(&s.client, &HubConnection::errorOccurred);
-        QVERIFY(s.open(Protocol::Json, Transport::ServerSentEvents));
+        QVERIFY(s.open(HubProtocolKind::Json, Transport::ServerSentEvents));
         s.hub.sendRaw("data: ");
         const QByteArray piece(64 * 1024, 'x');
         for (int i = 0; i < 17; ++i) // 1 MiB + 64 KiB, no line break
@@ -650,13 +655,13 @@ private Q_SLOTS:
     /// 0 is unlimited: a message over the default limit of 32 MiB is read.
     void sizeLimitUnlimited_data()
     {
-        QTest::addColumn<Protocol>("protocol");
-        QTest::newRow("json") << Protocol::Json;
-        QTest::newRow("messagepack") << Protocol::MessagePack;
+        QTest::addColumn<HubProtocolKind>("protocol");
+        QTest::newRow("json") << HubProtocolKind::Json;
+        QTest::newRow("messagepack") << HubProtocolKind::MessagePack;
     }
     void sizeLimitUnlimited()
     {
-        QFETCH(Protocol, protocol);
+        QFETCH(HubProtocolKind, protocol);
         Session s;
         s.client.setMaximumReceiveMessageSize(0);
         QVERIFY(s.open(protocol));
@@ -676,7 +681,7 @@ private Q_SLOTS:
         s.client.setMaximumReceiveMessageSize(Limit);
         QSignalSpy reconnecting(&s.client, &HubConnection::reconnecting);
         QSignalSpy reconnected(&s.client, &HubConnection::reconnected);
-        QVERIFY(s.open(Protocol::Json, Transport::WebSockets,
+        QVERIFY(s.open(HubProtocolKind::Json, Transport::WebSockets,
                        std::make_shared<DefaultRetryPolicy>(QList<std::chrono::milliseconds> {10ms},
                                                             true, 0.0)));
         s.hub.sendRaw(jsonNotifyOfSize(Limit + 1));
@@ -711,16 +716,16 @@ private Q_SLOTS:
     /// reader keeps partial frames, as the official clients' pipes do); so is JSON.
     void splitFrames_data()
     {
-        QTest::addColumn<Protocol>("protocol");
-        QTest::newRow("json") << Protocol::Json;
-        QTest::newRow("messagepack") << Protocol::MessagePack;
+        QTest::addColumn<HubProtocolKind>("protocol");
+        QTest::newRow("json") << HubProtocolKind::Json;
+        QTest::newRow("messagepack") << HubProtocolKind::MessagePack;
     }
     void splitFrames()
     {
-        QFETCH(Protocol, protocol);
+        QFETCH(HubProtocolKind, protocol);
         Session s;
         QVERIFY(s.open(protocol));
-        const QByteArray whole = protocol == Protocol::Json ? JsonNotify : MsgPackNotify;
+        const QByteArray whole = protocol == HubProtocolKind::Json ? JsonNotify : MsgPackNotify;
         // (nothing can be read behind a partial frame: no call in between)
         s.hub.sendRaw(whole.first(5));
         s.hub.sendRaw(whole.sliced(5) + whole); // the rest, and a second one
@@ -730,27 +735,27 @@ private Q_SLOTS:
 
     void handshakeResponses_data()
     {
-        QTest::addColumn<Protocol>("protocol");
+        QTest::addColumn<HubProtocolKind>("protocol");
         QTest::addColumn<QByteArray>("response");
         QTest::addColumn<QString>("errorString");
-        QTest::newRow("error") << Protocol::Json << QByteArray("{\"error\":\"go away\"}\x1e")
+        QTest::newRow("error") << HubProtocolKind::Json << QByteArray("{\"error\":\"go away\"}\x1e")
                                << u"Server returned handshake error: go away"_s;
         QTest::newRow("error msgpack")
-            << Protocol::MessagePack << QByteArray("{\"error\":\"go away\"}\x1e")
+            << HubProtocolKind::MessagePack << QByteArray("{\"error\":\"go away\"}\x1e")
             << u"Server returned handshake error: go away"_s;
         QTest::newRow("garbage")
-            << Protocol::Json << QByteArray("garbage\x1e")
+            << HubProtocolKind::Json << QByteArray("garbage\x1e")
             << u"Error parsing handshake response: Unexpected JSON Token Type 'Invalid'. Expected a JSON Object."_s;
         QTest::newRow("a hub message")
-            << Protocol::Json << QByteArray("{\"type\":6}\x1e")
+            << HubProtocolKind::Json << QByteArray("{\"type\":6}\x1e")
             << u"Error parsing handshake response: Expected a handshake response from the server."_s;
         QTest::newRow("invalid utf-8 error")
-            << Protocol::MessagePack << QByteArray("{\"error\":\"\xff\"}\x1e")
+            << HubProtocolKind::MessagePack << QByteArray("{\"error\":\"\xff\"}\x1e")
             << u"Error parsing handshake response: Invalid UTF-8 in JSON string at offset 10."_s;
     }
     void handshakeResponses()
     {
-        QFETCH(Protocol, protocol);
+        QFETCH(HubProtocolKind, protocol);
         QFETCH(QByteArray, response);
         QFETCH(QString, errorString);
         Session s;
@@ -773,7 +778,7 @@ private Q_SLOTS:
     {
         Session s;
         s.hub.setHandshakeResponse("{}\x1e" + JsonNotify);
-        QVERIFY(s.open(Protocol::Json));
+        QVERIFY(s.open(HubProtocolKind::Json));
         QTRY_COMPARE(s.notified.size(), 1);
         QVERIFY(s.survived());
     }
@@ -783,7 +788,7 @@ private Q_SLOTS:
     void clientResultsWithoutHandler()
     {
         Session s;
-        QVERIFY(s.open(Protocol::Json));
+        QVERIFY(s.open(HubProtocolKind::Json));
         QFuture<Value> none = s.hub.invokeClient(s.id(), "NoSuchMethod", {1});
         QVERIFY(settle(none));
         QCOMPARE(failure(none)->code, HubError::Code::ServerError);

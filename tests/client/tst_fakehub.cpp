@@ -23,17 +23,18 @@ using namespace std::chrono_literals;
 using State = HubConnection::State;
 using Error = HubConnection::Error;
 using Transport = HubConnection::Transport;
-using Protocol = HubConnection::Protocol;
+using HubProtocolKind = HubConnection::Protocol;
 
 namespace {
 
 void addRows()
 {
     QTest::addColumn<Transport>("transport");
-    QTest::addColumn<Protocol>("protocol");
-    QTest::newRow("websockets-json") << Transport::WebSockets << Protocol::Json;
-    QTest::newRow("websockets-messagepack") << Transport::WebSockets << Protocol::MessagePack;
-    QTest::newRow("sse-json") << Transport::ServerSentEvents << Protocol::Json;
+    QTest::addColumn<HubProtocolKind>("protocol");
+    QTest::newRow("websockets-json") << Transport::WebSockets << HubProtocolKind::Json;
+    QTest::newRow("websockets-messagepack")
+        << Transport::WebSockets << HubProtocolKind::MessagePack;
+    QTest::newRow("sse-json") << Transport::ServerSentEvents << HubProtocolKind::Json;
 }
 
 /// A client for `hub` with the row's transport and protocol, and a fast fixed retry policy
@@ -41,7 +42,7 @@ void addRows()
 std::unique_ptr<HubConnection> makeClient(const FakeHub &hub, bool reconnect = false)
 {
     QFETCH(Transport, transport);
-    QFETCH(Protocol, protocol);
+    QFETCH(HubProtocolKind, protocol);
     auto c = std::make_unique<HubConnection>(hub.url());
     c->setTransports(transport);
     c->setProtocol(protocol);

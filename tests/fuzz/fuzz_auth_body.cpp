@@ -10,7 +10,7 @@
 #include "app/authapi.h"
 #include "fuzz_common.h"
 
-#include <heliograph/client/json.h>
+#include <heliograph/protocol/json.h>
 
 namespace {
 

@@ -16,9 +16,9 @@
 // of inputs run per minute. Handshake inputs need a new connection each.
 #include "fuzz_common.h"
 
-#include <heliograph/client/handshake.h>
 #include <heliograph/client/hubconnection.h>
 #include <heliograph/client/testing/fakehub.h>
+#include <heliograph/protocol/handshake.h>
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QDeadlineTimer>
@@ -37,7 +37,7 @@ namespace {
 
 using State = HubConnection::State;
 using Transport = HubConnection::Transport;
-using Protocol = HubConnection::Protocol;
+using HubProtocolKind = HubConnection::Protocol;
 
 class Harness {
 public:
@@ -56,9 +56,9 @@ public:
         m_wake.setInterval(2);
         m_wake.start(); // processEvents(WaitForMoreEvents) never waits long
 
-        m_clients[0] = makeClient(Transport::WebSockets, Protocol::Json, true);
-        m_clients[1] = makeClient(Transport::WebSockets, Protocol::MessagePack, true);
-        m_clients[2] = makeClient(Transport::ServerSentEvents, Protocol::Json, false);
+        m_clients[0] = makeClient(Transport::WebSockets, HubProtocolKind::Json, true);
+        m_clients[1] = makeClient(Transport::WebSockets, HubProtocolKind::MessagePack, true);
+        m_clients[2] = makeClient(Transport::ServerSentEvents, HubProtocolKind::Json, false);
     }
 
     void run(QByteArrayView input)
@@ -69,7 +69,7 @@ public:
         const QByteArray payload = input.sliced(1).toByteArray();
         const int path = control & 3;
         if (path == 3)
-            handshake(payload, control & 4 ? Protocol::MessagePack : Protocol::Json,
+            handshake(payload, control & 4 ? HubProtocolKind::MessagePack : HubProtocolKind::Json,
                       control & 8 ? Transport::ServerSentEvents : Transport::WebSockets);
         else if (path == 2)
             eventStream(payload);
@@ -80,7 +80,7 @@ public:
     }
 
 private:
-    std::unique_ptr<HubConnection> makeClient(Transport transport, Protocol protocol,
+    std::unique_ptr<HubConnection> makeClient(Transport transport, HubProtocolKind protocol,
                                               bool skipNegotiation)
     {
         QUrl url = m_hub.url();
@@ -154,7 +154,7 @@ private:
     {
         if (!ensureConnected(c))
             return;
-        const bool json = c.protocol() == Protocol::Json;
+        const bool json = c.protocol() == HubProtocolKind::Json;
         const FakeHub::Frame frame
             = json && !(control & 4) ? FakeHub::Frame::Text : FakeHub::Frame::Binary;
         const quint64 before = c.bytesReceived();
@@ -194,13 +194,13 @@ private:
             restart(c); // the marker was swallowed by a partial message
     }
 
-    void handshake(const QByteArray &payload, Protocol protocol, Transport transport)
+    void handshake(const QByteArray &payload, HubProtocolKind protocol, Transport transport)
     {
         if (transport == Transport::ServerSentEvents)
-            protocol = Protocol::Json;
+            protocol = HubProtocolKind::Json;
         std::unique_ptr<HubConnection> &slot = transport == Transport::ServerSentEvents
             ? m_handshakeClients[2]
-            : m_handshakeClients[protocol == Protocol::Json ? 0 : 1];
+            : m_handshakeClients[protocol == HubProtocolKind::Json ? 0 : 1];
         if (!slot)
             slot = makeClient(transport, protocol, transport == Transport::WebSockets);
         HubConnection &c = *slot;

@@ -4,7 +4,7 @@
 // invariant prints what it saw and calls abort(), which libFuzzer reports as a crash.
 #pragma once
 
-#include <heliograph/client/hubprotocol.h>
+#include <heliograph/protocol/hubprotocol.h>
 
 #include <QtCore/QByteArray>
 #include <QtCore/QByteArrayView>

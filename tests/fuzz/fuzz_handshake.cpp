@@ -3,7 +3,8 @@
 // write -> parse round trip of whatever parses.
 #include "fuzz_common.h"
 
-#include <heliograph/client/handshake.h>
+#include <heliograph/protocol/handshake.h>
+#include <heliograph/protocol/hubside.h>
 
 namespace {
 

@@ -11,8 +11,9 @@
 //     tests/fuzz/fuzz_http_request.cpp server/src/http/*.cpp $(pkg-config --cflags --libs Qt6Core)
 #include "http/httprequestparser.h"
 #include "http/httpresponse.h"
-#include "http/utf8.h"
 #include "http/websocket.h"
+
+#include <heliograph/protocol/utf8.h>
 
 #include <QtCore/QByteArray>
 #include <QtCore/QList>

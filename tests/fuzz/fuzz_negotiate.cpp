@@ -3,7 +3,8 @@
 // trip of whatever parses; also the server's negotiateVersion query parsing.
 #include "fuzz_common.h"
 
-#include <heliograph/client/negotiate.h>
+#include <heliograph/protocol/hubside.h>
+#include <heliograph/protocol/negotiate.h>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -8,8 +8,9 @@
 // Self-contained (no client-lib headers): build with the server's http sources, e.g.
 //   clang++ -std=c++20 -fsanitize=fuzzer,address,undefined -Iserver/src \
 //     tests/fuzz/fuzz_websocket.cpp server/src/http/*.cpp $(pkg-config --cflags --libs Qt6Core)
-#include "http/utf8.h"
 #include "http/websocket.h"
+
+#include <heliograph/protocol/utf8.h>
 
 #include <QtCore/QByteArray>
 #include <QtCore/QList>

@@ -8,7 +8,7 @@
 // may legitimately differ too.)
 #include "messagegenerator.h"
 
-#include <heliograph/client/hubprotocol.h>
+#include <heliograph/protocol/hubprotocol.h>
 
 #include <QtCore/QProcess>
 #include <QtCore/QTemporaryDir>

@@ -291,22 +291,20 @@ mode_pkgconfig() {
     stop_server
 }
 
-# --- package_symbols --------------------------------------------------------------------------
-mode_symbols() {
-    install_package
-    need_tool "${HG_NM:-}" nm
-    need_tool "${HG_READELF:-}" readelf
-    lib=$libdir/libHeliographClient.so
-
-    step "SONAME carries the version"
+# check_library LIB EXPECTED_SONAME: versioned SONAME and symlinks, and only Heliograph's own
+# symbols exported.
+check_library() {
+    lib=$1
+    expected_soname=$2
+    step "$(basename "$lib"): SONAME carries the version"
     soname=$("$HG_READELF" -d "$lib" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
     echo "SONAME $soname"
-    [ "$soname" = "$HG_SONAME" ] || fail "SONAME '$soname', expected $HG_SONAME"
+    [ "$soname" = "$expected_soname" ] || fail "SONAME '$soname', expected $expected_soname"
     [ -f "$libdir/$soname" ] || fail "no $soname in $libdir"
-    [ "$(real "$libdir")/$(basename "$(readlink -f "$lib")")" = "$(real "$libdir")/libHeliographClient.so.$HG_VERSION" ] \
-        || fail "libHeliographClient.so does not lead to libHeliographClient.so.$HG_VERSION"
+    [ "$(real "$libdir")/$(basename "$(readlink -f "$lib")")" = "$(real "$libdir")/$(basename "$lib").$HG_VERSION" ] \
+        || fail "$(basename "$lib") does not lead to $(basename "$lib").$HG_VERSION"
 
-    step "exported symbols: Heliograph's own, plus std:: instantiations only"
+    step "$(basename "$lib"): exported symbols: Heliograph's own, plus std:: instantiations only"
     "$HG_NM" -D --defined-only "$lib" | awk '{ print $NF }' | sort -u >"$work/exported"
     total=$(wc -l <"$work/exported")
     # Itanium mangling puts the entity's qualified name first, after the special prefixes for
@@ -330,6 +328,17 @@ mode_symbols() {
         fail "msgpack symbols are exported"
     fi
     [ -s "$work/own" ] || fail "no Heliograph symbol is exported"
+}
+
+# --- package_symbols --------------------------------------------------------------------------
+mode_symbols() {
+    install_package
+    need_tool "${HG_NM:-}" nm
+    need_tool "${HG_READELF:-}" readelf
+    # The client and the protocol library it is built on (both in the HeliographClient package).
+    for name in HeliographClient HeliographProtocol; do
+        check_library "$libdir/lib$name.so" "lib$name.so.${HG_SONAME##*.so.}"
+    done
 
     step "every installed header compiles on its own"
     need_tool "${HG_PKG_CONFIG:-}" pkg-config

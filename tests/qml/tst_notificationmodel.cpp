@@ -6,7 +6,7 @@
 #include "notificationmodel.h"
 #include "qmlhubconnection.h"
 
-#include <heliograph/client/json.h>
+#include <heliograph/protocol/json.h>
 
 #include <QtCore/QDateTime>
 #include <QtNetwork/QNetworkAccessManager>

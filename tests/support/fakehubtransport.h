@@ -2,9 +2,9 @@
 // An in-memory transport for server-side connection tests.
 #pragma once
 
-#include "signalr/hubconnection.h"
+#include "signalr/hubconnectioncontext.h"
 
-#include <heliograph/client/hubprotocol.h>
+#include <heliograph/protocol/hubprotocol.h>
 
 namespace Heliograph::Testing {
 

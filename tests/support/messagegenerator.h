@@ -2,7 +2,7 @@
 // Randomised hub messages for property and interop tests. Deterministic for a given seed.
 #pragma once
 
-#include <heliograph/client/hubmessage.h>
+#include <heliograph/protocol/hubmessage.h>
 
 #include <QtCore/QRandomGenerator>
 

@@ -6,7 +6,7 @@
 
 #include "transport_p.h"
 
-#include <heliograph/client/negotiate.h>
+#include <heliograph/protocol/negotiate.h>
 
 #include <QtCore/QFutureWatcher>
 #include <QtCore/QObject>

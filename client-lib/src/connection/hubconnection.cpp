@@ -2,7 +2,7 @@
 #include "hubconnection_p.h"
 #include "logging_p.h"
 
-#include <heliograph/client/handshake.h>
+#include <heliograph/protocol/handshake.h>
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QFutureWatcher>

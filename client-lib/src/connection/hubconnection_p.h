@@ -5,8 +5,8 @@
 #include "transport_p.h"
 
 #include <heliograph/client/hubconnection.h>
-#include <heliograph/client/hubmessage.h>
-#include <heliograph/client/hubprotocol.h>
+#include <heliograph/protocol/hubmessage.h>
+#include <heliograph/protocol/hubprotocol.h>
 
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QHash>

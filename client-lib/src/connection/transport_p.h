@@ -5,7 +5,7 @@
 #pragma once
 
 #include <heliograph/client/hubconnection.h>
-#include <heliograph/client/hubprotocol.h>
+#include <heliograph/protocol/hubprotocol.h>
 
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QObject>

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
-#include <heliograph/client/handshake.h>
-#include <heliograph/client/hubprotocol.h>
-#include <heliograph/client/negotiate.h>
 #include <heliograph/client/testing/fakehub.h>
+#include <heliograph/protocol/handshake.h>
+#include <heliograph/protocol/hubprotocol.h>
+#include <heliograph/protocol/hubside.h>
+#include <heliograph/protocol/negotiate.h>
 
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QFutureWatcher>

@@ -2,7 +2,7 @@
 #include "admin/adminhub.h"
 
 #include "notifications/notificationhub.h"
-#include "signalr/hubconnection.h"
+#include "signalr/hubconnectioncontext.h"
 #include "signalr/identity.h"
 
 #include <QtCore/QLoggingCategory>

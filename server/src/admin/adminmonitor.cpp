@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "admin/adminmonitor.h"
 
-#include <heliograph/client/heliographclient_version.h>
-
 #include <QtCore/QLoggingCategory>
 
 #include <cstdio>
@@ -111,7 +109,7 @@ AdminMonitor::Point AdminMonitor::sample()
     p.health.connections = connections;
     p.health.rssBytes = residentBytes();
     p.health.storageOk = m_storageOk ? m_storageOk() : true;
-    p.health.version = QString::fromLatin1(HELIOGRAPH_CLIENT_VERSION_STRING);
+    p.health.version = QString::fromLatin1(HELIOGRAPH_VERSION_STRING);
     return p;
 }
 
@@ -141,7 +139,7 @@ MetricsSnapshotDto AdminMonitor::latest(const AdminScope &scope) const
     }
     Point empty;
     empty.at = QDateTime::currentDateTimeUtc();
-    empty.health.version = QString::fromLatin1(HELIOGRAPH_CLIENT_VERSION_STRING);
+    empty.health.version = QString::fromLatin1(HELIOGRAPH_VERSION_STRING);
     return view(empty, scope);
 }
 

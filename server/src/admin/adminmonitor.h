@@ -9,7 +9,7 @@
 #include "signalr/hubtypes.h"
 #include "signalr/serverstream.h"
 
-#include <heliograph/client/convert.h>
+#include <heliograph/protocol/convert.h>
 
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QMutex>

@@ -3,7 +3,7 @@
 
 #include "app/pushapi.h"
 
-#include <heliograph/client/json.h>
+#include <heliograph/protocol/json.h>
 
 #include <limits>
 
@@ -132,69 +132,6 @@ bool parseRefreshBody(QByteArrayView body, QByteArray &refreshToken, QString &er
     Value v;
     return parseObject(body, v, error)
         && stringMember(v, "refreshToken", MaxRefreshTokenSize, refreshToken, error);
-}
-
-const QStringList &authSettingKeys()
-{
-    static const QStringList keys {u"access-token-lifetime"_s,
-                                   u"refresh-token-lifetime"_s,
-                                   u"password-hash-memory"_s,
-                                   u"password-hash-iterations"_s,
-                                   u"password-hash-parallelism"_s,
-                                   u"max-failed-logins"_s,
-                                   u"max-failed-logins-per-address"_s,
-                                   u"failed-login-window"_s,
-                                   u"password-hash-threads"_s,
-                                   u"max-pending-logins"_s,
-                                   u"demo"_s};
-    return keys;
-}
-
-std::optional<bool> applyAuthSetting(const QString &key, const QString &value, AuthOptions &o,
-                                     QString &error)
-{
-    if (!authSettingKeys().contains(key))
-        return std::nullopt;
-    bool ok = false;
-    if (key == u"demo"_s) {
-        ok = value == u"true"_s || value == u"1"_s || value == u"false"_s || value == u"0"_s;
-        o.demo = value == u"true"_s || value == u"1"_s;
-    } else {
-        const qint64 n = value.toLongLong(&ok);
-        ok = ok && n >= 0 && n <= std::numeric_limits<quint32>::max();
-        const bool positive = n > 0;
-        if (key == u"access-token-lifetime"_s) {
-            ok = ok && positive;
-            o.accessTokenLifetime = std::chrono::seconds(n);
-        } else if (key == u"refresh-token-lifetime"_s) {
-            ok = ok && positive;
-            o.refreshTokenLifetime = std::chrono::seconds(n);
-        } else if (key == u"failed-login-window"_s) {
-            ok = ok && positive;
-            o.failedLoginWindow = std::chrono::seconds(n);
-        } else if (key == u"max-failed-logins"_s) {
-            ok = ok && n <= 1000000;
-            o.maxFailedLogins = int(n);
-        } else if (key == u"max-failed-logins-per-address"_s) {
-            ok = ok && n <= 1000000;
-            o.maxFailedLoginsPerAddress = int(n);
-        } else if (key == u"password-hash-threads"_s) {
-            ok = ok && n <= 1024;
-            o.hashingThreads = int(n);
-        } else if (key == u"max-pending-logins"_s) {
-            ok = ok && n <= 1000000;
-            o.maxPendingLogins = int(n);
-        } else if (key == u"password-hash-memory"_s) {
-            o.passwordHashing.memoryKiB = quint32(n);
-        } else if (key == u"password-hash-iterations"_s) {
-            o.passwordHashing.iterations = quint32(n);
-        } else if (key == u"password-hash-parallelism"_s) {
-            o.passwordHashing.parallelism = quint32(n);
-        }
-    }
-    if (!ok)
-        error = u"invalid value for %1: '%2'"_s.arg(key, value);
-    return ok;
 }
 
 AuthApi::AuthApi(AuthService &service)

@@ -8,7 +8,7 @@
 #pragma once
 
 #include "auth/authservice.h"
-#include "server/hubserver.h"
+#include "transport/hubserver.h"
 
 #include <QtCore/QStringList>
 
@@ -32,16 +32,6 @@ inline constexpr qsizetype MaxRefreshTokenSize = 512;
 bool parseLoginBody(QByteArrayView body, LoginBody &out, QString &error);
 /// Parses a refresh or logout body: {refreshToken: string}.
 bool parseRefreshBody(QByteArrayView body, QByteArray &refreshToken, QString &error);
-
-/// The sign-in settings of `serve` (config file, HELIOGRAPH_* variables, flags):
-/// access-token-lifetime and refresh-token-lifetime (seconds), password-hash-memory (KiB),
-/// password-hash-iterations, password-hash-parallelism, max-failed-logins,
-/// max-failed-logins-per-address, failed-login-window (seconds), password-hash-threads,
-/// max-pending-logins, demo (true/false).
-const QStringList &authSettingKeys();
-/// Applies one of authSettingKeys(): true, or false with `error` set; nullopt for other keys.
-std::optional<bool> applyAuthSetting(const QString &key, const QString &value, AuthOptions &o,
-                                     QString &error);
 
 class AuthApi {
 public:

@@ -4,7 +4,7 @@
 #include "notifications/notificationhub.h"
 #include "signalr/identity.h"
 
-#include <heliograph/client/json.h>
+#include <heliograph/protocol/json.h>
 
 #include <QtCore/QLoggingCategory>
 

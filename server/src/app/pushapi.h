@@ -5,7 +5,7 @@
 #pragma once
 
 #include "auth/jwt.h"
-#include "server/hubserver.h"
+#include "transport/hubserver.h"
 
 namespace Heliograph::Server {
 

@@ -4,17 +4,18 @@
 #include "admin/adminhub.h"
 #include "app/authapi.h"
 #include "app/pushapi.h"
+#include "app/settings.h"
 #include "auth/jwks.h"
 #include "auth/jwt.h"
 #include "bench/benchhub.h"
 #include "notifications/notificationhub.h"
-#include "server/metrics.h"
 #include "signalr/connectionregistry.h"
 #include "signalr/identity.h"
 #include "signalr/lifetimemanager.h"
 #include "storage/storage.h"
+#include "transport/metrics.h"
 
-#include <heliograph/client/json.h>
+#include <heliograph/protocol/json.h>
 
 #include <QtCore/QDir>
 #include <QtCore/QFile>
@@ -49,71 +50,6 @@ int defaultMaxConnections()
     if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY)
         return 10000;
     return int(qBound<rlim_t>(16, limit.rlim_cur > 64 ? limit.rlim_cur - 64 : 16, 10000));
-}
-
-bool parseAddress(const QString &key, const QString &value, QHostAddress &address, quint16 &portOut,
-                  QString &error)
-{
-    const qsizetype colon = value.lastIndexOf(u':');
-    bool ok = false;
-    const uint port = value.mid(colon + 1).toUInt(&ok);
-    if (colon < 0 || !ok || port > 65535) {
-        error = u"--%1 expects HOST:PORT, got '%2'"_s.arg(key, value);
-        return false;
-    }
-    QString host = value.left(colon);
-    if (host.startsWith(u'[') && host.endsWith(u']'))
-        host = host.mid(1, host.size() - 2);
-    if (host.isEmpty() || host == u"*"_s || host == u"0.0.0.0"_s)
-        address = host == u"0.0.0.0"_s ? QHostAddress(QHostAddress::AnyIPv4)
-                                       : QHostAddress(QHostAddress::Any);
-    else if (host == u"localhost"_s)
-        address = QHostAddress::LocalHost;
-    else if (!address.setAddress(host)) {
-        error = u"--%1: '%2' is not an IP address"_s.arg(key, host);
-        return false;
-    }
-    portOut = quint16(port);
-    return true;
-}
-
-bool parseListen(const QString &value, ServeOptions &o, QString &error)
-{
-    return parseAddress(u"listen"_s, value, o.address, o.port, error);
-}
-
-/// The identity provider settings (jwt-authority, jwt-jwks-*, jwt-*-claim); nullopt for others.
-std::optional<bool> applyIdentityProviderSetting(const QString &key, const QString &value,
-                                                 ServeOptions &o, QString &error)
-{
-    bool ok = true;
-    if (key == u"jwt-authority"_s) {
-        o.jwtAuthority = value.trimmed();
-    } else if (key == u"jwt-jwks-url"_s) {
-        o.jwtJwksUrl = value.trimmed();
-    } else if (key == u"jwt-jwks-refresh"_s) {
-        o.jwtJwksRefreshSeconds = value.toInt(&ok);
-        ok = ok && o.jwtJwksRefreshSeconds > 0;
-    } else if (key == u"jwt-jwks-min-refresh"_s) {
-        o.jwtJwksMinRefreshSeconds = value.toDouble(&ok);
-        ok = ok && o.jwtJwksMinRefreshSeconds >= 0 && o.jwtJwksMinRefreshSeconds <= 86400;
-    } else if (key == u"jwt-user-claim"_s || key == u"jwt-tenant-claim"_s) {
-        (key == u"jwt-user-claim"_s ? o.jwtUserClaim : o.jwtTenantClaim) = value.trimmed().toUtf8();
-        ok = !value.trimmed().isEmpty();
-    } else if (key == u"jwt-name-claim"_s || key == u"jwt-roles-claim"_s) {
-        QList<QByteArray> &claims = key == u"jwt-name-claim"_s ? o.jwtNameClaims : o.jwtRoleClaims;
-        claims.clear();
-        for (const QString &claim : value.split(u',', Qt::SkipEmptyParts)) {
-            if (!claim.trimmed().isEmpty())
-                claims.append(claim.trimmed().toUtf8());
-        }
-        ok = !claims.isEmpty();
-    } else {
-        return std::nullopt;
-    }
-    if (!ok)
-        error = u"invalid value for %1: '%2'"_s.arg(key, value);
-    return ok;
 }
 
 /// At most one key source; identity provider URLs that may be fetched.
@@ -163,128 +99,13 @@ std::unique_ptr<JwksClient> startIdentityProvider(const ServeOptions &o, QString
 /// One setting from any source.
 bool apply(const QString &key, const QString &value, ServeOptions &o, QString &error)
 {
-    bool ok = true;
-    if (const std::optional<bool> done = applyIdentityProviderSetting(key, value, o, error))
-        return *done;
-    if (const std::optional<bool> done = applyAuthSetting(key, value, o.auth, error))
-        return *done;
-    if (key == u"listen"_s)
-        return parseListen(value, o, error);
-    if (key == u"data"_s)
-        o.dataDir = value;
-    else if (key == u"jwt-secret"_s)
-        o.jwtSecret = value.toUtf8();
-    else if (key == u"jwt-public-key"_s)
-        o.jwtPublicKeyFile = value;
-    else if (key == u"jwt-issuer"_s)
-        o.jwtIssuer = value.toUtf8();
-    else if (key == u"jwt-audience"_s)
-        o.jwtAudience = value.toUtf8();
-    else if (key == u"threads"_s)
-        o.threads = value.toInt(&ok);
-    else if (key == u"allowed-origins"_s) {
-        o.allowedOrigins.clear();
-        for (const QString &s : value.split(u',', Qt::SkipEmptyParts))
-            o.allowedOrigins.append(s.trimmed().toUtf8());
-    } else if (key == u"max-message-size"_s)
-        o.hub.maximumReceiveMessageSize = value.toLongLong(&ok);
-    else if (key == u"keep-alive"_s)
-        o.hub.keepAliveInterval = std::chrono::milliseconds(qint64(value.toDouble(&ok) * 1000));
-    else if (key == u"client-timeout"_s)
-        o.hub.clientTimeoutInterval = std::chrono::milliseconds(qint64(value.toDouble(&ok) * 1000));
-    else if (key == u"handshake-timeout"_s)
-        o.hub.handshakeTimeout = std::chrono::milliseconds(qint64(value.toDouble(&ok) * 1000));
-    else if (key == u"retention-hours"_s)
-        o.retentionHours = value.toDouble(&ok);
-    else if (key == u"max-notifications-per-user"_s)
-        o.maxNotificationsPerUser = value.toInt(&ok);
-    else if (key == u"request-timeout"_s)
-        o.requestHeadersTimeout = std::chrono::milliseconds(qint64(value.toDouble(&ok) * 1000));
-    else if (key == u"max-queued-output"_s)
-        o.maxQueuedOutputBytes = value.toLongLong(&ok);
-    else if (key == u"max-connections-per-user"_s)
-        o.maxConnectionsPerUser = value.toInt(&ok);
-    else if (key == u"max-connections"_s)
-        o.maxConnections = value.toInt(&ok);
-    else if (key == u"max-connections-per-address"_s)
-        o.maxConnectionsPerAddress = value.toInt(&ok);
-    else if (key == u"max-request-buffer"_s)
-        o.maxRequestBufferBytes = value.toLongLong(&ok);
-    else if (key == u"max-pending-negotiations"_s)
-        o.maxPendingNegotiations = value.toInt(&ok);
-    else if (key == u"metrics-token"_s)
-        o.metricsToken = value.toUtf8();
-    else if (key == u"metrics-listen"_s) {
-        if (value.isEmpty()) {
-            o.metricsListen.reset();
-            return true;
-        }
-        std::pair<QHostAddress, quint16> a;
-        if (!parseAddress(key, value, a.first, a.second, error))
-            return false;
-        o.metricsListen = a;
-    } else if (key == u"detailed-errors"_s)
-        o.hub.enableDetailedErrors = value == u"true"_s || value == u"1"_s;
-    else if (key == u"bench-hub"_s) {
-        ok = value == u"true"_s || value == u"1"_s || value == u"false"_s || value == u"0"_s;
-        o.benchHub = value == u"true"_s || value == u"1"_s;
-    } else if (key == u"storage"_s) {
-        if (value != u"sqlite"_s && value != u"memory"_s) {
-            error = u"storage must be sqlite or memory"_s;
-            return false;
-        }
-        o.memoryStorage = value == u"memory"_s;
-    } else if (key == u"messagepack-key-case"_s) {
-        if (value != u"camel"_s && value != u"pascal"_s) {
-            error = u"messagepack-key-case must be camel or pascal"_s;
-            return false;
-        }
-        o.hub.messagePackKeyCase
-            = value == u"pascal"_s ? StructKeyCase::PascalCase : StructKeyCase::CamelCase;
-    } else {
+    const Setting *setting = findSetting(key);
+    if (!setting) {
         error = u"unknown setting '%1'"_s.arg(key);
         return false;
     }
-    if (!ok)
-        error = u"invalid value for %1: '%2'"_s.arg(key, value);
-    return ok;
+    return setting->apply(value, o, error);
 }
-
-const char *const Keys[] = {"listen",
-                            "data",
-                            "jwt-secret",
-                            "jwt-public-key",
-                            "jwt-issuer",
-                            "jwt-audience",
-                            "jwt-authority",
-                            "jwt-jwks-url",
-                            "jwt-jwks-refresh",
-                            "jwt-jwks-min-refresh",
-                            "jwt-user-claim",
-                            "jwt-tenant-claim",
-                            "jwt-name-claim",
-                            "jwt-roles-claim",
-                            "threads",
-                            "allowed-origins",
-                            "max-message-size",
-                            "keep-alive",
-                            "client-timeout",
-                            "handshake-timeout",
-                            "max-connections-per-user",
-                            "max-connections",
-                            "max-connections-per-address",
-                            "max-request-buffer",
-                            "max-pending-negotiations",
-                            "metrics-token",
-                            "metrics-listen",
-                            "detailed-errors",
-                            "storage",
-                            "request-timeout",
-                            "max-queued-output",
-                            "retention-hours",
-                            "max-notifications-per-user",
-                            "bench-hub",
-                            "messagepack-key-case"};
 
 } // namespace
 
@@ -332,17 +153,9 @@ bool parseServeOptions(const QStringList &args, ServeOptions &o, QString &error)
     }
     // 2. the environment: HELIOGRAPH_LISTEN, HELIOGRAPH_JWT_SECRET, ...
     const QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    for (const char *k : Keys) {
-        const QString key = QString::fromLatin1(k);
-        const QString var = u"HELIOGRAPH_"_s + key.toUpper().replace(u'-', u'_');
-        if (env.contains(var) && !apply(key, env.value(var), o, error)) {
-            error = var + u": "_s + error;
-            return false;
-        }
-    }
-    for (const QString &key : authSettingKeys()) {
-        const QString var = u"HELIOGRAPH_"_s + key.toUpper().replace(u'-', u'_');
-        if (env.contains(var) && !apply(key, env.value(var), o, error)) {
+    for (const Setting &setting : serveSettings()) {
+        const QString var = setting.environmentVariable();
+        if (env.contains(var) && !setting.apply(env.value(var), o, error)) {
             error = var + u": "_s + error;
             return false;
         }
@@ -358,15 +171,8 @@ bool parseServeOptions(const QStringList &args, ServeOptions &o, QString &error)
         if (const qsizetype eq = key.indexOf(u'='); eq >= 0) {
             value = key.mid(eq + 1);
             key = key.left(eq);
-        } else if (key == u"memory"_s) {
-            o.memoryStorage = true;
-            continue;
-        } else if (key == u"bench-hub"_s) {
-            o.benchHub = true;
-            continue;
-        } else if (key == u"demo"_s) {
-            o.auth.demo = true;
-            continue;
+        } else if (const Setting *setting = findSetting(key); setting && setting->isSwitch) {
+            value = u"true"_s; // `--bench-hub` alone
         } else if (i + 1 < args.size()) {
             value = args[++i];
         } else {

@@ -6,7 +6,7 @@
 
 #include "auth/authservice.h"
 #include "auth/jwt.h"
-#include "server/hubserver.h"
+#include "transport/hubserver.h"
 
 #include <QtCore/QString>
 

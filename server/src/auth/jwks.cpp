@@ -6,7 +6,7 @@
 #include "auth/jwt_p.h"
 #include "signalr/handoff.h"
 
-#include <heliograph/client/json.h>
+#include <heliograph/protocol/json.h>
 
 #include <QtCore/QLoggingCategory>
 #include <QtCore/QVarLengthArray>

@@ -5,7 +5,7 @@
 #include "auth/jwks.h"
 #include "auth/jwt_p.h"
 
-#include <heliograph/client/json.h>
+#include <heliograph/protocol/json.h>
 
 #include <QtCore/QDateTime>
 #include <QtCore/QTimeZone>

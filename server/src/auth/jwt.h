@@ -13,8 +13,8 @@
 //  - no error message ever contains a token, a segment of one, a secret or key material.
 #pragma once
 
-#include <heliograph/client/expected.h>
-#include <heliograph/client/value.h>
+#include <heliograph/protocol/expected.h>
+#include <heliograph/protocol/value.h>
 
 #include <QtCore/QByteArray>
 #include <QtCore/QByteArrayView>

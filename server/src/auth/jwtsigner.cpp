@@ -3,7 +3,7 @@
 #include "auth/jwt.h"
 #include "auth/jwt_p.h"
 
-#include <heliograph/client/json.h>
+#include <heliograph/protocol/json.h>
 
 #include <QtCore/QDateTime>
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "http/httprequestparser.h"
 
-#include "http/utf8.h"
+#include <heliograph/protocol/utf8.h>
 
 #include <QtCore/QString>
 

@@ -6,7 +6,8 @@
 #pragma once
 
 #include "http/httprequestparser.h"
-#include "http/utf8.h"
+
+#include <heliograph/protocol/utf8.h>
 
 #include <QtCore/QByteArray>
 #include <QtCore/QByteArrayView>

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "notifications/notificationhub.h"
 
-#include "server/metrics.h"
-#include "signalr/hubconnection.h"
+#include "transport/metrics.h"
+#include "signalr/hubconnectioncontext.h"
 #include "signalr/lifetimemanager.h"
 
 #include <QtCore/QLoggingCategory>
@@ -88,8 +88,8 @@ Expected<StoredNotification> NotificationService::push(const QByteArray &tenant,
     // Live delivery skips connections whose replay already covered this sequence.
     m_lifetime.sendGroupIf(Groups::user(tenant, user),
                            makeInvocation("ReceiveNotification", {toValue(dto)}),
-                           [sequence](HubConnection &c) {
-                               if (c.state() != HubConnection::State::Connected)
+                           [sequence](HubConnectionContext &c) {
+                               if (c.state() != HubConnectionContext::State::Connected)
                                    return false;
                                QVariant &cursor = c.items()[QString::fromLatin1(CursorKey)];
                                if (cursor.toLongLong() >= sequence)
@@ -300,7 +300,7 @@ NotificationHub::NotificationHub(NotificationService &service, NotificationHubOp
                             rep.reject(r.error);
                     });
                 },
-                [tenant](const HubConnection &c) { return c.user().tenantId == tenant; });
+                [tenant](const HubConnectionContext &c) { return c.user().tenantId == tenant; });
         },
         anyOf({"Admin"}));
     // Editor/Admin: a client-to-server stream of patches for one document (bulk import);
@@ -408,7 +408,7 @@ void NotificationHub::onConnected(HubCallContext &ctx)
     // The per-user connection limit is HubServer's (ServerConfig::maxConnectionsPerUser): it
     // counts negotiated and started connections in one step with the check, so concurrent
     // connects cannot pass it together.
-    HubConnection &c = ctx.caller();
+    HubConnectionContext &c = ctx.caller();
     ctx.clients().addToGroup(c.connectionId(), Groups::tenant(user.tenantId));
     ctx.clients().addToGroup(c.connectionId(), Groups::user(user.tenantId, user.userId));
     c.sendMessage(InvocationMessage {
@@ -428,7 +428,7 @@ void NotificationHub::onConnected(HubCallContext &ctx)
 void NotificationHub::replay(HubCallContext &ctx)
 {
     const Principal &user = ctx.user();
-    HubConnection &c = ctx.caller();
+    HubConnectionContext &c = ctx.caller();
     qint64 cursor = 0;
     Expected<QList<StoredNotification>> missed = QList<StoredNotification> {};
     bool ok = false;
@@ -474,7 +474,7 @@ void NotificationHub::replay(HubCallContext &ctx)
 void NotificationHub::onDisconnected(HubCallContext &ctx)
 {
     const Principal &user = ctx.user();
-    HubConnection &c = ctx.caller();
+    HubConnectionContext &c = ctx.caller();
     if (!c.items().value(u"presence"_s).toBool())
         return;
     if (auto saved = m_service.storage().setLastSeen(user.tenantId, user.userId,

@@ -117,7 +117,7 @@ public:
     Storage &storage() noexcept { return m_storage; }
     HubLifetimeManager &lifetime() noexcept { return m_lifetime; }
 
-    /// The per-connection replay cursor lives in HubConnection::items() under this key.
+    /// The per-connection replay cursor lives in HubConnectionContext::items() under this key.
     static constexpr const char *CursorKey = "notificationCursor";
 
 private:

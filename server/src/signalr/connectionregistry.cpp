@@ -2,7 +2,7 @@
 #include "signalr/connectionregistry.h"
 
 #include "signalr/handoff.h"
-#include "signalr/hubconnection.h"
+#include "signalr/hubconnectioncontext.h"
 
 #include <algorithm>
 
@@ -29,7 +29,7 @@ void ConnectionRegistry::notify(const QList<RegistryEvent> &events) const
             listener(e);
 }
 
-std::shared_ptr<MessageCounters> ConnectionRegistry::opened(HubConnection &connection)
+std::shared_ptr<MessageCounters> ConnectionRegistry::opened(HubConnectionContext &connection)
 {
     const Principal &user = connection.user();
     Entry entry;
@@ -74,7 +74,7 @@ std::shared_ptr<MessageCounters> ConnectionRegistry::opened(HubConnection &conne
     return counters;
 }
 
-void ConnectionRegistry::closed(const HubConnection &connection)
+void ConnectionRegistry::closed(const HubConnectionContext &connection)
 {
     const Principal &user = connection.user();
     QList<RegistryEvent> events;
@@ -110,8 +110,8 @@ void ConnectionRegistry::closed(const HubConnection &connection)
     notify(events);
 }
 
-void ConnectionRegistry::groupChanged(const HubConnection &connection, const QByteArray &group,
-                                      bool added)
+void ConnectionRegistry::groupChanged(const HubConnectionContext &connection,
+                                      const QByteArray &group, bool added)
 {
     QMutexLocker lock(&m_mutex);
     auto t = m_tenants.find(connection.user().tenantId);
@@ -206,7 +206,7 @@ bool ConnectionRegistry::close(const QByteArray &tenant, const QByteArray &conne
     // Posted while the entry exists: the connection leaves the registry (under this lock)
     // before it is destroyed, so the pointer is alive here; a post to an object destroyed
     // before it runs is dropped.
-    HubConnection *c = e->connection;
+    HubConnectionContext *c = e->connection;
     postTo(c, [c, error] { c->close(error, false); });
     return true;
 }

@@ -25,7 +25,7 @@
 
 namespace Heliograph::Server {
 
-class HubConnection;
+class HubConnectionContext;
 
 /// Messages of one connection (invocations, stream items, completions, cancellations; no
 /// pings, acks or closes). Written only on the connection's thread.
@@ -78,12 +78,12 @@ public:
     ~ConnectionRegistry();
     Q_DISABLE_COPY_MOVE(ConnectionRegistry)
 
-    /// Hooks of HubConnection, called on the connection's thread.
-    std::shared_ptr<MessageCounters> opened(HubConnection &connection);
-    void closed(const HubConnection &connection);
+    /// Hooks of HubConnectionContext, called on the connection's thread.
+    std::shared_ptr<MessageCounters> opened(HubConnectionContext &connection);
+    void closed(const HubConnectionContext &connection);
     /// `group` was added to (or removed from) the connection's groups: one change at a time,
     /// so that joining N groups costs N, not N squared.
-    void groupChanged(const HubConnection &connection, const QByteArray &group, bool added);
+    void groupChanged(const HubConnectionContext &connection, const QByteArray &group, bool added);
 
     /// Every tenant that has live connections or ever had some (for the totals).
     QList<TenantTotals> totals() const;
@@ -105,7 +105,7 @@ public:
 private:
     struct Entry {
         RegisteredConnection info;
-        HubConnection *connection = nullptr;
+        HubConnectionContext *connection = nullptr;
         std::shared_ptr<MessageCounters> counters;
     };
     struct Tenant {

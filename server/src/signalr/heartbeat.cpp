@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "signalr/heartbeat_p.h"
-#include "signalr/hubconnection.h"
+#include "signalr/hubconnectioncontext.h"
 
 #include <QtCore/QThread>
 
@@ -45,14 +45,14 @@ qint64 Heartbeat::now() noexcept
     return clock.elapsed();
 }
 
-void Heartbeat::add(HubConnection *c)
+void Heartbeat::add(HubConnectionContext *c)
 {
     m_connections.insert(c);
     if (!m_timer.isActive())
         m_timer.start();
 }
 
-void Heartbeat::remove(HubConnection *c)
+void Heartbeat::remove(HubConnectionContext *c)
 {
     m_connections.remove(c);
     if (m_connections.isEmpty())
@@ -62,8 +62,8 @@ void Heartbeat::remove(HubConnection *c)
 void Heartbeat::tickNow()
 {
     const qint64 t = now();
-    const QSet<HubConnection *> snapshot = m_connections; // ticks may close connections
-    for (HubConnection *c : snapshot)
+    const QSet<HubConnectionContext *> snapshot = m_connections; // ticks may close connections
+    for (HubConnectionContext *c : snapshot)
         if (m_connections.contains(c))
             c->tick(t);
 }

@@ -10,22 +10,22 @@
 
 namespace Heliograph::Server {
 
-class HubConnection;
+class HubConnectionContext;
 
 class Heartbeat : public QObject {
 public:
     static Heartbeat *forCurrentThread();
     static qint64 now() noexcept;
 
-    void add(HubConnection *c);
-    void remove(HubConnection *c);
+    void add(HubConnectionContext *c);
+    void remove(HubConnectionContext *c);
     /// Runs one tick now (tests; the timer runs it every second).
     void tickNow();
 
 private:
     Heartbeat();
     QTimer m_timer;
-    QSet<HubConnection *> m_connections;
+    QSet<HubConnectionContext *> m_connections;
 };
 
 } // namespace Heliograph::Server

@@ -7,7 +7,7 @@
 #include "signalr/serverstream.h"
 #include "signalr/uploadstream.h"
 
-#include <heliograph/client/convert.h>
+#include <heliograph/protocol/convert.h>
 
 #include <QtCore/QHash>
 
@@ -18,23 +18,23 @@
 namespace Heliograph::Server {
 
 class ConnectionRegistry;
-class HubConnection;
+class HubConnectionContext;
 class HubLifetimeManager;
 
 /// What a hub method sees of the call: the caller, and ways to reach other clients.
 class HubCallContext {
 public:
-    HubCallContext(HubConnection &caller, HubLifetimeManager &lifetime)
+    HubCallContext(HubConnectionContext &caller, HubLifetimeManager &lifetime)
         : m_caller(caller)
         , m_lifetime(lifetime)
     { }
-    HubConnection &caller() const noexcept { return m_caller; }
+    HubConnectionContext &caller() const noexcept { return m_caller; }
     HubLifetimeManager &clients() const noexcept { return m_lifetime; }
     const Principal &user() const noexcept;
     const QByteArray &connectionId() const noexcept;
 
 private:
-    HubConnection &m_caller;
+    HubConnectionContext &m_caller;
     HubLifetimeManager &m_lifetime;
 };
 

@@ -2,13 +2,13 @@
 #include "signalr/hubreply.h"
 
 #include "signalr/handoff.h"
-#include "signalr/hubconnection.h"
+#include "signalr/hubconnectioncontext.h"
 
 using namespace Qt::StringLiterals;
 
 namespace Heliograph::Server {
 
-HubReply::HubReply(HubConnection *connection, QByteArray invocationId, QByteArray target)
+HubReply::HubReply(HubConnectionContext *connection, QByteArray invocationId, QByteArray target)
     : m_connection(connection)
     , m_invocationId(std::move(invocationId))
     , m_target(std::move(target))
@@ -41,7 +41,7 @@ void HubReply::reject(const QString &message)
 
 void HubReply::finish()
 {
-    HubConnection *c = std::exchange(m_connection, nullptr);
+    HubConnectionContext *c = std::exchange(m_connection, nullptr);
     c->asyncInvocationDone(this);
 }
 

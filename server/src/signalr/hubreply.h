@@ -2,7 +2,7 @@
 // Deferred hub-method results and server-to-client invocations that expect a result.
 #pragma once
 
-#include <heliograph/client/value.h>
+#include <heliograph/protocol/value.h>
 
 #include <QtCore/QByteArray>
 #include <QtCore/QObject>
@@ -13,13 +13,13 @@
 
 namespace Heliograph::Server {
 
-class HubConnection;
+class HubConnectionContext;
 
 /// The Completion of an async hub method (addAsyncMethod): resolve or reject it once, now or
 /// later, from the connection's thread or (through post()) any other.
 class HubReply : public std::enable_shared_from_this<HubReply> {
 public:
-    HubReply(HubConnection *connection, QByteArray invocationId, QByteArray target);
+    HubReply(HubConnectionContext *connection, QByteArray invocationId, QByteArray target);
     ~HubReply();
     Q_DISABLE_COPY_MOVE(HubReply)
 
@@ -32,11 +32,11 @@ public:
     void post(std::function<void(HubReply &)> f);
 
 private:
-    friend class HubConnection;
+    friend class HubConnectionContext;
     void finish();
     void abandon(); ///< the connection ended first
 
-    HubConnection *m_connection;
+    HubConnectionContext *m_connection;
     QByteArray m_invocationId;
     QByteArray m_target;
     std::shared_ptr<QObject> m_context;

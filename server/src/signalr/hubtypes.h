@@ -2,10 +2,10 @@
 // Small types shared by the hub layer.
 #pragma once
 
-#include <heliograph/client/handshake.h>
-#include <heliograph/client/hubmessage.h>
-#include <heliograph/client/hubprotocol.h>
-#include <heliograph/client/value.h>
+#include <heliograph/protocol/handshake.h>
+#include <heliograph/protocol/hubmessage.h>
+#include <heliograph/protocol/hubprotocol.h>
+#include <heliograph/protocol/value.h>
 
 #include <QtCore/QByteArray>
 #include <QtCore/QDateTime>

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "signalr/lifetimemanager.h"
 
-#include "server/metrics.h"
 #include "signalr/handoff.h"
-#include "signalr/hubconnection.h"
+#include "signalr/hubconnectioncontext.h"
+#include "transport/metrics.h"
 
 #include <QtCore/QThread>
 
@@ -14,9 +14,9 @@ namespace Heliograph::Server {
 struct HubLifetimeManager::Shard {
     QThread *thread = nullptr;
     std::unique_ptr<QObject> context; ///< lives on `thread`; target of queued tasks
-    QHash<QByteArray, HubConnection *> connections;
-    QHash<QByteArray, QSet<HubConnection *>> groups;
-    QHash<QByteArray, QSet<HubConnection *>> users;
+    QHash<QByteArray, HubConnectionContext *> connections;
+    QHash<QByteArray, QSet<HubConnectionContext *>> groups;
+    QHash<QByteArray, QSet<HubConnectionContext *>> users;
     std::atomic<int> queued {0}; ///< tasks posted to `thread` and not run yet
 };
 
@@ -76,7 +76,7 @@ template<typename F> void HubLifetimeManager::forEachShard(F &&f)
         runOn(s, f); // a copy per shard
 }
 
-void HubLifetimeManager::add(HubConnection *connection)
+void HubLifetimeManager::add(HubConnectionContext *connection)
 {
     Shard *s = shardForCurrentThread();
     s->connections.insert(connection->connectionId(), connection);
@@ -86,7 +86,7 @@ void HubLifetimeManager::add(HubConnection *connection)
     m_directory.insert(connection->connectionId(), s);
 }
 
-void HubLifetimeManager::remove(HubConnection *connection)
+void HubLifetimeManager::remove(HubConnectionContext *connection)
 {
     Shard *s = shardOf(connection->connectionId());
     if (!s)
@@ -120,7 +120,7 @@ void HubLifetimeManager::addToGroup(const QByteArray &connectionId, const QByteA
     if (!s)
         return;
     runOn(s, [connectionId, group](Shard &shard) {
-        HubConnection *c = shard.connections.value(connectionId);
+        HubConnectionContext *c = shard.connections.value(connectionId);
         if (!c)
             return;
         shard.groups[group].insert(c);
@@ -135,7 +135,7 @@ void HubLifetimeManager::removeFromGroup(const QByteArray &connectionId, const Q
     if (!s)
         return;
     runOn(s, [connectionId, group](Shard &shard) {
-        HubConnection *c = shard.connections.value(connectionId);
+        HubConnectionContext *c = shard.connections.value(connectionId);
         if (!c)
             return;
         auto it = shard.groups.find(group);
@@ -172,7 +172,7 @@ void HubLifetimeManager::sendAll(SharedMessage message, QList<QByteArray> exclud
 {
     forEachShard([message, excluded](Shard &shard) {
         qsizetype n = 0, bytes = 0;
-        for (HubConnection *c : std::as_const(shard.connections))
+        for (HubConnectionContext *c : std::as_const(shard.connections))
             if (!excludedFrom(excluded, c->connectionId()))
                 bytes += c->send(message), ++n;
         countDeliveries(message, n, bytes);
@@ -184,9 +184,9 @@ void HubLifetimeManager::sendGroup(const QByteArray &group, SharedMessage messag
 {
     forEachShard([group, message, excluded](Shard &shard) {
         // A copy (QHash::value): a send may close a connection, which edits the set.
-        const QSet<HubConnection *> members = shard.groups.value(group);
+        const QSet<HubConnectionContext *> members = shard.groups.value(group);
         qsizetype n = 0, bytes = 0;
-        for (HubConnection *c : members)
+        for (HubConnectionContext *c : members)
             if (!excludedFrom(excluded, c->connectionId()))
                 bytes += c->send(message), ++n;
         countDeliveries(message, n, bytes);
@@ -195,7 +195,7 @@ void HubLifetimeManager::sendGroup(const QByteArray &group, SharedMessage messag
 
 void HubLifetimeManager::sendGroupIf(const QByteArray &group, SharedMessage message, Filter filter)
 {
-    forEachInGroup(group, [message, filter](HubConnection &c) {
+    forEachInGroup(group, [message, filter](HubConnectionContext &c) {
         if (filter(c)) {
             countDeliveries(message, 1, c.send(message));
         }
@@ -203,12 +203,12 @@ void HubLifetimeManager::sendGroupIf(const QByteArray &group, SharedMessage mess
 }
 
 void HubLifetimeManager::forEachInGroup(const QByteArray &group,
-                                        std::function<void(HubConnection &)> f)
+                                        std::function<void(HubConnectionContext &)> f)
 {
     forEachShard([group, f](Shard &shard) {
         // A copy (QHash::value): a send may close a connection, which edits the set.
-        const QSet<HubConnection *> members = shard.groups.value(group);
-        for (HubConnection *c : members)
+        const QSet<HubConnectionContext *> members = shard.groups.value(group);
+        for (HubConnectionContext *c : members)
             f(*c);
     });
 }
@@ -217,9 +217,9 @@ void HubLifetimeManager::sendUser(const QByteArray &userId, SharedMessage messag
 {
     forEachShard([userId, message](Shard &shard) {
         // A copy (QHash::value): a send may close a connection, which edits the set.
-        const QSet<HubConnection *> members = shard.users.value(userId);
+        const QSet<HubConnectionContext *> members = shard.users.value(userId);
         qsizetype n = 0, bytes = 0;
-        for (HubConnection *c : members)
+        for (HubConnectionContext *c : members)
             bytes += c->send(message), ++n;
         countDeliveries(message, n, bytes);
     });
@@ -231,14 +231,14 @@ void HubLifetimeManager::sendConnection(const QByteArray &connectionId, SharedMe
     if (!s)
         return;
     runOn(s, [connectionId, message](Shard &shard) {
-        if (HubConnection *c = shard.connections.value(connectionId))
+        if (HubConnectionContext *c = shard.connections.value(connectionId))
             countDeliveries(message, 1, c->send(message));
     });
 }
 
 void HubLifetimeManager::invokeClient(const QByteArray &connectionId, QByteArray target,
                                       ValueList arguments, ClientResultHandler handler,
-                                      std::function<bool(const HubConnection &)> accept)
+                                      std::function<bool(const HubConnectionContext &)> accept)
 {
     const ClientResult missing {
         false,
@@ -250,7 +250,7 @@ void HubLifetimeManager::invokeClient(const QByteArray &connectionId, QByteArray
         return;
     }
     runOn(s, [connectionId, target, arguments, handler, accept, missing](Shard &shard) {
-        HubConnection *c = shard.connections.value(connectionId);
+        HubConnectionContext *c = shard.connections.value(connectionId);
         if (!c || (accept && !accept(*c))) {
             handler(missing);
             return;

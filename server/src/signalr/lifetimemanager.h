@@ -25,7 +25,7 @@ QT_END_NAMESPACE
 
 namespace Heliograph::Server {
 
-class HubConnection;
+class HubConnectionContext;
 
 class HubLifetimeManager {
 public:
@@ -34,8 +34,8 @@ public:
     Q_DISABLE_COPY_MOVE(HubLifetimeManager)
 
     /// Called on the connection's thread.
-    void add(HubConnection *connection);
-    void remove(HubConnection *connection);
+    void add(HubConnectionContext *connection);
+    void remove(HubConnectionContext *connection);
 
     /// Membership changes and sends are applied on each member's thread in the order they were
     /// issued: a change takes effect in order with the sends made before and after it from the
@@ -47,10 +47,10 @@ public:
     void sendAll(SharedMessage message, QList<QByteArray> excluded = {});
     void sendGroup(const QByteArray &group, SharedMessage message, QList<QByteArray> excluded = {});
     /// Sends to the members for which `filter` (run on each member's thread) returns true.
-    using Filter = std::function<bool(HubConnection &)>;
+    using Filter = std::function<bool(HubConnectionContext &)>;
     void sendGroupIf(const QByteArray &group, SharedMessage message, Filter filter);
     /// Runs `f` on the thread of every member of `group`, once per member.
-    void forEachInGroup(const QByteArray &group, std::function<void(HubConnection &)> f);
+    void forEachInGroup(const QByteArray &group, std::function<void(HubConnectionContext &)> f);
     void sendUser(const QByteArray &userId, SharedMessage message);
     void sendConnection(const QByteArray &connectionId, SharedMessage message);
 
@@ -59,7 +59,7 @@ public:
     /// target's thread) may refuse the target, e.g. another tenant's connection.
     void invokeClient(const QByteArray &connectionId, QByteArray target, ValueList arguments,
                       ClientResultHandler handler,
-                      std::function<bool(const HubConnection &)> accept = {});
+                      std::function<bool(const HubConnectionContext &)> accept = {});
 
     int connectionCount() const;
 

@@ -2,13 +2,13 @@
 #include "signalr/serverstream.h"
 
 #include "signalr/handoff.h"
-#include "signalr/hubconnection.h"
+#include "signalr/hubconnectioncontext.h"
 
 using namespace Qt::StringLiterals;
 
 namespace Heliograph::Server {
 
-ServerStream::ServerStream(HubConnection *connection, QByteArray invocationId)
+ServerStream::ServerStream(HubConnectionContext *connection, QByteArray invocationId)
     : m_connection(connection)
     , m_invocationId(std::move(invocationId))
     , m_context(new QObject, [](QObject *o) { o->deleteLater(); })
@@ -43,7 +43,7 @@ void ServerStream::fail(const QString &detail)
 
 void ServerStream::end()
 {
-    HubConnection *c = std::exchange(m_connection, nullptr);
+    HubConnectionContext *c = std::exchange(m_connection, nullptr);
     m_onCancel = nullptr;
     c->m_streams.remove(m_invocationId);
 }

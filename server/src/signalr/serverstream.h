@@ -4,7 +4,7 @@
 // other threads use post().
 #pragma once
 
-#include <heliograph/client/value.h>
+#include <heliograph/protocol/value.h>
 
 #include <QtCore/QByteArray>
 #include <QtCore/QObject>
@@ -14,11 +14,11 @@
 
 namespace Heliograph::Server {
 
-class HubConnection;
+class HubConnectionContext;
 
 class ServerStream : public std::enable_shared_from_this<ServerStream> {
 public:
-    ServerStream(HubConnection *connection, QByteArray invocationId);
+    ServerStream(HubConnectionContext *connection, QByteArray invocationId);
     ~ServerStream();
     Q_DISABLE_COPY_MOVE(ServerStream)
 
@@ -38,11 +38,11 @@ public:
     void post(std::function<void(ServerStream &)> f);
 
 private:
-    friend class HubConnection;
+    friend class HubConnectionContext;
     void cancel(); ///< by the connection: CancelInvocation or connection end
     void end();
 
-    HubConnection *m_connection;
+    HubConnectionContext *m_connection;
     QByteArray m_invocationId;
     std::function<void()> m_onCancel;
     std::shared_ptr<QObject> m_context; ///< on the connection's thread; target of post()

@@ -3,7 +3,7 @@
 // and ends it with a Completion. Lives on its connection's thread.
 #pragma once
 
-#include <heliograph/client/value.h>
+#include <heliograph/protocol/value.h>
 
 #include <QtCore/QList>
 #include <QtCore/QString>

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "storage/storage.h"
 
-#include <heliograph/client/negotiate.h>
+#include <heliograph/protocol/hubside.h>
+#include <heliograph/protocol/negotiate.h>
 
 #include <QtCore/QHash>
 #include <QtCore/QMap>

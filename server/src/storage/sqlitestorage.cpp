@@ -4,7 +4,8 @@
 // lets readers run beside them, synchronous=FULL makes a commit durable before we acknowledge.
 #include "storage/storage.h"
 
-#include <heliograph/client/negotiate.h>
+#include <heliograph/protocol/hubside.h>
+#include <heliograph/protocol/negotiate.h>
 
 #include <QtCore/QDir>
 #include <QtCore/QLoggingCategory>

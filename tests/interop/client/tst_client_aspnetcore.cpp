@@ -4,11 +4,11 @@
 // started once with `dotnet InteropTestHub.dll --urls http://127.0.0.1:0`. Every row is one
 // transport x protocol (Server-Sent Events with JSON only). Waits with QSignalSpy::wait /
 // QTRY_* / qWaitFor, never with sleeps.
-#include "../../client/clientcalls.h"
-#include "../../client/tcpproxy.h"
+#include "clientcalls.h"
+#include "tcpproxy.h"
 
-#include <heliograph/client/convert.h>
 #include <heliograph/client/hubconnection.h>
+#include <heliograph/protocol/convert.h>
 
 #include <QtCore/QFuture>
 #include <QtCore/QProcess>

@@ -28,7 +28,7 @@ using Server::MetricsSnapshotDto;
 using Server::TenantDetailsDto;
 using Server::TenantMetricsDto;
 using Transport = HubConnection::Transport;
-using Protocol = HubConnection::Protocol;
+using HubProtocolKind = HubConnection::Protocol;
 
 namespace {
 
@@ -156,7 +156,8 @@ class tst_AdminHub : public QObject {
 
     std::unique_ptr<HubConnection> open(const QString &path, const QString &accessToken,
                                         Transport transport = Transport::WebSockets,
-                                        Protocol protocol = Protocol::Json, bool negotiate = false)
+                                        HubProtocolKind protocol = HubProtocolKind::Json,
+                                        bool negotiate = false)
     {
         // Without negotiate (WebSockets only) where possible: no QNetworkAccessManager thread,
         // so these tests also run under ThreadSanitizer.
@@ -170,8 +171,8 @@ class tst_AdminHub : public QObject {
 
     std::unique_ptr<Member> join(const QByteArray &tenant, const QByteArray &user,
                                  Transport transport = Transport::WebSockets,
-                                 Protocol protocol = Protocol::Json, bool negotiate = false,
-                                 const QString &query = {})
+                                 HubProtocolKind protocol = HubProtocolKind::Json,
+                                 bool negotiate = false, const QString &query = {})
     {
         auto m = std::make_unique<Member>();
         m->connection = open(u"/hubs/notifications"_s + query, token(user, tenant), transport,
@@ -319,7 +320,8 @@ private Q_SLOTS:
             QVERIFY2(body.contains("connectionToken"), body.constData());
 
         // Heliograph Client, every transport: refused at negotiate, no transport tried.
-        auto c = open(u"/hubs/admin"_s, accessToken, Transport::WebSockets, Protocol::Json, true);
+        auto c = open(u"/hubs/admin"_s, accessToken, Transport::WebSockets, HubProtocolKind::Json,
+                      true);
         c->setTransports(Transport::WebSockets | Transport::ServerSentEvents
                          | Transport::LongPolling);
         if (status == 200) {
@@ -490,7 +492,7 @@ private Q_SLOTS:
             : transport == Transport::ServerSentEvents                   ? u"ServerSentEvents"_s
                                                                          : u"LongPolling"_s;
         QCOMPARE(ac.transport, transportName);
-        QCOMPARE(ac.protocol, protocol == Protocol::Json ? u"json"_s : u"messagepack"_s);
+        QCOMPARE(ac.protocol, protocol == HubProtocolKind::Json ? u"json"_s : u"messagepack"_s);
         QVERIFY2(ac.client.startsWith(u"Heliograph/"_s), qPrintable(ac.client));
         QCOMPARE(ac.remoteAddress, u"127.0.0.1"_s);
         QVERIFY(qAbs(ac.connectedSince.secsTo(QDateTime::currentDateTimeUtc())) < 60);
@@ -647,7 +649,7 @@ private Q_SLOTS:
         QCOMPARE(received->replayed, false);
 
         // Stored: a new connection asking for everything after sequence 0 gets it replayed.
-        auto later = join("acme", "alice", Transport::WebSockets, Protocol::Json, false,
+        auto later = join("acme", "alice", Transport::WebSockets, HubProtocolKind::Json, false,
                           u"?lastSequence=0"_s);
         QVERIFY(later);
         QTRY_COMPARE_WITH_TIMEOUT(later->notifications.size(), 1, 5000);

@@ -12,7 +12,7 @@
 #include "auth/jwt.h"
 
 #include <heliograph/client/hubconnection.h>
-#include <heliograph/client/json.h>
+#include <heliograph/protocol/json.h>
 
 #include <QtCore/QScopeGuard>
 #include <QtCore/QTemporaryDir>

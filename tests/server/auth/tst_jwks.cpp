@@ -9,7 +9,7 @@
 #include "auth/jwt.h"
 #include "ecdsatestsupport.h"
 
-#include <heliograph/client/json.h>
+#include <heliograph/protocol/json.h>
 
 #include <QtCore/QDateTime>
 #include <QtCore/QElapsedTimer>

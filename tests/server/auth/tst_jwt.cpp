@@ -5,7 +5,7 @@
 #include "auth/jwt.h"
 #include "ecdsatestsupport.h"
 
-#include <heliograph/client/json.h>
+#include <heliograph/protocol/json.h>
 
 #include <QtCore/QDir>
 #include <QtCore/QFile>

@@ -4,8 +4,8 @@
 #include "app/serverapp.h"
 #include "auth/jwt.h"
 
-#include <heliograph/client/handshake.h>
-#include <heliograph/client/hubprotocol.h>
+#include <heliograph/protocol/handshake.h>
+#include <heliograph/protocol/hubprotocol.h>
 
 #include <QtCore/QJsonDocument>
 #include <QtCore/QJsonObject>

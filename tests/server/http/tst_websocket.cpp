@@ -3,12 +3,14 @@
 // examples, fragmentation, every protocol violation and its close code, feeding in any split),
 // the server frame writers, and the UTF-8 validator behind text messages.
 #include "http/httprequestparser.h"
-#include "http/utf8.h"
 #include "http/websocket.h"
+
+#include <heliograph/protocol/utf8.h>
 
 #include <QtCore/QCryptographicHash>
 #include <QtTest/QTest>
 
+using namespace Heliograph;
 using namespace Heliograph::Server;
 namespace WS = Heliograph::Server::WebSocket;
 using Status = WS::FrameParser::Status;

@@ -25,14 +25,14 @@
 using namespace Heliograph;
 using namespace Qt::StringLiterals;
 using namespace std::chrono_literals;
-using Protocol = Heliograph::HubConnection::Protocol;
+using HubProtocolKind = Heliograph::HubConnection::Protocol;
 using Transport = Heliograph::HubConnection::Transport;
 
 namespace {
 
 constexpr int Timeout = 15000;
 
-/// An access token as the bytes of an Authorization header (tests/client/clienttestsupport.h
+/// An access token as the bytes of an Authorization header (tests/support/clienttestsupport.h
 /// signs it with the in-process server's secret).
 QByteArray token(const QByteArray &user, const QByteArray &tenant, QList<QByteArray> roles = {})
 {
@@ -209,7 +209,7 @@ class tst_Hardening : public QObject {
     Q_OBJECT
 
     std::unique_ptr<Receiver> connectReceiver(quint16 port, const QByteArray &user,
-                                              const QByteArray &tenant, Protocol protocol,
+                                              const QByteArray &tenant, HubProtocolKind protocol,
                                               const QString &query = {})
     {
         auto r = std::make_unique<Receiver>();
@@ -248,12 +248,12 @@ private Q_SLOTS:
         QVERIFY(server);
         const quint16 port = server->port();
         std::vector<std::unique_ptr<Receiver>> receivers;
-        receivers.push_back(connectReceiver(port, "dana", "acme", Protocol::Json));
-        receivers.push_back(connectReceiver(port, "dana", "acme", Protocol::MessagePack));
+        receivers.push_back(connectReceiver(port, "dana", "acme", HubProtocolKind::Json));
+        receivers.push_back(connectReceiver(port, "dana", "acme", HubProtocolKind::MessagePack));
         receivers.push_back(
-            connectReceiver(port, "dana", "acme", Protocol::Json, u"?lastSequence=0"_s));
-        receivers.push_back(
-            connectReceiver(port, "dana", "acme", Protocol::MessagePack, u"?lastSequence=0"_s));
+            connectReceiver(port, "dana", "acme", HubProtocolKind::Json, u"?lastSequence=0"_s));
+        receivers.push_back(connectReceiver(port, "dana", "acme", HubProtocolKind::MessagePack,
+                                            u"?lastSequence=0"_s));
         for (const auto &r : receivers)
             QVERIFY(r);
         const QByteArray service = token("pusher", "acme", {"Service"});
@@ -387,7 +387,7 @@ private Q_SLOTS:
                                   token("carol/x", "acme"))),
                  401);
         // "Carol" of "ACME" is carol of acme: a push to either spelling reaches her.
-        auto carol = connectReceiver(port, "Carol", "ACME", Protocol::Json);
+        auto carol = connectReceiver(port, "Carol", "ACME", HubProtocolKind::Json);
         QVERIFY(carol);
         const QByteArray service = token("pusher", "acme", {"Service"});
         QCOMPARE(statusOf(request(port, "POST", "/api/tenants/acme/users/Carol/notifications",
@@ -420,7 +420,8 @@ private Q_SLOTS:
             QCOMPARE(statusOf(request(port, "POST", "/api/tenants/acme/users/dana/notifications",
                                       service, R"({"title":"stored"})")),
                      202);
-        auto dana = connectReceiver(port, "dana", "acme", Protocol::Json, u"?lastSequence=1000"_s);
+        auto dana
+            = connectReceiver(port, "dana", "acme", HubProtocolKind::Json, u"?lastSequence=1000"_s);
         QVERIFY(dana);
         QTRY_COMPARE_WITH_TIMEOUT(dana->resets, (QList<qint64> {3}), Timeout);
         QVERIFY(dana->sequences.isEmpty());

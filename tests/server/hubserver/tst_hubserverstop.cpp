@@ -7,10 +7,10 @@
 // QNetworkAccessManager: its HTTP thread hands data over inside Qt, out of ThreadSanitizer's
 // sight.
 #include "bench/benchhub.h"
-#include "server/hubserver.h"
 #include "signalr/lifetimemanager.h"
+#include "transport/hubserver.h"
 
-#include <heliograph/client/handshake.h>
+#include <heliograph/protocol/handshake.h>
 
 #include <QtCore/QJsonDocument>
 #include <QtCore/QJsonObject>

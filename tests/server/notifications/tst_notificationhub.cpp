@@ -2,10 +2,10 @@
 // The notification hub contract, in-process over fake transports.
 #include "fakehubtransport.h"
 #include "notifications/notificationhub.h"
-#include "signalr/hubconnection.h"
+#include "signalr/hubconnectioncontext.h"
 #include "signalr/lifetimemanager.h"
 
-#include <heliograph/client/handshake.h>
+#include <heliograph/protocol/handshake.h>
 
 #include <QtTest/QTest>
 
@@ -18,7 +18,7 @@ namespace {
 
 struct Client {
     std::unique_ptr<FakeTransport> transport = std::make_unique<FakeTransport>();
-    std::unique_ptr<HubConnection> connection;
+    std::unique_ptr<HubConnectionContext> connection;
 
     QList<InvocationMessage> invocations(QByteArrayView target = {}) const
     {
@@ -77,8 +77,8 @@ class tst_NotificationHub : public QObject {
         ConnectionInfo info;
         if (lastSequence)
             info.query.append({"lastSequence", QByteArray::number(*lastSequence)});
-        c.connection = std::make_unique<HubConnection>(*m_hub, *m_lifetime, m_options,
-                                                       "c" + QByteArray::number(++n), p, info);
+        c.connection = std::make_unique<HubConnectionContext>(
+            *m_hub, *m_lifetime, m_options, "c" + QByteArray::number(++n), p, info);
         c.connection->attachTransport(c.transport.get());
         c.connection->receive(Handshake::writeRequest({"json", 1}));
         return c;
@@ -307,7 +307,7 @@ private Q_SLOTS:
             all.append(v);
         QCOMPARE(seen, all); // every patch once, in order
         QCOMPARE(pages, 3); // 34 + 34 + 12 patches of about 30 KB
-        QCOMPARE(reader.connection->state(), HubConnection::State::Connected);
+        QCOMPARE(reader.connection->state(), HubConnectionContext::State::Connected);
     }
 };
 

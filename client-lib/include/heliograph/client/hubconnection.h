@@ -58,12 +58,12 @@
 //  - Network awareness (setNetworkMonitor()): no reconnect attempts while offline, an
 //    attempt at once when the network is back.
 
-#include <heliograph/client/convert.h>
-#include <heliograph/client/expected.h>
 #include <heliograph/client/heliographclient_export.h>
-#include <heliograph/client/hubprotocol.h>
 #include <heliograph/client/resilience.h>
-#include <heliograph/client/value.h>
+#include <heliograph/protocol/convert.h>
+#include <heliograph/protocol/expected.h>
+#include <heliograph/protocol/hubprotocol.h>
+#include <heliograph/protocol/value.h>
 
 #include <QtCore/QDateTime>
 #include <QtCore/QException>

@@ -8,7 +8,7 @@
 //  - NetworkMonitor: whether the system is online, so retries pause while it is not.
 
 #include <heliograph/client/heliographclient_export.h>
-#include <heliograph/client/value.h>
+#include <heliograph/protocol/value.h>
 
 #include <QtCore/QByteArray>
 #include <QtCore/QList>

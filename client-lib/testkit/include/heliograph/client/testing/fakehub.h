@@ -35,8 +35,8 @@
 
 #include <heliograph/client/heliographclienttestkit_export.h>
 #include <heliograph/client/hubconnection.h>
-#include <heliograph/client/hubmessage.h>
-#include <heliograph/client/value.h>
+#include <heliograph/protocol/hubmessage.h>
+#include <heliograph/protocol/value.h>
 
 #include <QtCore/QFuture>
 #include <QtCore/QObject>
