@@ -19,7 +19,7 @@ ApplicationWindow {
     minimumWidth: 640
     minimumHeight: 420
     visible: true
-    title: signedIn ? qsTr("Heliograph — %1 (%2)").arg(session.userName).arg(session.tenant) : qsTr("Heliograph — sign in")
+    title: signedIn ? qsTr("Heliograph — %1 (%2)").arg(session.userName).arg(session.tenant) : qsTr("Sign in")
     color: Theme.background
 
     // Every control draws with the theme's colours (the style's own palette never shows).

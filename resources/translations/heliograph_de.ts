@@ -422,8 +422,8 @@
         <translation>Heliograph — %1 (%2)</translation>
     </message>
     <message>
-        <source>Heliograph — sign in</source>
-        <translation>Heliograph — Anmeldung</translation>
+        <source>Sign in</source>
+        <translation>Anmelden</translation>
     </message>
 </context>
 <context>
