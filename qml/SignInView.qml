@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: MIT
-// The first-run screen: server URL, username and password, and the saved server profiles.
+// The first-run screen: server address, username and password, and the saved server profiles.
+// Forgiving: `host:port` and a pasted hub URL are understood (Session.serverUrlFromText), the
+// password stays after a network or address error (only a refused password is cleared), a
+// sign-in that takes long can be cancelled, and Enter signs in from any field once all are
+// filled.
 import QtQuick
 import QtQuick.Controls
 import QtQuick.Layouts
@@ -11,11 +15,30 @@ ThemeRoot {
     required property ProfileModel profiles
     readonly property bool busy: session.status === Session.SigningIn
 
+    readonly property bool complete: urlField.text.trim() !== "" && userField.text.trim() !== "" && passwordField.text !== ""
+
     function submit() {
         if (view.busy)
             return
-        view.session.signIn(urlField.text.trim(), userField.text.trim(), passwordField.text)
-        passwordField.clear()
+        view.session.signIn(view.session.serverUrlFromText(urlField.text), userField.text.trim(), passwordField.text)
+    }
+
+    Shortcut {
+        sequence: StandardKey.Cancel
+        enabled: view.busy
+        onActivated: view.session.cancelSignIn()
+    }
+
+    Connections {
+        target: view.session
+        function onCredentialsRejected() {
+            passwordField.clear()
+            passwordField.forceActiveFocus()
+        }
+        function onStatusChanged() {
+            if (view.session.status === Session.SignedIn)
+                passwordField.clear()
+        }
     }
 
     Component.onCompleted: {
@@ -44,6 +67,10 @@ ThemeRoot {
                 font.bold: true
                 font.pointSize: Qt.application.font.pointSize * 1.4
             }
+            Label {
+                visible: profileBox.visible
+                text: qsTr("Saved server")
+            }
             ComboBox {
                 id: profileBox
                 objectName: "profileBox"
@@ -59,34 +86,42 @@ ThemeRoot {
                     passwordField.forceActiveFocus()
                 }
             }
-            Label { text: qsTr("Server URL") }
+            Label { text: qsTr("Server address") }
             TextField {
                 id: urlField
                 objectName: "urlField"
                 Layout.fillWidth: true
-                placeholderText: "http://127.0.0.1:5000"
+                placeholderText: qsTr("e.g. heliograph.example.com or 127.0.0.1:5000")
                 text: "http://127.0.0.1:5000"
                 selectByMouse: true
+                enabled: !view.busy
+                Accessible.name: qsTr("Server address")
                 KeyNavigation.tab: userField
-                onAccepted: userField.forceActiveFocus()
+                onAccepted: view.complete ? view.submit() : userField.forceActiveFocus()
             }
             Label { text: qsTr("Username") }
             TextField {
                 id: userField
                 objectName: "userField"
                 Layout.fillWidth: true
+                placeholderText: qsTr("Your username, e.g. alice")
                 selectByMouse: true
+                enabled: !view.busy
+                Accessible.name: qsTr("Username")
                 KeyNavigation.tab: passwordField
-                onAccepted: passwordField.forceActiveFocus()
+                onAccepted: view.complete ? view.submit() : passwordField.forceActiveFocus()
             }
             Label { text: qsTr("Password") }
             TextField {
                 id: passwordField
                 objectName: "passwordField"
                 Layout.fillWidth: true
+                placeholderText: qsTr("Your password")
                 echoMode: TextInput.Password
+                enabled: !view.busy
+                Accessible.name: qsTr("Password")
                 KeyNavigation.tab: signInButton
-                onAccepted: view.submit()
+                onAccepted: if (view.complete) view.submit()
             }
             Label {
                 objectName: "signInError"
@@ -97,6 +132,7 @@ ThemeRoot {
                 text: view.session.errorString
             }
             Label {
+                objectName: "keychainMessage"
                 Layout.fillWidth: true
                 visible: text !== ""
                 wrapMode: Text.WordWrap
@@ -113,11 +149,17 @@ ThemeRoot {
                 }
                 Item { Layout.fillWidth: true }
                 Button {
+                    objectName: "cancelSignInButton"
+                    visible: view.busy
+                    text: qsTr("Cancel")
+                    onClicked: view.session.cancelSignIn()
+                }
+                Button {
                     id: signInButton
                     objectName: "signInButton"
                     text: view.busy ? qsTr("Signing in…") : qsTr("Sign in")
                     highlighted: true
-                    enabled: !view.busy && urlField.text !== "" && userField.text !== "" && passwordField.text !== ""
+                    enabled: !view.busy && view.complete
                     onClicked: view.submit()
                     Keys.onReturnPressed: view.submit()
                 }

@@ -15,6 +15,7 @@
 #include <QtCore/QJsonDocument>
 #include <QtCore/QJsonObject>
 #include <QtCore/QLoggingCategory>
+#include <QtNetwork/QHostAddress>
 #include <QtNetwork/QNetworkAccessManager>
 #include <QtNetwork/QNetworkReply>
 
@@ -198,20 +199,86 @@ void Session::post(const QString &path, const QJsonObject &body,
     QNetworkRequest request(endpoint(path));
     request.setHeader(QNetworkRequest::ContentTypeHeader, u"application/json"_s);
     QNetworkReply *reply = m_nam->post(request, QJsonDocument(body).toJson(QJsonDocument::Compact));
+    m_signInReply = reply;
     const quint64 generation = m_generation;
     connect(reply, &QNetworkReply::finished, this, [this, reply, generation, done] {
         reply->deleteLater();
         if (generation != m_generation)
-            return; // signed out (or in again) meanwhile
+            return; // signed out (or in again, or cancelled) meanwhile
         const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
-        const QJsonObject answer = QJsonDocument::fromJson(reply->readAll()).object();
+        const QJsonObject answer
+            = status == 0 ? QJsonObject() : QJsonDocument::fromJson(reply->readAll()).object();
+        const QString server = m_server.toDisplayString();
         QString why;
-        if (status == 0)
-            why = u"Cannot reach %1: %2"_s.arg(m_server.toDisplayString(), reply->errorString());
+        if (status == 0 && reply->error() == QNetworkReply::OperationCanceledError)
+            why = tr("%1 did not answer in time. Check the address, or try again.").arg(server);
+        else if (status == 0)
+            why = tr("Cannot reach %1: %2").arg(server, reply->errorString());
+        else if (status == 404 || status == 405)
+            why = tr("%1 is not a Heliograph server (it has no sign-in). Check the address.")
+                      .arg(server);
         else if (status >= 300)
-            why = problemText(answer, u"The server answered %1."_s.arg(status));
+            why = problemText(answer, tr("The server answered %1.").arg(status));
         done(status, answer, why);
     });
+}
+
+QUrl Session::serverUrlFromText(const QString &text)
+{
+    QString t = text.trimmed();
+    if (t.isEmpty())
+        return {};
+    if (!t.contains(u"://"_s)) {
+        // host[:port][/path]: http only where nothing leaves the machine.
+        const QUrl probe(u"http://"_s + t, QUrl::StrictMode);
+        const QString host = probe.host();
+        const QHostAddress address(host);
+        const bool loopback = host.compare(u"localhost"_s, Qt::CaseInsensitive) == 0
+            || (!address.isNull() && address.isLoopback());
+        t.prepend(loopback ? u"http://"_s : u"https://"_s);
+    }
+    QUrl url(t, QUrl::StrictMode);
+    const QString scheme = url.scheme().toLower();
+    if (!url.isValid() || url.host().isEmpty() || (scheme != u"http"_s && scheme != u"https"_s))
+        return {};
+    QString path = url.path();
+    for (const QString &tail : {u"/hubs/"_s, u"/auth/"_s}) {
+        const qsizetype at = path.indexOf(tail);
+        if (at >= 0)
+            path.truncate(at);
+    }
+    while (path.endsWith(u'/'))
+        path.chop(1);
+    url.setPath(path);
+    url.setQuery(QString());
+    url.setFragment(QString());
+    url.setUserInfo(QString());
+    return url;
+}
+
+int Session::requestTimeout() const
+{
+    return m_nam->transferTimeout();
+}
+
+void Session::setRequestTimeout(int milliseconds)
+{
+    if (milliseconds == m_nam->transferTimeout())
+        return;
+    m_nam->setTransferTimeout(milliseconds);
+    Q_EMIT requestTimeoutChanged();
+}
+
+void Session::cancelSignIn()
+{
+    if (m_status != SigningIn)
+        return;
+    ++m_generation; // the answer, if it still comes, is dropped
+    if (QNetworkReply *reply = m_signInReply)
+        reply->abort();
+    qCInfo(lcSession) << "sign-in cancelled";
+    setError({});
+    setStatus(SignedOut);
 }
 
 void Session::signIn(const QUrl &server, const QString &username, const QString &password)
@@ -219,11 +286,11 @@ void Session::signIn(const QUrl &server, const QString &username, const QString 
     if (m_status != SignedOut)
         signOut();
     if (!server.isValid() || server.scheme().isEmpty() || server.host().isEmpty()) {
-        setError(u"Enter the server's URL, e.g. http://127.0.0.1:5000."_s);
+        setError(tr("Enter the server's address, e.g. heliograph.example.com or 127.0.0.1:5000."));
         return;
     }
     if (username.isEmpty() || password.isEmpty()) {
-        setError(u"Enter your username and password."_s);
+        setError(tr("Enter your username and password."));
         return;
     }
     ++m_generation;
@@ -235,7 +302,12 @@ void Session::signIn(const QUrl &server, const QString &username, const QString 
     post(u"/auth/login"_s, {{u"username"_s, username}, {u"password"_s, password}},
          [this](int status, const QJsonObject &answer, const QString &why) {
              if (!why.isEmpty()) {
-                 failSignIn(status == 401 ? u"Wrong username or password."_s : why);
+                 if (status == 401) {
+                     failSignIn(tr("Wrong username or password."));
+                     Q_EMIT credentialsRejected();
+                 } else {
+                     failSignIn(why);
+                 }
                  return;
              }
              acceptTokens(answer);
@@ -261,8 +333,7 @@ void Session::resume(const QUrl &server, const QString &username)
             if (generation != m_generation)
                 return;
             if (status == RefreshTokenStore::Status::Unavailable) {
-                setKeychainMessage(
-                    u"No keychain is available (%1): sign in with your password."_s.arg(why));
+                keychainUnavailable(why, false);
                 setStatus(SignedOut);
                 return;
             }
@@ -365,8 +436,7 @@ void Session::acceptTokens(const QJsonObject &answer)
                     if (status == RefreshTokenStore::Status::Ok)
                         setKeychainMessage({});
                     else
-                        setKeychainMessage(u"No keychain is available (%1): you will be asked "
-                                           "for your password next time."_s.arg(why));
+                        keychainUnavailable(why, true);
                 });
         }
     }
@@ -391,6 +461,17 @@ void Session::scheduleRefresh()
     const qint64 delay = qMax<qint64>(1000, left - margin);
     qCInfo(lcSession) << "access token refresh in" << delay / 1000 << "s";
     m_refreshTimer.start(std::chrono::milliseconds(delay));
+}
+
+void Session::keychainUnavailable(const QString &why, bool afterSignIn)
+{
+    // The details (a D-Bus error, a service name) are for the log; the user gets plain words.
+    qCWarning(lcSession).noquote() << "no keychain:" << why;
+    setKeychainMessage(afterSignIn
+                           ? tr("This computer has no password storage (keychain) running, so "
+                                "you will be asked for your password again next time.")
+                           : tr("This computer has no password storage (keychain) running: sign "
+                                "in with your password."));
 }
 
 void Session::failSignIn(const QString &why)

@@ -71,6 +71,10 @@ class Session : public QObject {
     Q_PROPERTY(bool keychainAvailable READ keychainAvailable NOTIFY keychainChanged)
     /// Says what the missing keychain means for the user; empty when there is a keychain.
     Q_PROPERTY(QString keychainMessage READ keychainMessage NOTIFY keychainChanged)
+    /// How long a sign-in or refresh request may wait for the server's answer, in
+    /// milliseconds (then: "did not answer in time"). Default 15 000.
+    Q_PROPERTY(int requestTimeout READ requestTimeout WRITE setRequestTimeout NOTIFY
+                   requestTimeoutChanged)
     /// Show desktop notifications for live (not replayed) notifications. Default true.
     Q_PROPERTY(bool desktopNotifications READ desktopNotifications WRITE setDesktopNotifications
                    NOTIFY desktopNotificationsChanged)
@@ -137,6 +141,14 @@ public:
     QString keychainMessage() const { return m_keychainMessage; }
     bool desktopNotifications() const { return m_desktopNotifications; }
     void setDesktopNotifications(bool on);
+    int requestTimeout() const;
+    void setRequestTimeout(int milliseconds);
+
+    /// The server URL meant by what a user typed or pasted: `host:port` gets http:// for a
+    /// loopback host and https:// for any other, and a pasted hub or sign-in path
+    /// (`/hubs/...`, `/auth/...`), query and fragment are dropped. Empty (invalid) when it
+    /// cannot be a Heliograph server's URL (no host, a scheme other than http or https).
+    Q_INVOKABLE static QUrl serverUrlFromText(const QString &text);
 
     ConnectionState connectionState() const;
     QString transportName() const;
@@ -179,6 +191,8 @@ public:
 
     /// POST /auth/login; SigningIn, then SignedIn or SignedOut with errorString.
     Q_INVOKABLE void signIn(const QUrl &server, const QString &username, const QString &password);
+    /// Stops a sign-in under way (SigningIn): SignedOut, no error.
+    Q_INVOKABLE void cancelSignIn();
     /// Signs in with the refresh token the keychain keeps for (server, username); SignedOut
     /// (errorString or keychainMessage saying why) when there is none.
     Q_INVOKABLE void resume(const QUrl &server, const QString &username);
@@ -204,6 +218,10 @@ Q_SIGNALS:
     void tokensChanged();
     void keychainChanged();
     void desktopNotificationsChanged();
+    void requestTimeoutChanged();
+    /// The server refused the username and password (the view forgets the password then;
+    /// after any other error it is kept for the next try).
+    void credentialsRejected();
     void connectionChanged();
     void statisticsChanged();
     void reconnectCountdownChanged();
@@ -226,6 +244,7 @@ private:
     void scheduleRefresh();
     void updateCountdown();
     void failSignIn(const QString &why);
+    void keychainUnavailable(const QString &why, bool afterSignIn);
     void resetHistory();
 
     QNetworkAccessManager *m_nam;
@@ -236,6 +255,7 @@ private:
     PresenceModel *m_presence;
     DocumentModel *m_document;
     QPointer<Qml::QmlHubConnection> m_hub;
+    QPointer<QNetworkReply> m_signInReply; ///< the sign-in request under way (cancelSignIn)
 
     Status m_status = SignedOut;
     QString m_error;

@@ -204,11 +204,18 @@ private Q_SLOTS:
         QVERIFY(
             pushNotification(m_server->port(), "replay-t", "nina", u"missed two"_s, u"alert"_s));
         session.signInWithToken(url, token("nina", "replay-t", {"Viewer"}));
-        QTRY_COMPARE_WITH_TIMEOUT(session.notifications()->count(), 2, 10'000);
+        // The two missed ones replayed (unread), and the one seen before from the history
+        // (read).
+        QTRY_COMPARE_WITH_TIMEOUT(session.notifications()->count(), 3, 10'000);
+        QTRY_VERIFY(session.historyComplete());
         QCOMPARE(session.notifications()->replayedCount(), 2);
         QTRY_COMPARE(session.replayedSinceConnect(), 2);
-        QCOMPARE(session.notifications()->types(), QStringList {u"alert"_s});
+        QCOMPARE(session.notifications()->types(), (QStringList {u"alert"_s, u"info"_s}));
         QCOMPARE(session.notifications()->unreadCount(), 2);
+        QCOMPARE(session.notifications()->index(2, 0).data(Qml::NotificationModel::TitleRole),
+                 u"live one"_s);
+        QCOMPARE(session.notifications()->index(2, 0).data(Qml::NotificationModel::ReadRole),
+                 true);
     }
 
     void presenceJoinsAndLeaves()

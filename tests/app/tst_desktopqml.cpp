@@ -5,6 +5,8 @@
 // API.
 #include "desktoptestsupport.h"
 
+#include <QtNetwork/QTcpServer>
+#include <QtNetwork/QTcpSocket>
 #include <QtQml/QQmlEngine>
 #include <QtQml/QQmlExtensionPlugin>
 #include <QtQml/qqml.h>
@@ -21,8 +23,24 @@ quint16 serverPort = 0;
 class DesktopTestServer : public QObject {
     Q_OBJECT
     Q_PROPERTY(QString url READ url CONSTANT)
+    /// A loopback port that accepts connections and never answers (a server that hangs).
+    Q_PROPERTY(QString silentUrl READ silentUrl CONSTANT)
 public:
     QString url() const { return u"http://127.0.0.1:%1"_s.arg(serverPort); }
+    QString silentUrl()
+    {
+        if (!m_silent.isListening()) {
+            if (!m_silent.listen(QHostAddress::LocalHost))
+                qFatal("the silent port could not listen");
+            connect(&m_silent, &QTcpServer::newConnection, this, [this] {
+                while (QTcpSocket *socket = m_silent.nextPendingConnection())
+                    socket->setParent(this); // kept open, never read or answered
+            });
+        }
+        return u"http://127.0.0.1:%1"_s.arg(m_silent.serverPort());
+    }
+    /// The port of the real server.
+    Q_INVOKABLE int port() const { return serverPort; }
     Q_INVOKABLE QString token(const QString &user, const QString &tenant,
                               const QStringList &roles = {}) const
     {
@@ -52,6 +70,9 @@ public:
         return Heliograph::Testing::pushNotification(serverPort, tenant.toUtf8(), user.toUtf8(),
                                                      title, type);
     }
+
+private:
+    QTcpServer m_silent;
 };
 
 class Setup : public QObject {
