@@ -107,6 +107,21 @@ mode_build() {
         qml6-module-heliograph-client; do
         [ -f "$HG_PACKAGES/${p}_${HG_VERSION}-1_$(dpkg --print-architecture).deb" ] || fail "no $p package"
     done
+    step "the tarball: unpacked elsewhere, both programs start from it"
+    rm -rf "$work" && mkdir -p "$work"
+    tarball=$HG_PACKAGES/heliograph-$HG_VERSION-linux-$(dpkg --print-architecture).tar.gz
+    [ -f "$tarball" ] || fail "no $tarball"
+    tar -C "$work" -xzf "$tarball"
+    top=$work/heliograph-$HG_VERSION-linux-$(dpkg --print-architecture)
+    for program in heliograph-server heliograph-desktop; do
+        env -u LD_LIBRARY_PATH "$top/bin/$program" --version >"$work/$program.out" 2>&1 \
+            || { cat "$work/$program.out"; fail "$program --version from the tarball"; }
+        grep -q "$HG_VERSION" "$work/$program.out" || fail "$program --version: $(cat "$work/$program.out")"
+        echo "$program: $(cat "$work/$program.out")"
+    done
+    # The launcher's libraries are the tarball's, not the build tree's or the system's.
+    LD_LIBRARY_PATH=$top/lib ldd "$top/libexec/heliograph-server" | grep -q "=> $top/lib/libHeliograph" \
+        || fail "the tarball's server does not load the tarball's library"
 }
 
 # --- lint -------------------------------------------------------------------------------------
