@@ -461,6 +461,8 @@ mode_lifecycle() {
     apt_in_root purge -y -q heliograph libheliograph-client-dev qml6-module-heliograph-client \
         libheliographclient0.1 >"$work/purge-all.log" 2>&1 || { cat "$work/purge-all.log"; fail "purge all"; }
     rm -f "$root/.heliograph-installed"
+    # The root (about 1 GB) is not needed any more; package_deb_root makes the next one.
+    rm -rf "$root"
 }
 
 case $mode in
