@@ -240,6 +240,32 @@
     </message>
 </context>
 <context>
+    <name>Clock</name>
+    <message>
+        <source>just now</source>
+        <translation>gerade eben</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n min ago</source>
+        <translation>
+            <numerusform>vor %n Minute</numerusform>
+            <numerusform>vor %n Minuten</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>yesterday %1</source>
+        <translation>gestern %1</translation>
+    </message>
+    <message>
+        <source>Today</source>
+        <translation>Heute</translation>
+    </message>
+    <message>
+        <source>Yesterday</source>
+        <translation>Gestern</translation>
+    </message>
+</context>
+<context>
     <name>ConnectionStatusBar</name>
     <message>
         <source>Disconnected</source>
@@ -414,6 +440,42 @@
         <source>Could not load older notifications: %1</source>
         <translation>Ältere Benachrichtigungen konnten nicht geladen werden: %1</translation>
     </message>
+    <message>
+        <source>%1 did not answer in time. Check the address, or try again.</source>
+        <translation>%1 hat nicht rechtzeitig geantwortet. Prüfen Sie die Adresse oder versuchen Sie es erneut.</translation>
+    </message>
+    <message>
+        <source>Cannot reach %1: %2</source>
+        <translation>%1 ist nicht erreichbar: %2</translation>
+    </message>
+    <message>
+        <source>%1 is not a Heliograph server (it has no sign-in). Check the address.</source>
+        <translation>%1 ist kein Heliograph-Server (er bietet keine Anmeldung). Prüfen Sie die Adresse.</translation>
+    </message>
+    <message>
+        <source>The server answered %1.</source>
+        <translation>Der Server antwortete %1.</translation>
+    </message>
+    <message>
+        <source>Enter the server&apos;s address, e.g. heliograph.example.com or 127.0.0.1:5000.</source>
+        <translation>Geben Sie die Adresse des Servers ein, z. B. heliograph.example.com oder 127.0.0.1:5000.</translation>
+    </message>
+    <message>
+        <source>Enter your username and password.</source>
+        <translation>Geben Sie Benutzername und Passwort ein.</translation>
+    </message>
+    <message>
+        <source>Wrong username or password.</source>
+        <translation>Benutzername oder Passwort ist falsch.</translation>
+    </message>
+    <message>
+        <source>This computer has no password storage (keychain) running, so you will be asked for your password again next time.</source>
+        <translation>Auf diesem Computer läuft keine Passwortverwaltung (Schlüsselbund), deshalb werden Sie beim nächsten Mal erneut nach Ihrem Passwort gefragt.</translation>
+    </message>
+    <message>
+        <source>This computer has no password storage (keychain) running: sign in with your password.</source>
+        <translation>Auf diesem Computer läuft keine Passwortverwaltung (Schlüsselbund): Melden Sie sich mit Ihrem Passwort an.</translation>
+    </message>
 </context>
 <context>
     <name>Main</name>
@@ -481,6 +543,50 @@
         <source>No notifications yet. New ones appear here as they arrive.</source>
         <translation>Noch keine Benachrichtigungen. Neue erscheinen hier, sobald sie eintreffen.</translation>
     </message>
+    <message>
+        <source>Loading older notifications…</source>
+        <translation>Ältere Benachrichtigungen werden geladen…</translation>
+    </message>
+    <message>
+        <source>No older notifications.</source>
+        <translation>Keine älteren Benachrichtigungen.</translation>
+    </message>
+    <message>
+        <source>Try again</source>
+        <translation>Erneut versuchen</translation>
+    </message>
+    <message>
+        <source>Load older</source>
+        <translation>Ältere laden</translation>
+    </message>
+    <message>
+        <source>Notification details</source>
+        <translation>Details der Benachrichtigung</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>Schließen</translation>
+    </message>
+    <message>
+        <source>Close the details (Esc)</source>
+        <translation>Details schließen (Esc)</translation>
+    </message>
+    <message>
+        <source>replayed after an outage</source>
+        <translation>nach einer Unterbrechung nachgeliefert</translation>
+    </message>
+    <message>
+        <source>Message</source>
+        <translation>Nachricht</translation>
+    </message>
+    <message>
+        <source>Mark unread</source>
+        <translation>Als ungelesen markieren</translation>
+    </message>
+    <message>
+        <source>Mark read</source>
+        <translation>Als gelesen markieren</translation>
+    </message>
 </context>
 <context>
     <name>Options</name>
@@ -545,11 +651,7 @@
         <source>Saved servers</source>
         <translation>Gespeicherte Server</translation>
     </message>
-    <message>
-        <source>Server URL</source>
-        <translation>Server-URL</translation>
-    </message>
-    <message>
+        <message>
         <source>Username</source>
         <translation>Benutzername</translation>
     </message>
@@ -564,6 +666,30 @@
     <message>
         <source>Sign in</source>
         <translation>Anmelden</translation>
+    </message>
+    <message>
+        <source>Saved server</source>
+        <translation>Gespeicherter Server</translation>
+    </message>
+    <message>
+        <source>Server address</source>
+        <translation>Serveradresse</translation>
+    </message>
+    <message>
+        <source>e.g. heliograph.example.com or 127.0.0.1:5000</source>
+        <translation>z. B. heliograph.example.com oder 127.0.0.1:5000</translation>
+    </message>
+    <message>
+        <source>Your username, e.g. alice</source>
+        <translation>Ihr Benutzername, z. B. alice</translation>
+    </message>
+    <message>
+        <source>Your password</source>
+        <translation>Ihr Passwort</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Abbrechen</translation>
     </message>
 </context>
 <context>
