@@ -84,6 +84,16 @@ class tst_ConnectionSetup : public QObject {
     }
 
 private Q_SLOTS:
+    /// The names negotiate and ASP.NET Core use (HubConnection::transportName).
+    void transportNames()
+    {
+        using T = HubConnection::Transport;
+        QCOMPARE(HubConnection::transportName(T::WebSockets), u"WebSockets"_s);
+        QCOMPARE(HubConnection::transportName(T::ServerSentEvents), u"ServerSentEvents"_s);
+        QCOMPARE(HubConnection::transportName(T::LongPolling), u"LongPolling"_s);
+        QCOMPARE(HubConnection::transportName(T::None), u"None"_s);
+    }
+
     void initTestCase()
     {
         m_server = startServer();

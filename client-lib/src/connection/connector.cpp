@@ -28,21 +28,6 @@ HubConnection::Transport transportNamed(QByteArrayView name)
     return HubConnection::Transport::None;
 }
 
-QString transportName(HubConnection::Transport t)
-{
-    switch (t) {
-    case HubConnection::Transport::WebSockets:
-        return u"WebSockets"_s;
-    case HubConnection::Transport::ServerSentEvents:
-        return u"ServerSentEvents"_s;
-    case HubConnection::Transport::LongPolling:
-        return u"LongPolling"_s;
-    case HubConnection::Transport::None:
-        break;
-    }
-    return u"None"_s;
-}
-
 /// The body of a failed request if it is a short text/plain one (e.g. "Too many connections
 /// for this user (the limit is 10)."), control characters blanked; empty otherwise.
 QString serverText(QNetworkReply *reply)
@@ -84,7 +69,7 @@ Connector::Connector(Settings settings, QObject *parent)
         } else if (m_transport) {
             transportFailed({HubConnection::Error::TransportFailed,
                              u"Opening the %1 transport timed out after %2 ms."_s
-                                 .arg(transportName(m_transport->kind()))
+                                 .arg(HubConnection::transportName(m_transport->kind()))
                                  .arg(m_settings.stepTimeoutMs),
                              0});
         }
@@ -354,7 +339,7 @@ void Connector::openTransport(HubConnection::Transport kind, const QUrl &url)
         m_stepTimer.stop();
         m_kind = kind;
         m_done = true;
-        qCDebug(lcHubConnection) << "transport" << transportName(kind) << "open";
+        qCDebug(lcHubConnection) << "transport" << HubConnection::transportName(kind) << "open";
         Q_EMIT succeeded();
     });
     connect(transport, &Transport::closed, this, [this, transport](const TransportError &e) {
@@ -375,7 +360,8 @@ void Connector::transportFailed(const TransportError &error)
     const HubConnection::Transport kind = transport->kind();
     transport->disconnect(this);
     transport->deleteLater();
-    qCInfo(lcHubConnection) << "the" << transportName(kind) << "transport failed:" << error.message;
+    qCInfo(lcHubConnection) << "the" << HubConnection::transportName(kind)
+                            << "transport failed:" << error.message;
     if (error.code == HubConnection::Error::Unauthorized || m_settings.skipNegotiation
         || !m_settings.resumeUrl.isEmpty()) {
         fail(error.code, error.message);

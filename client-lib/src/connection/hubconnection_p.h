@@ -7,6 +7,7 @@
 #include <heliograph/client/hubconnection.h>
 #include <heliograph/protocol/hubmessage.h>
 #include <heliograph/protocol/hubprotocol.h>
+#include <heliograph/protocol/reconnectbuffer.h>
 
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QHash>
@@ -78,22 +79,19 @@ public:
 
     /// Stateful reconnect of the current logical connection (protocol doc section 5).
     struct Stateful {
-        struct Sent {
-            quint64 id = 0;
-            QByteArray bytes; ///< as written, framing included
-            std::function<void(bool)> done; ///< a send() held back by the buffer limit
+        /// A send() held back by the buffer limit: it completes once the server has
+        /// acknowledged enough (or fails with the connection).
+        struct Held {
+            qint64 id = 0;
+            std::function<void(bool)> done;
         };
         bool enabled = false; ///< negotiated, WebSockets, handshake version 2
         bool resuming = false; ///< the socket is gone, a new one is being opened
         bool awaitingSequence = false; ///< after a resume: drop messages until Sequence
         bool resumedOnce = false; ///< the current socket came from a resume
         QUrl url; ///< the transport URL with `id=`
-        quint64 sent = 0;
-        std::deque<Sent> buffer;
-        qsizetype bufferedBytes = 0;
-        quint64 nextExpected = 1;
-        quint64 latestProcessed = 0;
-        quint64 lastAcked = 0;
+        ReconnectBuffer messages; ///< sent and not acknowledged; received, counted
+        std::deque<Held> held;
         Error lossError = Error::NoError;
         QString lossMessage;
     };

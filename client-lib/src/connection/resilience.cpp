@@ -537,30 +537,34 @@ void FileCursorStore::save(const QString &key, qint64 sequence)
         qCWarning(lcHubConnection) << "could not save the replay cursor" << key;
 }
 
+struct FileOutboxStore::Private {
+    QString path;
+};
+
 FileOutboxStore::FileOutboxStore(const QString &path)
-    : m_path(path)
+    : d(std::make_unique<Private>(Private {path}))
 { }
 
 FileOutboxStore::~FileOutboxStore() = default;
 
 QString FileOutboxStore::path() const
 {
-    return m_path;
+    return d->path;
 }
 
 // The file: a magic line, then each record as a 32-bit big-endian length and its bytes.
 QList<QByteArray> FileOutboxStore::load()
 {
-    QFile file(m_path);
+    QFile file(d->path);
     if (!file.exists())
         return {};
     if (!file.open(QIODevice::ReadOnly)) {
-        qCWarning(lcHubConnection) << "cannot read the outbox" << m_path << file.errorString();
+        qCWarning(lcHubConnection) << "cannot read the outbox" << d->path << file.errorString();
         return {};
     }
     const QByteArray data = file.readAll();
     if (!data.startsWith(OutboxMagic)) {
-        qCWarning(lcHubConnection) << "the outbox" << m_path << "is not an outbox file";
+        qCWarning(lcHubConnection) << "the outbox" << d->path << "is not an outbox file";
         return {};
     }
     QList<QByteArray> records;
@@ -569,7 +573,7 @@ QList<QByteArray> FileOutboxStore::load()
         const quint32 size = qFromBigEndian<quint32>(data.constData() + at);
         at += 4;
         if (qsizetype(size) > data.size() - at) {
-            qCWarning(lcHubConnection) << "the outbox" << m_path << "is truncated";
+            qCWarning(lcHubConnection) << "the outbox" << d->path << "is truncated";
             break;
         }
         records.append(data.mid(at, size));
@@ -580,7 +584,7 @@ QList<QByteArray> FileOutboxStore::load()
 
 bool FileOutboxStore::save(const QList<QByteArray> &records)
 {
-    QSaveFile file(m_path);
+    QSaveFile file(d->path);
     if (!file.open(QIODevice::WriteOnly))
         return false;
     QByteArray data(OutboxMagic.toByteArray());

@@ -11,18 +11,41 @@ namespace Heliograph {
 
 // --- HubErrorException --------------------------------------------------------------------
 
+struct HubErrorException::Private {
+    HubError error;
+    QByteArray what; ///< error.message as UTF-8, for what()
+};
+
 HubErrorException::HubErrorException(HubError error)
-    : m_error(std::move(error))
-    , m_what(m_error.message.toUtf8())
-{ }
+    : d(std::make_unique<Private>(Private {std::move(error), {}}))
+{
+    d->what = d->error.message.toUtf8();
+}
 
 HubErrorException::~HubErrorException() = default;
-HubErrorException::HubErrorException(const HubErrorException &other) = default;
-HubErrorException &HubErrorException::operator=(const HubErrorException &other) = default;
+
+HubErrorException::HubErrorException(const HubErrorException &other)
+    : QException(other)
+    , d(std::make_unique<Private>(*other.d))
+{ }
+
+HubErrorException &HubErrorException::operator=(const HubErrorException &other)
+{
+    if (this != &other) {
+        QException::operator=(other);
+        *d = *other.d;
+    }
+    return *this;
+}
+
+const HubError &HubErrorException::error() const noexcept
+{
+    return d->error;
+}
 
 const char *HubErrorException::what() const noexcept
 {
-    return m_what.constData();
+    return d->what.constData();
 }
 
 void HubErrorException::raise() const
@@ -220,28 +243,62 @@ DefaultRetryPolicy::DefaultRetryPolicy()
     : DefaultRetryPolicy({0ms, 2s, 5s, 10s, 30s}, true, 0.2)
 { }
 
+struct DefaultRetryPolicy::Private {
+    QList<std::chrono::milliseconds> delays;
+    bool repeatLast = true;
+    double jitter = 0.2;
+};
+
 DefaultRetryPolicy::DefaultRetryPolicy(QList<std::chrono::milliseconds> delays, bool repeatLast,
                                        double jitter)
-    : m_delays(std::move(delays))
-    , m_repeatLast(repeatLast)
-    , m_jitter(qBound(0.0, jitter, 1.0))
+    : d(std::make_unique<Private>(
+        Private {std::move(delays), repeatLast, qBound(0.0, jitter, 1.0)}))
 { }
 
 DefaultRetryPolicy::~DefaultRetryPolicy() = default;
 
+DefaultRetryPolicy::DefaultRetryPolicy(const DefaultRetryPolicy &other)
+    : RetryPolicy(other)
+    , d(std::make_unique<Private>(*other.d))
+{ }
+
+DefaultRetryPolicy &DefaultRetryPolicy::operator=(const DefaultRetryPolicy &other)
+{
+    if (this != &other) {
+        RetryPolicy::operator=(other);
+        *d = *other.d;
+    }
+    return *this;
+}
+
+QList<std::chrono::milliseconds> DefaultRetryPolicy::delays() const
+{
+    return d->delays;
+}
+
+bool DefaultRetryPolicy::repeatsLast() const
+{
+    return d->repeatLast;
+}
+
+double DefaultRetryPolicy::jitter() const
+{
+    return d->jitter;
+}
+
 std::optional<std::chrono::milliseconds>
 DefaultRetryPolicy::nextRetryDelay(const RetryContext &context)
 {
-    if (m_delays.isEmpty())
+    if (d->delays.isEmpty())
         return std::nullopt;
     const qsizetype i = context.previousRetryCount;
-    if (i >= m_delays.size() && !m_repeatLast)
+    if (i >= d->delays.size() && !d->repeatLast)
         return std::nullopt;
-    const std::chrono::milliseconds base = m_delays.at(qMin(i, m_delays.size() - 1));
-    if (base.count() <= 0 || m_jitter <= 0)
+    const std::chrono::milliseconds base = d->delays.at(qMin(i, d->delays.size() - 1));
+    if (base.count() <= 0 || d->jitter <= 0)
         return base;
     const double factor
-        = 1.0 + m_jitter * (2.0 * QRandomGenerator::global()->generateDouble() - 1.0);
+        = 1.0 + d->jitter * (2.0 * QRandomGenerator::global()->generateDouble() - 1.0);
     return std::chrono::milliseconds(qint64(double(base.count()) * factor));
 }
 

@@ -67,57 +67,45 @@ struct MethodPolicy {
 };
 
 namespace Detail {
-template<typename T> struct MethodTraits : MethodTraits<decltype(&T::operator())> { };
-template<typename R, typename C, typename... A>
-struct MethodTraits<R (C::*)(HubCallContext &, A...) const> {
+/// A handler's signature `R f(HubCallContext &, P...)`: a lambda, a function object or a
+/// function pointer.
+template<typename T> struct Signature : Signature<decltype(&T::operator())> { };
+template<typename R, typename... P> struct Signature<R (*)(HubCallContext &, P...)> {
     using Result = R;
-    using Args = std::tuple<std::decay_t<A>...>;
-    static constexpr size_t Arity = sizeof...(A);
+    using Params = std::tuple<std::decay_t<P>...>;
 };
-template<typename R, typename C, typename... A>
-struct MethodTraits<R (C::*)(HubCallContext &, A...)>
-    : MethodTraits<R (C::*)(HubCallContext &, A...) const> { };
-template<typename R, typename... A> struct MethodTraits<R (*)(HubCallContext &, A...)> {
-    using Result = R;
-    using Args = std::tuple<std::decay_t<A>...>;
-    static constexpr size_t Arity = sizeof...(A);
+template<typename R, typename C, typename... P>
+struct Signature<R (C::*)(HubCallContext &, P...) const>
+    : Signature<R (*)(HubCallContext &, P...)> { };
+template<typename R, typename C, typename... P>
+struct Signature<R (C::*)(HubCallContext &, P...)> : Signature<R (*)(HubCallContext &, P...)> { };
+
+/// The elements of `Tuple` from index `Offset` on, `Count` of them.
+template<size_t Offset, size_t Count, typename Tuple,
+         typename Indices = std::make_index_sequence<Count>>
+struct TupleSlice;
+template<size_t Offset, size_t Count, typename Tuple, size_t... I>
+struct TupleSlice<Offset, Count, Tuple, std::index_sequence<I...>> {
+    using type = std::tuple<std::tuple_element_t<Offset + I, Tuple>...>;
 };
 
-/// Async methods: f(HubCallContext &, HubReplyPtr, Args...).
-template<typename T> struct AsyncTraits : AsyncTraits<decltype(&T::operator())> { };
-template<typename R, typename C, typename... A>
-struct AsyncTraits<R (C::*)(HubCallContext &, HubReplyPtr, A...) const> {
-    using Result = R;
-    using Args = std::tuple<std::decay_t<A>...>;
-    static constexpr size_t Arity = sizeof...(A);
+/// What every registration needs of its handler: the hub arguments (after the context and the
+/// handles the registration passes itself, `Handles...`: none for a plain method,
+/// ServerStreamPtr for a stream, HubReplyPtr for an async method, HubReplyPtr and
+/// QList<UploadStreamPtr> for an upload method), their number and the result type.
+template<typename F, typename... Handles> struct HandlerTraits {
+    using Params = typename Signature<F>::Params;
+    static constexpr size_t HandleCount = sizeof...(Handles);
+    static_assert(std::tuple_size_v<Params> >= HandleCount
+                      && std::is_same_v<typename TupleSlice<0, HandleCount, Params>::type,
+                                        std::tuple<Handles...>>,
+                  "after HubCallContext &, the handler must take the handles of its kind of "
+                  "method first (see Hub::addStreamMethod, addAsyncMethod, addUploadMethod)");
+    using Result = typename Signature<F>::Result;
+    using Args =
+        typename TupleSlice<HandleCount, std::tuple_size_v<Params> - HandleCount, Params>::type;
+    static constexpr size_t Arity = std::tuple_size_v<Args>;
 };
-template<typename R, typename C, typename... A>
-struct AsyncTraits<R (C::*)(HubCallContext &, HubReplyPtr, A...)>
-    : AsyncTraits<R (C::*)(HubCallContext &, HubReplyPtr, A...) const> { };
-
-/// Upload methods: f(HubCallContext &, HubReplyPtr, QList<UploadStreamPtr>, Args...).
-template<typename T> struct UploadTraits : UploadTraits<decltype(&T::operator())> { };
-template<typename R, typename C, typename... A>
-struct UploadTraits<R (C::*)(HubCallContext &, HubReplyPtr, QList<UploadStreamPtr>, A...) const> {
-    using Result = R;
-    using Args = std::tuple<std::decay_t<A>...>;
-    static constexpr size_t Arity = sizeof...(A);
-};
-template<typename R, typename C, typename... A>
-struct UploadTraits<R (C::*)(HubCallContext &, HubReplyPtr, QList<UploadStreamPtr>, A...)>
-    : UploadTraits<R (C::*)(HubCallContext &, HubReplyPtr, QList<UploadStreamPtr>, A...) const> { };
-
-/// Streaming methods: f(HubCallContext &, ServerStreamPtr, Args...).
-template<typename T> struct StreamTraits : StreamTraits<decltype(&T::operator())> { };
-template<typename R, typename C, typename... A>
-struct StreamTraits<R (C::*)(HubCallContext &, ServerStreamPtr, A...) const> {
-    using Result = R;
-    using Args = std::tuple<std::decay_t<A>...>;
-    static constexpr size_t Arity = sizeof...(A);
-};
-template<typename R, typename C, typename... A>
-struct StreamTraits<R (C::*)(HubCallContext &, ServerStreamPtr, A...)>
-    : StreamTraits<R (C::*)(HubCallContext &, ServerStreamPtr, A...) const> { };
 } // namespace Detail
 
 class Hub {
@@ -151,7 +139,7 @@ public:
     /// the result with toValue(); wrong arity or types give ASP.NET Core's error completions.
     template<typename F> void addMethod(QByteArray name, F f, MethodPolicy policy = {})
     {
-        using Traits = Detail::MethodTraits<std::decay_t<F>>;
+        using Traits = Detail::HandlerTraits<std::decay_t<F>>;
         Method m;
         m.name = name;
         m.arity = int(Traits::Arity);
@@ -171,7 +159,7 @@ public:
     /// CancelInvocation calls the stream's cancel handler.
     template<typename F> void addStreamMethod(QByteArray name, F f, MethodPolicy policy = {})
     {
-        using Traits = Detail::StreamTraits<std::decay_t<F>>;
+        using Traits = Detail::HandlerTraits<std::decay_t<F>, ServerStreamPtr>;
         Method m;
         m.name = name;
         m.arity = int(Traits::Arity);
@@ -194,7 +182,7 @@ public:
     template<typename F>
     void addUploadMethod(QByteArray name, int streamCount, F f, MethodPolicy policy = {})
     {
-        using Traits = Detail::UploadTraits<std::decay_t<F>>;
+        using Traits = Detail::HandlerTraits<std::decay_t<F>, HubReplyPtr, QList<UploadStreamPtr>>;
         Method m;
         m.name = name;
         m.arity = int(Traits::Arity);
@@ -218,7 +206,7 @@ public:
     /// (HubOptions::maximumParallelInvocationsPerClient).
     template<typename F> void addAsyncMethod(QByteArray name, F f, MethodPolicy policy = {})
     {
-        using Traits = Detail::AsyncTraits<std::decay_t<F>>;
+        using Traits = Detail::HandlerTraits<std::decay_t<F>, HubReplyPtr>;
         Method m;
         m.name = name;
         m.arity = int(Traits::Arity);

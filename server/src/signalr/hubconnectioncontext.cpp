@@ -281,18 +281,14 @@ void HubConnectionContext::dispatch(HubMessage &message)
         break; // completions for unknown ids are ignored, as ASP.NET Core does
     }
     case MessageType::Ack: {
-        const qint64 acked = std::get<AckMessage>(message).sequenceId;
-        while (!m_replay.isEmpty() && m_replay.first().id <= acked) {
-            m_replayBytes -= m_replay.first().bytes.size();
-            m_replay.removeFirst();
-        }
+        m_reconnect.acknowledge(std::get<AckMessage>(message).sequenceId);
         break;
     }
     case MessageType::Sequence: {
         const qint64 s = std::get<SequenceMessage>(message).sequenceId;
         if (!m_stateful)
             break;
-        if (s > m_nextExpected) {
+        if (!m_reconnect.resetReceive(s)) {
             close(
                 withDetail(
                     u"Connection closed with an error."_s,
@@ -301,7 +297,6 @@ void HubConnectionContext::dispatch(HubMessage &message)
                 false);
             break;
         }
-        m_nextExpected = s;
         break;
     }
     }
@@ -494,13 +489,11 @@ void HubConnectionContext::writeMessage(const QByteArray &bytes, bool sequenced)
     if (sequenced && m_counters)
         m_counters->out.fetch_add(1, std::memory_order_relaxed);
     if (m_stateful && sequenced) {
-        m_replay.append({++m_sentSequence, bytes}); // shares the bytes, no copy
-        m_replayBytes += bytes.size();
-        if (m_replayBytes > m_options.statefulReconnectBufferSize * 10) {
+        m_reconnect.append(bytes); // shares the bytes, no copy
+        if (m_reconnect.bufferedBytes() > m_options.statefulReconnectBufferSize * 10) {
             // A client that never acknowledges would make us buffer forever.
             qCInfo(lcConnection).noquote() << who() << "closed: replay buffer full";
-            m_replay.clear();
-            m_replayBytes = 0;
+            m_reconnect.clear();
             m_stateful = false;
             close(withDetail(
                       u"Connection closed with an error."_s,
@@ -516,11 +509,7 @@ bool HubConnectionContext::acceptIncoming(const HubMessage &message)
 {
     if (!m_stateful || !isSequenced(message))
         return true;
-    const qint64 id = m_nextExpected++;
-    if (id <= m_latestProcessed)
-        return false; // replayed by the client after a reconnect, already processed
-    m_latestProcessed = id;
-    return true;
+    return m_reconnect.receive(); // false: replayed by the client after a reconnect
 }
 
 void HubConnectionContext::transportLost()
@@ -545,12 +534,12 @@ bool HubConnectionContext::resumeTransport(ConnectionTransport *transport)
     m_held.clear(); // never delivered; the sequenced ones are replayed below
     m_lastReceived = m_lastPingSent = Heartbeat::now();
     transport->setTransferFormat(m_protocol->transferFormat());
-    const qint64 first = m_replay.isEmpty() ? m_sentSequence + 1 : m_replay.first().id;
-    QByteArray out = m_protocol->serialize(SequenceMessage {first});
-    for (const Buffered &b : std::as_const(m_replay))
-        out += b.bytes;
+    QByteArray out = m_protocol->serialize(SequenceMessage {m_reconnect.firstUnacknowledged()});
+    for (const ReconnectBuffer::Entry &e : m_reconnect.unacknowledged())
+        out += e.bytes;
     writeRaw(out);
-    qCInfo(lcConnection).noquote() << who() << "resumed; replayed" << m_replay.size() << "messages";
+    qCInfo(lcConnection).noquote()
+        << who() << "resumed; replayed" << m_reconnect.unacknowledged().size() << "messages";
     return true;
 }
 
@@ -632,9 +621,9 @@ void HubConnectionContext::tick(qint64 now)
         }
         if (m_holding && now - m_holdingSince >= 2000)
             releaseHeld(); // a client that does not ping after the handshake
-        if (m_stateful && m_latestProcessed > m_lastAcked && m_transport) {
-            m_lastAcked = m_latestProcessed;
-            writeRaw(m_protocol->serialize(AckMessage {m_latestProcessed}));
+        if (m_stateful && m_transport) {
+            if (const std::optional<qint64> ack = m_reconnect.takeAckDue())
+                writeRaw(m_protocol->serialize(AckMessage {*ack}));
         }
         if (m_transport && m_transport->hasInherentKeepAlive())
             break;

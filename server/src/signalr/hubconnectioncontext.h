@@ -11,6 +11,7 @@
 #include "transport/metrics.h"
 
 #include <heliograph/protocol/hubprotocol.h>
+#include <heliograph/protocol/reconnectbuffer.h>
 
 #include <QtCore/QHash>
 #include <QtCore/QObject>
@@ -141,16 +142,7 @@ private:
     QHash<QByteArray, ClientResultHandler> m_clientResults;
     // Stateful reconnect: messages 1-5 are counted both ways; what we sent stays buffered
     // (framed bytes) until the client acknowledges it.
-    struct Buffered {
-        qint64 id;
-        QByteArray bytes;
-    };
-    QList<Buffered> m_replay;
-    qsizetype m_replayBytes = 0;
-    qint64 m_sentSequence = 0;
-    qint64 m_nextExpected = 1;
-    qint64 m_latestProcessed = 0;
-    qint64 m_lastAcked = 0;
+    ReconnectBuffer m_reconnect;
     qint64 m_lostAt = 0;
     // After a stateful handshake, output waits for the client's first message: the official
     // JavaScript client creates its message counter only after the handshake completes, so

@@ -132,7 +132,7 @@ public:
     HubErrorException &operator=(const HubErrorException &other);
 
     /// The error carried.
-    const HubError &error() const noexcept { return m_error; }
+    const HubError &error() const noexcept;
     /// The error's message, UTF-8.
     const char *what() const noexcept override;
     /// Throws a copy of this exception (QException's API).
@@ -141,8 +141,8 @@ public:
     HubErrorException *clone() const override;
 
 private:
-    HubError m_error;
-    QByteArray m_what;
+    struct Private;
+    const std::unique_ptr<Private> d;
 };
 
 /// Either a value or a HubError: what the callback flavour of HubConnection::invoke() gets.
@@ -322,6 +322,9 @@ public:
     StructKeyCase messagePackKeyCase() const;
     /// "json" or "messagepack".
     QString protocolName() const;
+    /// A transport's name as negotiate and ASP.NET Core spell it: "WebSockets",
+    /// "ServerSentEvents", "LongPolling" (and "None").
+    static QString transportName(Transport transport);
     /// The transports to try, in the order WebSockets, Server-Sent Events, long polling
     /// (as the server lists them), falling back to the next one when a transport fails to
     /// open. Default: all three.
@@ -609,7 +612,7 @@ private:
     friend class UploadStream;
     friend class Subscription;
     class Private;
-    std::unique_ptr<Private> d;
+    const std::unique_ptr<Private> d;
 };
 
 Q_DECLARE_OPERATORS_FOR_FLAGS(HubConnection::Transports)
@@ -652,13 +655,23 @@ public:
     explicit DefaultRetryPolicy(QList<std::chrono::milliseconds> delays, bool repeatLast = true,
                                 double jitter = 0.2);
     ~DefaultRetryPolicy() override;
+    /// Copies the delays and settings.
+    DefaultRetryPolicy(const DefaultRetryPolicy &other);
+    /// Copies the delays and settings.
+    DefaultRetryPolicy &operator=(const DefaultRetryPolicy &other);
 
     std::optional<std::chrono::milliseconds> nextRetryDelay(const RetryContext &context) override;
 
+    /// The delays, in order.
+    QList<std::chrono::milliseconds> delays() const;
+    /// Whether the last delay repeats forever (false: give up after the list).
+    bool repeatsLast() const;
+    /// The jitter, a fraction of each delay (0.2 = ±20 %).
+    double jitter() const;
+
 private:
-    QList<std::chrono::milliseconds> m_delays;
-    bool m_repeatLast = true;
-    double m_jitter = 0.2;
+    struct Private;
+    const std::unique_ptr<Private> d;
 };
 
 /// A server-to-client stream started by HubConnection::stream().
@@ -694,7 +707,7 @@ private:
     friend class HubConnection;
     explicit HubStream(HubConnection *connection);
     struct Private;
-    std::unique_ptr<Private> d;
+    const std::unique_ptr<Private> d;
 };
 
 /// A client-to-server stream: create it with HubConnection::createUploadStream(), pass it to
@@ -726,7 +739,7 @@ private:
     friend class HubConnection;
     explicit UploadStream(HubConnection *connection);
     struct Private;
-    std::unique_ptr<Private> d;
+    const std::unique_ptr<Private> d;
 };
 
 } // namespace Heliograph

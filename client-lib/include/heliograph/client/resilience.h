@@ -79,7 +79,7 @@ public:
 
 private:
     struct Private;
-    std::unique_ptr<Private> d;
+    const std::unique_ptr<Private> d;
 };
 
 /// Keeps the offline outbox's queued sends across an application restart. Records are
@@ -109,7 +109,8 @@ public:
     QString path() const;
 
 private:
-    QString m_path;
+    struct Private;
+    const std::unique_ptr<Private> d;
 };
 
 /// Whether the system has a network. HubConnection pauses automatic reconnect attempts while
