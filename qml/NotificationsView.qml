@@ -166,6 +166,29 @@ Item {
                         required property bool read
                         required property bool replayed
                         width: ListView.view.width
+                        // The first row of a day has the day's name above it.
+                        readonly property bool firstOfDay: {
+                            if (!createdAt || isNaN(createdAt.getTime()))
+                                return false
+                            if (index === 0)
+                                return true
+                            const previous = view.model.createdAtOf(index - 1)
+                            return isNaN(previous.getTime()) || !Clock.sameDay(previous, createdAt)
+                        }
+                        readonly property real dayHeight: firstOfDay ? dayLabel.implicitHeight + Theme.spacing : 0
+                        topInset: dayHeight
+                        topPadding: padding + dayHeight
+                        Label {
+                            id: dayLabel
+                            objectName: "daySeparator"
+                            visible: row.firstOfDay
+                            y: Theme.spacing / 4
+                            x: Theme.spacing / 2
+                            text: row.firstOfDay ? Clock.dayLabel(row.createdAt, Clock.now) : ""
+                            color: Theme.mutedText
+                            font.bold: true
+                            font.pointSize: Qt.application.font.pointSize * Theme.smallFont
+                        }
                         onClicked: {
                             list.currentIndex = index
                             view.model.markRead(index)
@@ -206,9 +229,16 @@ Item {
                                         font.pointSize: Qt.application.font.pointSize * Theme.smallFont
                                     }
                                     Label {
-                                        text: row.createdAt ? Qt.formatTime(row.createdAt, "hh:mm:ss") : ""
+                                        objectName: "timeLabel"
+                                        text: row.createdAt ? Clock.relative(row.createdAt, Clock.now) : ""
                                         color: Theme.mutedText
                                         font.pointSize: Qt.application.font.pointSize * Theme.smallFont
+                                        readonly property string fullDate: Clock.full(row.createdAt)
+                                        readonly property bool fullDateShown: ToolTip.visible
+                                        HoverHandler { id: timeHover }
+                                        ToolTip.visible: timeHover.hovered
+                                        ToolTip.text: fullDate
+                                        ToolTip.delay: 500
                                     }
                                 }
                                 Label {

@@ -117,6 +117,11 @@ void NotificationFilterModel::markRead(int row)
         sourceModel()->setData(source, true, role("read"));
 }
 
+QDateTime NotificationFilterModel::createdAtOf(int row) const
+{
+    return index(row, 0).data(role("createdAt")).toDateTime();
+}
+
 void NotificationFilterModel::markUnread(int row)
 {
     const QModelIndex source = mapToSource(index(row, 0));

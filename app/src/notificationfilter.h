@@ -4,6 +4,7 @@
 // the filter's choices) and how many rows were replayed after an outage.
 #pragma once
 
+#include <QtCore/QDateTime>
 #include <QtCore/QSortFilterProxyModel>
 #include <QtCore/QStringList>
 #include <QtQml/qqmlregistration.h>
@@ -42,6 +43,9 @@ public:
 
     /// Marks the row shown at `row` read.
     Q_INVOKABLE void markRead(int row);
+    /// When the row shown at `row` was created (invalid for a bad row): the views compare
+    /// neighbours for their day separators.
+    Q_INVOKABLE QDateTime createdAtOf(int row) const;
     /// Marks the row shown at `row` unread again.
     Q_INVOKABLE void markUnread(int row);
     /// Marks every row of the source read.

@@ -403,6 +403,57 @@ TestCase {
         tryVerify(() => itemAt(list, 0) !== null && itemAt(list, 0).title === "Live one", 5000)
     }
 
+    // Issue 14: relative times ("2 min ago"), the full date on hover, a separator per day.
+    function test_clockWordsTimesLikePeople_data() {
+        const ref = new Date(2026, 4, 20, 15, 30, 0)
+        const at = (d, h, m, s) => new Date(2026, 4, d, h, m, s || 0)
+        return [
+            { tag: "seconds", date: at(20, 15, 29, 30), ref: ref, text: "just now" },
+            { tag: "ahead of us", date: at(20, 15, 30, 20), ref: ref, text: "just now" },
+            { tag: "1 min", date: at(20, 15, 29, 0), ref: ref, text: "1 min ago" },
+            { tag: "2 min", date: at(20, 15, 28, 0), ref: ref, text: "2 min ago" },
+            { tag: "59 min", date: at(20, 14, 31, 0), ref: ref, text: "59 min ago" },
+            { tag: "today", date: at(20, 9, 5), ref: ref,
+              text: at(20, 9, 5).toLocaleTimeString(Qt.locale(), Locale.ShortFormat) },
+            { tag: "yesterday", date: at(19, 22, 0), ref: ref,
+              text: "yesterday " + at(19, 22, 0).toLocaleTimeString(Qt.locale(), Locale.ShortFormat) },
+            { tag: "older", date: at(2, 8, 0), ref: ref,
+              text: at(2, 8, 0).toLocaleDateString(Qt.locale(), Locale.ShortFormat) + " "
+                    + at(2, 8, 0).toLocaleTimeString(Qt.locale(), Locale.ShortFormat) },
+        ]
+    }
+    function test_clockWordsTimesLikePeople(data) {
+        compare(Clock.relative(data.date, data.ref), data.text)
+    }
+
+    function test_relativeTimesAndDaySeparators() {
+        const ref = new Date(2026, 4, 20, 15, 30, 0)
+        compare(Clock.dayLabel(new Date(2026, 4, 20, 1, 0, 0), ref), "Today")
+        compare(Clock.dayLabel(new Date(2026, 4, 19, 23, 59, 0), ref), "Yesterday")
+        compare(Clock.dayLabel(new Date(2026, 3, 2, 12, 0, 0), ref),
+                new Date(2026, 3, 2, 12, 0, 0).toLocaleDateString(Qt.locale(), Locale.LongFormat))
+
+        const view = signedIn("rita", "qml-t12", ["Viewer"])
+        const list = findChild(view, "notificationList")
+        verify(DesktopTestServer.push("qml-t12", "rita", "First", "info"))
+        verify(DesktopTestServer.push("qml-t12", "rita", "Second", "info"))
+        tryCompare(list, "count", 2, 10000)
+        tryVerify(() => itemAt(list, 1) !== null, 5000, "row 1 laid out")
+        const top = itemAt(list, 0)
+        compare(top.firstOfDay, true)
+        compare(findChild(top, "daySeparator").text, "Today")
+        compare(itemAt(list, 1).firstOfDay, false)
+        compare(findChild(itemAt(list, 1), "daySeparator").visible, false)
+        const time = findChild(top, "timeLabel")
+        compare(time.text, "just now")
+        compare(time.fullDate, Clock.full(top.createdAt))
+        verify(time.fullDate.length > time.text.length)
+        mouseMove(time, time.width / 2, time.height / 2)
+        tryCompare(time, "fullDateShown", true, 3000)
+        // The day's name sits above its row's background, not on it.
+        verify(findChild(top, "rowBackground").y >= findChild(top, "daySeparator").height)
+    }
+
     // The theme switch: Light and Dark, each readable everywhere (rendered), rows included.
     function test_themeSwitchKeepsEveryTextReadable() {
         const view = signedIn("tess", "qml-t9", ["Editor"])
