@@ -365,6 +365,29 @@
         <source>Admin console</source>
         <translation>Administrationskonsole</translation>
     </message>
+    <message numerus="yes">
+        <source>You are offline. Trying again in %n second(s); what you miss meanwhile comes when the connection is back.</source>
+        <translation>
+            <numerusform>Sie sind offline. Neuer Versuch in %n Sekunde; was Sie in der Zwischenzeit verpassen, kommt, sobald die Verbindung wieder steht.</numerusform>
+            <numerusform>Sie sind offline. Neuer Versuch in %n Sekunden; was Sie in der Zwischenzeit verpassen, kommt, sobald die Verbindung wieder steht.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>You are offline. Reconnecting…</source>
+        <translation>Sie sind offline. Verbindung wird wiederhergestellt…</translation>
+    </message>
+    <message>
+        <source>You are offline: %1</source>
+        <translation>Sie sind offline: %1</translation>
+    </message>
+    <message>
+        <source>the connection ended.</source>
+        <translation>die Verbindung wurde beendet.</translation>
+    </message>
+    <message>
+        <source>Retry now</source>
+        <translation>Jetzt erneut versuchen</translation>
+    </message>
 </context>
 <context>
     <name>DocumentsView</name>
@@ -640,6 +663,10 @@
         <source>Nobody is online.</source>
         <translation>Niemand ist online.</translation>
     </message>
+    <message>
+        <source>Offline: last known. </source>
+        <translation>Offline: letzter bekannter Stand. </translation>
+    </message>
 </context>
 <context>
     <name>SignInView</name>
@@ -651,7 +678,7 @@
         <source>Saved servers</source>
         <translation>Gespeicherte Server</translation>
     </message>
-        <message>
+    <message>
         <source>Username</source>
         <translation>Benutzername</translation>
     </message>
