@@ -98,6 +98,38 @@ ThemeRoot {
             }
         }
 
+        // Offline: said at the top, with the next attempt and a way not to wait for it.
+        Rectangle {
+            objectName: "offlineBanner"
+            Layout.fillWidth: true
+            visible: dashboard.session.offline
+            implicitHeight: offlineRow.implicitHeight + Theme.spacing * 2
+            color: Qt.rgba(Theme.error.r, Theme.error.g, Theme.error.b, 0.15)
+            RowLayout {
+                id: offlineRow
+                anchors.fill: parent
+                anchors.margins: Theme.spacing
+                Label {
+                    objectName: "offlineText"
+                    Layout.fillWidth: true
+                    wrapMode: Text.WordWrap
+                    color: Theme.text
+                    text: dashboard.session.connectionState === Session.Reconnecting
+                          ? (dashboard.session.reconnectCountdown > 0
+                             ? qsTr("You are offline. Trying again in %n second(s); what you miss meanwhile comes when the connection is back.", "", dashboard.session.reconnectCountdown)
+                             : qsTr("You are offline. Reconnecting…"))
+                          : qsTr("You are offline: %1").arg(dashboard.session.connectionError !== ""
+                                                              ? dashboard.session.connectionError
+                                                              : qsTr("the connection ended."))
+                }
+                Button {
+                    objectName: "retryNowButton"
+                    text: qsTr("Retry now")
+                    onClicked: dashboard.session.retryNow()
+                }
+            }
+        }
+
         TabBar {
             id: tabs
             objectName: "navigation"

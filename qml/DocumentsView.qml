@@ -167,6 +167,7 @@ Item {
                 objectName: "sendButton"
                 text: qsTr("Send")
                 enabled: patchField.enabled && patchField.text !== ""
+                         && view.session.connectionState === Session.Connected
                 onClicked: {
                     view.document.sendPatch(patchField.text)
                     patchField.clear()

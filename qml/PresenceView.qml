@@ -19,7 +19,10 @@ Item {
             Label {
                 Layout.fillWidth: true
                 objectName: "presenceSummary"
-                text: qsTr("%1 online in %2 · %3 connections").arg(view.session.presence.count)
+                // Offline, the list is what was known when the connection was lost: said so,
+                // and greyed.
+                text: (view.session.offline ? qsTr("Offline: last known. ") : "")
+                      + qsTr("%1 online in %2 · %3 connections").arg(view.session.presence.count)
                           .arg(view.session.tenant).arg(view.session.presence.connectionCount)
             }
             Button {
@@ -36,6 +39,7 @@ Item {
                 id: list
                 objectName: "presenceList"
                 anchors.fill: parent
+                opacity: view.session.offline ? 0.55 : 1
                 clip: true
                 focus: true
                 keyNavigationEnabled: true

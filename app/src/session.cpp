@@ -163,7 +163,37 @@ QString Session::connectionError() const
 
 qint64 Session::roundTripTime() const
 {
-    return m_hub ? m_hub->connection()->roundTripTime() : -1;
+    return m_hub && m_hub->connection()->state() == HubConnection::State::Connected
+        ? m_hub->connection()->roundTripTime()
+        : -1;
+}
+
+bool Session::offline() const
+{
+    if (m_status != SignedIn || !m_hub)
+        return false;
+    const HubConnection::State state = m_hub->connection()->state();
+    return state == HubConnection::State::Reconnecting
+        || state == HubConnection::State::Disconnected;
+}
+
+void Session::retryNow()
+{
+    if (!m_hub)
+        return;
+    switch (m_hub->connection()->state()) {
+    case HubConnection::State::Disconnected:
+        qCInfo(lcSession) << "retry now: connecting";
+        m_hub->connection()->start();
+        break;
+    case HubConnection::State::Reconnecting:
+        qCInfo(lcSession) << "retry now: a new connection instead of the scheduled attempt";
+        m_restartWhenDisconnected = true;
+        m_hub->connection()->stop();
+        break;
+    default:
+        break;
+    }
 }
 
 int Session::reconnectCount() const
@@ -326,24 +356,23 @@ void Session::resume(const QUrl &server, const QString &username)
     setError({});
     setStatus(SigningIn);
     const quint64 generation = m_generation;
-    m_keychain->read(
-        RefreshTokenStore::keyFor(server.toString(), username),
-        [this, generation](RefreshTokenStore::Status status, const QString &token,
-                           const QString &why) {
-            if (generation != m_generation)
-                return;
-            if (status == RefreshTokenStore::Status::Unavailable) {
-                keychainUnavailable(why, false);
-                setStatus(SignedOut);
-                return;
-            }
-            if (status == RefreshTokenStore::Status::NotFound || token.isEmpty()) {
-                setStatus(SignedOut);
-                return;
-            }
-            m_refreshToken = token;
-            refreshNow();
-        });
+    m_keychain->read(RefreshTokenStore::keyFor(server.toString(), username),
+                     [this, generation](RefreshTokenStore::Status status, const QString &token,
+                                        const QString &why) {
+                         if (generation != m_generation)
+                             return;
+                         if (status == RefreshTokenStore::Status::Unavailable) {
+                             keychainUnavailable(why, false);
+                             setStatus(SignedOut);
+                             return;
+                         }
+                         if (status == RefreshTokenStore::Status::NotFound || token.isEmpty()) {
+                             setStatus(SignedOut);
+                             return;
+                         }
+                         m_refreshToken = token;
+                         refreshNow();
+                     });
 }
 
 void Session::signInWithToken(const QUrl &server, const QString &accessToken)
@@ -563,7 +592,10 @@ void Session::startConnection(const QString &accessToken)
         Q_EMIT this->connectionChanged();
         updateCountdown();
     };
-    connect(hub, &HubConnection::stateChanged, this, connectionChanged);
+    connect(hub, &HubConnection::stateChanged, this, [connectionChanged, this] {
+        connectionChanged();
+        Q_EMIT statisticsChanged(); // roundTripTime is only shown while connected
+    });
     connect(hub, &HubConnection::transportChanged, this, connectionChanged);
     connect(hub, &HubConnection::protocolChanged, this, connectionChanged);
     connect(hub, &HubConnection::errorChanged, this, connectionChanged);
@@ -575,11 +607,20 @@ void Session::startConnection(const QString &accessToken)
         refreshPresence();
         if (!m_historyStarted)
             loadOlderNotifications();
+        else
+            catchUp();
     });
     connect(hub, &HubConnection::reconnected, this, [this] {
         m_replayedBase = m_hub->connection()->replayedMessages();
         Q_EMIT statisticsChanged();
         refreshPresence();
+        catchUp();
+    });
+    connect(hub, &HubConnection::disconnected, this, [this] {
+        if (m_restartWhenDisconnected && m_hub) {
+            m_restartWhenDisconnected = false;
+            m_hub->connection()->start();
+        }
     });
     connect(hub, &HubConnection::errorOccurred, this, [this] {
         qCWarning(lcSession) << "hub connection failed:" << m_hub->connection()->errorString();
@@ -602,6 +643,7 @@ void Session::stopConnection()
     m_presenceLoading = false;
     m_presenceError.clear();
     m_systemAlert.clear();
+    m_restartWhenDisconnected = false;
     resetHistory();
     if (m_hub) {
         Qml::QmlHubConnection *hub = m_hub;
@@ -688,6 +730,26 @@ void Session::loadOlderNotifications()
         });
 }
 
+void Session::catchUp()
+{
+    // The replay covers an outage when the server knows where this client was (its cursor,
+    // or when the user was last seen); the newest page covers the rest, e.g. a server that
+    // restarted without its storage. What it adds was missed, so it stays unread.
+    const quint64 generation = m_generation;
+    QPointer<Qml::QmlHubConnection> hub = m_hub;
+    m_hub->connection()->invoke(
+        "GetNotifications", {Value(0), Value(HistoryPageSize)}, this,
+        [this, generation, hub](const HubResult<Value> &result) {
+            if (generation != m_generation || hub != m_hub)
+                return;
+            if (!result) {
+                qCWarning(lcSession).noquote() << "catching up:" << result.error().message;
+                return;
+            }
+            addHistoryPage(m_notifications, result.value(), HistoryPageSize, {});
+        });
+}
+
 void Session::resetHistory()
 {
     m_acknowledgedAt = {};
@@ -734,6 +796,7 @@ void Session::setStatus(Status status)
     m_status = status;
     qCInfo(lcSession).noquote() << "status:" << readableName(status);
     Q_EMIT statusChanged();
+    Q_EMIT connectionChanged(); // offline depends on the status too
 }
 
 void Session::setError(const QString &error)

@@ -73,8 +73,8 @@ class Session : public QObject {
     Q_PROPERTY(QString keychainMessage READ keychainMessage NOTIFY keychainChanged)
     /// How long a sign-in or refresh request may wait for the server's answer, in
     /// milliseconds (then: "did not answer in time"). Default 15 000.
-    Q_PROPERTY(int requestTimeout READ requestTimeout WRITE setRequestTimeout NOTIFY
-                   requestTimeoutChanged)
+    Q_PROPERTY(
+        int requestTimeout READ requestTimeout WRITE setRequestTimeout NOTIFY requestTimeoutChanged)
     /// Show desktop notifications for live (not replayed) notifications. Default true.
     Q_PROPERTY(bool desktopNotifications READ desktopNotifications WRITE setDesktopNotifications
                    NOTIFY desktopNotificationsChanged)
@@ -87,7 +87,8 @@ class Session : public QObject {
     Q_PROPERTY(QString protocolName READ protocolName NOTIFY connectionChanged)
     /// The connection's latest error, for humans.
     Q_PROPERTY(QString connectionError READ connectionError NOTIFY connectionChanged)
-    /// Milliseconds; -1 until measured.
+    /// Milliseconds; -1 until measured and whenever not Connected (no stale figure offline).
+    Q_PROPERTY(bool offline READ offline NOTIFY connectionChanged)
     Q_PROPERTY(qint64 roundTripTime READ roundTripTime NOTIFY statisticsChanged)
     Q_PROPERTY(int reconnectCount READ reconnectCount NOTIFY statisticsChanged)
     Q_PROPERTY(int queuedMessages READ queuedMessages NOTIFY statisticsChanged)
@@ -155,6 +156,8 @@ public:
     QString protocolName() const;
     QString connectionError() const;
     qint64 roundTripTime() const;
+    /// Signed in, but the hub connection is not Connected (Reconnecting or Disconnected).
+    bool offline() const;
     int reconnectCount() const;
     int queuedMessages() const;
     int replayedSinceConnect() const;
@@ -204,6 +207,10 @@ public:
     Q_INVOKABLE void signOut();
     /// Asks the hub for the online users again.
     Q_INVOKABLE void refreshPresence();
+    /// Offline: tries to connect now instead of waiting for the next automatic attempt (or
+    /// after the automatic reconnect gave up). While Reconnecting, the attempt under way is
+    /// ended and a new connection started; the replay cursor brings what was missed.
+    Q_INVOKABLE void retryNow();
     /// Hides the latest system alert.
     Q_INVOKABLE void dismissSystemAlert();
     /// Loads the next page of history (GetNotifications), older than the oldest notification
@@ -246,6 +253,8 @@ private:
     void failSignIn(const QString &why);
     void keychainUnavailable(const QString &why, bool afterSignIn);
     void resetHistory();
+    /// After a reconnect: the newest page of history, merged (what the replay did not bring).
+    void catchUp();
 
     QNetworkAccessManager *m_nam;
     RefreshTokenStore *m_keychain;
@@ -280,6 +289,7 @@ private:
     quint64 m_generation = 0; ///< bumped by every sign-in and sign-out: stale answers dropped
     bool m_presenceLoading = false;
     QString m_presenceError;
+    bool m_restartWhenDisconnected = false; ///< retryNow() while Reconnecting
     bool m_historyLoading = false;
     bool m_historyComplete = false;
     bool m_historyStarted = false; ///< the first page was asked for on this connection

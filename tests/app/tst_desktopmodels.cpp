@@ -214,8 +214,40 @@ private Q_SLOTS:
         QCOMPARE(session.notifications()->unreadCount(), 2);
         QCOMPARE(session.notifications()->index(2, 0).data(Qml::NotificationModel::TitleRole),
                  u"live one"_s);
-        QCOMPARE(session.notifications()->index(2, 0).data(Qml::NotificationModel::ReadRole),
-                 true);
+        QCOMPARE(session.notifications()->index(2, 0).data(Qml::NotificationModel::ReadRole), true);
+    }
+
+    // Issue 14, honest offline states: the server stops; the session says it is offline and
+    // shows no round-trip time; "Retry now" connects at once when the server is back, instead
+    // of waiting for the next automatic attempt, and what was missed is replayed.
+    void offlineStatesAndRetryNow()
+    {
+        auto server = startDesktopServer();
+        QVERIFY(server);
+        const quint16 port = server->port();
+        Session session;
+        session.setKeychainEnabled(false);
+        session.setDesktopNotifications(false);
+        session.signInWithToken(baseUrl(port), token("otto", "offline-t", {"Viewer"}));
+        QTRY_COMPARE_WITH_TIMEOUT(session.connectionState(), Session::Connected, 10'000);
+        QVERIFY(!session.offline());
+
+        server.reset(); // the server goes away
+        QTRY_VERIFY_WITH_TIMEOUT(session.offline(), 10'000);
+        QCOMPARE(session.roundTripTime(), -1);
+        QVERIFY(session.status() == Session::SignedIn);
+        // Wait for a long pause between automatic attempts (the next one 5 s or more away).
+        QTRY_VERIFY_WITH_TIMEOUT(session.reconnectCountdown() >= 5, 20'000);
+
+        server = startDesktopServer(std::chrono::seconds(900), port);
+        QVERIFY(server);
+        QVERIFY(pushNotification(port, "offline-t", "otto", u"while away"_s));
+        session.retryNow();
+        QTRY_COMPARE_WITH_TIMEOUT(session.connectionState(), Session::Connected, 3'000);
+        QVERIFY(!session.offline());
+        QTRY_COMPARE_WITH_TIMEOUT(session.notifications()->count(), 1, 10'000);
+        QCOMPARE(session.notifications()->index(0, 0).data(Qml::NotificationModel::TitleRole),
+                 u"while away"_s);
     }
 
     void presenceJoinsAndLeaves()
