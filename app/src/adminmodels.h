@@ -14,9 +14,11 @@
 
 #include <optional>
 
-namespace Heliograph::inline Protocol {
+namespace Heliograph {
+inline namespace Protocol {
 class Value;
-}
+} // namespace Protocol
+} // namespace Heliograph
 
 namespace Heliograph::Desktop {
 

@@ -7,7 +7,9 @@
 
 using namespace Qt::StringLiterals;
 
-namespace Heliograph::inline Protocol::Handshake {
+namespace Heliograph {
+inline namespace Protocol {
+namespace Handshake {
 
 namespace {
 constexpr char RecordSeparator = 0x1E;
@@ -170,4 +172,6 @@ Expected<const HubProtocol *> resolve(const HandshakeRequest &request,
     return protocol;
 }
 
-} // namespace Heliograph::inline Protocol::Handshake
+} // namespace Handshake
+} // namespace Protocol
+} // namespace Heliograph

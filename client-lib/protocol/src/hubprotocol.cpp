@@ -5,7 +5,8 @@
 
 using namespace Qt::StringLiterals;
 
-namespace Heliograph::inline Protocol {
+namespace Heliograph {
+inline namespace Protocol {
 
 ProtocolError tooLarge(qsizetype maxMessageSize)
 {
@@ -194,4 +195,5 @@ void MessageReader::clear()
     m_error = {};
 }
 
-} // namespace Heliograph::inline Protocol
+} // namespace Protocol
+} // namespace Heliograph

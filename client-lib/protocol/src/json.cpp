@@ -9,7 +9,9 @@
 
 using namespace Qt::StringLiterals;
 
-namespace Heliograph::inline Protocol::Json {
+namespace Heliograph {
+inline namespace Protocol {
+namespace Json {
 
 bool Reader::fail(QString message)
 {
@@ -576,11 +578,15 @@ QByteArray toJson(const Value &v)
     return out;
 }
 
-} // namespace Heliograph::inline Protocol::Json
+} // namespace Json
+} // namespace Protocol
+} // namespace Heliograph
 
 // --- public API (json.h) --------------------------------------------------------------------
 
-namespace Heliograph::inline Protocol::Json {
+namespace Heliograph {
+inline namespace Protocol {
+namespace Json {
 
 Expected<Value> parse(QByteArrayView json, int maxDepth)
 {
@@ -598,4 +604,6 @@ QByteArray serialize(const Value &value)
     return toJson(value);
 }
 
-} // namespace Heliograph::inline Protocol::Json
+} // namespace Json
+} // namespace Protocol
+} // namespace Heliograph

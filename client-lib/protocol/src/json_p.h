@@ -9,7 +9,9 @@
 #include <QtCore/QByteArrayView>
 #include <QtCore/QString>
 
-namespace Heliograph::inline Protocol::Json {
+namespace Heliograph {
+inline namespace Protocol {
+namespace Json {
 
 class Reader {
 public:
@@ -83,4 +85,6 @@ void writeValue(const Value &v, QByteArray &out);
 /// Convenience for whole documents.
 QByteArray toJson(const Value &v);
 
-} // namespace Heliograph::inline Protocol::Json
+} // namespace Json
+} // namespace Protocol
+} // namespace Heliograph

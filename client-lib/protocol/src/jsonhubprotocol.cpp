@@ -7,7 +7,8 @@
 
 using namespace Qt::StringLiterals;
 
-namespace Heliograph::inline Protocol {
+namespace Heliograph {
+inline namespace Protocol {
 
 namespace {
 
@@ -389,4 +390,5 @@ Expected<std::optional<HubMessage>> JsonHubProtocol::parsePayload(QByteArrayView
     }
 }
 
-} // namespace Heliograph::inline Protocol
+} // namespace Protocol
+} // namespace Heliograph

@@ -16,7 +16,8 @@
 
 using namespace Qt::StringLiterals;
 
-namespace Heliograph::inline Protocol {
+namespace Heliograph {
+inline namespace Protocol {
 
 namespace {
 
@@ -973,4 +974,5 @@ MessagePackHubProtocol::parsePayload(QByteArrayView payload) const
     }
 }
 
-} // namespace Heliograph::inline Protocol
+} // namespace Protocol
+} // namespace Heliograph

@@ -9,7 +9,8 @@
 
 using namespace Qt::StringLiterals;
 
-namespace Heliograph::inline Protocol {
+namespace Heliograph {
+inline namespace Protocol {
 
 bool AvailableTransport::supports(TransferFormat f) const
 {
@@ -220,4 +221,5 @@ QByteArray newConnectionId()
 
 } // namespace Negotiate
 
-} // namespace Heliograph::inline Protocol
+} // namespace Protocol
+} // namespace Heliograph

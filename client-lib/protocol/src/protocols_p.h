@@ -5,7 +5,8 @@
 
 #include <heliograph/protocol/hubprotocol.h>
 
-namespace Heliograph::inline Protocol {
+namespace Heliograph {
+inline namespace Protocol {
 
 ProtocolError tooLarge(qsizetype maxMessageSize);
 
@@ -47,4 +48,5 @@ bool readValue(QByteArrayView data, qsizetype *offset, Value &out, QString &erro
 void writeVarInt(QByteArray &out, quint32 value);
 } // namespace MsgPack
 
-} // namespace Heliograph::inline Protocol
+} // namespace Protocol
+} // namespace Heliograph

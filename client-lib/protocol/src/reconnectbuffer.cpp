@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include <heliograph/protocol/reconnectbuffer.h>
 
-namespace Heliograph::inline Protocol {
+namespace Heliograph {
+inline namespace Protocol {
 
 qint64 ReconnectBuffer::append(const QByteArray &bytes)
 {
@@ -57,4 +58,5 @@ std::optional<qint64> ReconnectBuffer::takeAckDue() noexcept
     return m_latestReceived;
 }
 
-} // namespace Heliograph::inline Protocol
+} // namespace Protocol
+} // namespace Heliograph

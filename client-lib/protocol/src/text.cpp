@@ -5,7 +5,9 @@
 #include <cmath>
 #include <cstring>
 
-namespace Heliograph::inline Protocol::Text {
+namespace Heliograph {
+inline namespace Protocol {
+namespace Text {
 
 namespace {
 
@@ -206,4 +208,6 @@ void appendDouble(QByteArray &out, double v, bool single)
         out.append(".0");
 }
 
-} // namespace Heliograph::inline Protocol::Text
+} // namespace Text
+} // namespace Protocol
+} // namespace Heliograph

@@ -10,7 +10,9 @@
 
 #include <cstdint>
 
-namespace Heliograph::inline Protocol::Text {
+namespace Heliograph {
+inline namespace Protocol {
+namespace Text {
 
 /// True if `s` is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
 inline bool isValidUtf8(const char *s, qsizetype n) noexcept
@@ -29,4 +31,6 @@ void appendUInt(QByteArray &out, quint64 v);
 /// Shortest round-trip form; integral values get ".0" so they read back as doubles.
 void appendDouble(QByteArray &out, double v, bool single);
 
-} // namespace Heliograph::inline Protocol::Text
+} // namespace Text
+} // namespace Protocol
+} // namespace Heliograph

@@ -3,7 +3,8 @@
 
 #include <cstring>
 
-namespace Heliograph::inline Protocol {
+namespace Heliograph {
+inline namespace Protocol {
 
 bool Utf8Validator::feed(QByteArrayView data) noexcept
 {
@@ -71,4 +72,5 @@ bool isValidUtf8(QByteArrayView data) noexcept
     return v.feed(data) && v.isComplete();
 }
 
-} // namespace Heliograph::inline Protocol
+} // namespace Protocol
+} // namespace Heliograph

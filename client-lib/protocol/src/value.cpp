@@ -17,7 +17,8 @@
 
 using namespace Qt::StringLiterals;
 
-namespace Heliograph::inline Protocol {
+namespace Heliograph {
+inline namespace Protocol {
 
 namespace {
 const ValueList &emptyList()
@@ -585,7 +586,8 @@ QDebug operator<<(QDebug dbg, const Value &v)
 
 // --- convert.h support ----------------------------------------------------------------------
 
-} // namespace Heliograph::inline Protocol
+} // namespace Protocol
+} // namespace Heliograph
 
 namespace Heliograph::Detail {
 
@@ -685,7 +687,8 @@ void prefixIndex(QString &error, qsizetype index)
 
 } // namespace Heliograph::Detail
 
-namespace Heliograph::inline Protocol {
+namespace Heliograph {
+inline namespace Protocol {
 
 Value ValueTraits<QVariant>::toValue(const QVariant &v)
 {
@@ -706,4 +709,5 @@ bool ValueTraits<QJsonValue>::fromValue(const Value &v, QJsonValue &out, QString
     return true;
 }
 
-} // namespace Heliograph::inline Protocol
+} // namespace Protocol
+} // namespace Heliograph

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "notifications/notificationhub.h"
 
-#include "transport/metrics.h"
 #include "signalr/hubconnectioncontext.h"
 #include "signalr/lifetimemanager.h"
+#include "transport/metrics.h"
 
 #include <QtCore/QLoggingCategory>
 

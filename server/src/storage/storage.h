@@ -4,7 +4,7 @@
 // is durable when the call returns (what is acknowledged is never lost).
 #pragma once
 
-#include <heliograph/client/expected.h>
+#include <heliograph/protocol/expected.h>
 
 #include <QtCore/QByteArray>
 #include <QtCore/QDateTime>

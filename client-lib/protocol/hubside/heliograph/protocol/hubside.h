@@ -13,7 +13,8 @@
 
 #include <optional>
 
-namespace Heliograph::inline Protocol {
+namespace Heliograph {
+inline namespace Protocol {
 
 namespace Negotiate {
 
@@ -38,4 +39,5 @@ resolve(const HandshakeRequest &request, TransferFormat transportFormats,
 
 } // namespace Handshake
 
-} // namespace Heliograph::inline Protocol
+} // namespace Protocol
+} // namespace Heliograph

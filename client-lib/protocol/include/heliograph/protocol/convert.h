@@ -44,7 +44,8 @@ class QJsonValue;
 class QVariant;
 QT_END_NAMESPACE
 
-namespace Heliograph::inline Protocol {
+namespace Heliograph {
+inline namespace Protocol {
 
 /// How a C++ type converts to and from Value. A specialisation has two static functions:
 /// `Value toValue(const T &)`, and `bool fromValue(const Value &, T &out, QString &error)`,
@@ -52,7 +53,8 @@ namespace Heliograph::inline Protocol {
 /// enable_if-constrained partial specialisations.
 template<typename T, typename Enable = void> struct ValueTraits;
 
-} // namespace Heliograph::inline Protocol
+} // namespace Protocol
+} // namespace Heliograph
 
 namespace Heliograph::Detail {
 HELIOGRAPH_PROTOCOL_EXPORT QString typeMismatch(const char *expected, const Value &got);
@@ -75,7 +77,8 @@ template<typename C, typename M> Field<C, M> field(const char *name, M C::*membe
 }
 } // namespace Heliograph::Detail
 
-namespace Heliograph::inline Protocol {
+namespace Heliograph {
+inline namespace Protocol {
 
 /// A struct described with HELIOGRAPH_DESCRIBE.
 template<typename T>
@@ -292,7 +295,8 @@ template<typename T> struct ValueTraits<std::optional<T>> {
     }
 };
 
-} // namespace Heliograph::inline Protocol
+} // namespace Protocol
+} // namespace Heliograph
 
 namespace Heliograph::Detail {
 template<typename Seq> struct SequenceTraits {
@@ -371,7 +375,8 @@ template<typename M> struct StringMapTraits {
 };
 } // namespace Heliograph::Detail
 
-namespace Heliograph::inline Protocol {
+namespace Heliograph {
+inline namespace Protocol {
 
 /// QList: an Array; errors name the index of the first element that does not convert.
 template<typename T> struct ValueTraits<QList<T>> : Detail::SequenceTraits<QList<T>> { };
@@ -430,7 +435,8 @@ template<Described S> struct ValueTraits<S> {
     }
 };
 
-} // namespace Heliograph::inline Protocol
+} // namespace Protocol
+} // namespace Heliograph
 
 // --- HELIOGRAPH_DESCRIBE -------------------------------------------------------------------
 #define HELIOGRAPH_DETAIL_PARENS ()

@@ -11,7 +11,8 @@
 #include <utility>
 #include <variant>
 
-namespace Heliograph::inline Protocol {
+namespace Heliograph {
+inline namespace Protocol {
 
 /// What went wrong in a synchronous protocol operation (parsing, binding, negotiation).
 /// The codes are stable; the message is for humans and follows the official
@@ -84,4 +85,5 @@ inline ProtocolError invalidData(QString message)
     return ProtocolError {ProtocolErrorCode::InvalidData, std::move(message)};
 }
 
-} // namespace Heliograph::inline Protocol
+} // namespace Protocol
+} // namespace Heliograph

@@ -11,7 +11,8 @@
 #include <QtCore/QByteArrayView>
 #include <QtCore/QList>
 
-namespace Heliograph::inline Protocol {
+namespace Heliograph {
+inline namespace Protocol {
 
 /// `{"protocol":"json","version":1}` + RS: the first thing a client sends.
 struct HandshakeRequest {
@@ -60,4 +61,5 @@ constexpr bool supports(TransferFormat set, TransferFormat f) noexcept
     return (static_cast<quint8>(set) & static_cast<quint8>(f)) != 0;
 }
 
-} // namespace Heliograph::inline Protocol
+} // namespace Protocol
+} // namespace Heliograph

@@ -13,7 +13,8 @@
 #include <utility>
 #include <variant>
 
-namespace Heliograph::inline Protocol {
+namespace Heliograph {
+inline namespace Protocol {
 
 /// The message types of the SignalR hub protocol, numbered as on the wire.
 enum class MessageType : quint8 {
@@ -140,4 +141,5 @@ inline bool isSequenced(const HubMessage &m) noexcept
 /// The name of a message type ("Invocation", "StreamItem", ...), for logs and errors.
 HELIOGRAPH_PROTOCOL_EXPORT const char *messageTypeName(MessageType t) noexcept;
 
-} // namespace Heliograph::inline Protocol
+} // namespace Protocol
+} // namespace Heliograph

@@ -12,7 +12,8 @@
 
 #include <optional>
 
-namespace Heliograph::inline Protocol {
+namespace Heliograph {
+inline namespace Protocol {
 
 /// What a transport can carry: text (JSON) or binary (MessagePack) frames. Combine with `|`
 /// to describe a set (see handshake.h).
@@ -149,4 +150,5 @@ private:
     ProtocolError m_error;
 };
 
-} // namespace Heliograph::inline Protocol
+} // namespace Protocol
+} // namespace Heliograph

@@ -11,7 +11,9 @@
 #include <QtCore/QByteArrayView>
 
 /// JSON text to and from Value (RFC 8259; integers exact, strings kept as UTF-8).
-namespace Heliograph::inline Protocol::Json {
+namespace Heliograph {
+inline namespace Protocol {
+namespace Json {
 
 /// Parses one JSON document (RFC 8259, UTF-8) into a Value: integers stay int64 (uint64 above
 /// INT64_MAX), strings stay UTF-8, invalid UTF-8 and nesting deeper than `maxDepth` are errors.
@@ -20,4 +22,6 @@ HELIOGRAPH_PROTOCOL_EXPORT Expected<Value> parse(QByteArrayView json, int maxDep
 /// Compact JSON text of a Value (binary as base64, timestamps as ISO 8601 strings).
 HELIOGRAPH_PROTOCOL_EXPORT QByteArray serialize(const Value &value);
 
-} // namespace Heliograph::inline Protocol::Json
+} // namespace Json
+} // namespace Protocol
+} // namespace Heliograph

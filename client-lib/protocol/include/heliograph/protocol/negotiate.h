@@ -13,7 +13,8 @@
 
 #include <optional>
 
-namespace Heliograph::inline Protocol {
+namespace Heliograph {
+inline namespace Protocol {
 
 /// One entry of `availableTransports`.
 struct HELIOGRAPH_PROTOCOL_EXPORT AvailableTransport {
@@ -67,4 +68,5 @@ inline constexpr int MaxVersion = 1;
 
 } // namespace Negotiate
 
-} // namespace Heliograph::inline Protocol
+} // namespace Protocol
+} // namespace Heliograph

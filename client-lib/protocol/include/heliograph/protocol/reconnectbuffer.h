@@ -11,7 +11,8 @@
 #include <deque>
 #include <optional>
 
-namespace Heliograph::inline Protocol {
+namespace Heliograph {
+inline namespace Protocol {
 
 /// What stateful reconnect (the Ack and Sequence messages, protocol version 2) needs to know on
 /// one side of a connection; the client and the server each keep one per logical connection.
@@ -71,4 +72,5 @@ private:
     qint64 m_lastAcked = 0;
 };
 
-} // namespace Heliograph::inline Protocol
+} // namespace Protocol
+} // namespace Heliograph

@@ -10,7 +10,8 @@
 
 #include <QtCore/QByteArrayView>
 
-namespace Heliograph::inline Protocol {
+namespace Heliograph {
+inline namespace Protocol {
 
 /// Validates UTF-8 that arrives in pieces (a code point may be split between pieces).
 class HELIOGRAPH_PROTOCOL_EXPORT Utf8Validator {
@@ -32,4 +33,5 @@ private:
 /// True if `data` is complete, well-formed UTF-8.
 HELIOGRAPH_PROTOCOL_EXPORT bool isValidUtf8(QByteArrayView data) noexcept;
 
-} // namespace Heliograph::inline Protocol
+} // namespace Protocol
+} // namespace Heliograph

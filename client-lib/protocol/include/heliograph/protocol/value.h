@@ -22,7 +22,8 @@ class QJsonValue;
 class QDebug;
 QT_END_NAMESPACE
 
-namespace Heliograph::inline Protocol {
+namespace Heliograph {
+inline namespace Protocol {
 
 class Value;
 struct MapEntry;
@@ -252,4 +253,5 @@ HELIOGRAPH_PROTOCOL_EXPORT QDebug operator<<(QDebug dbg, const Value &v);
 /// The name of a type ("Null", "Bool", "Integer", ...), as conversion errors use it.
 HELIOGRAPH_PROTOCOL_EXPORT const char *typeName(Value::Type t) noexcept;
 
-} // namespace Heliograph::inline Protocol
+} // namespace Protocol
+} // namespace Heliograph
