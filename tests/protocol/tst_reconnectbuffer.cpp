@@ -22,7 +22,7 @@ private Q_SLOTS:
         QCOMPARE(b.append(QByteArray("third\x1e")), 3);
         QCOMPARE(b.bufferedBytes(), qsizetype(6 + 7 + 6));
         QCOMPARE(b.firstUnacknowledged(), 1);
-        QCOMPARE(b.unacknowledged().size(), size_t(3));
+        QCOMPARE(b.unacknowledged().size(), qsizetype(3));
         // The bytes are shared with the caller's, not copied.
         QCOMPARE(b.unacknowledged().front().bytes.constData(), first.constData());
     }
@@ -51,7 +51,7 @@ private Q_SLOTS:
         b.append(QByteArray("b"));
         b.clear();
         QCOMPARE(b.bufferedBytes(), qsizetype(0));
-        QVERIFY(b.unacknowledged().empty());
+        QVERIFY(b.unacknowledged().isEmpty());
         QCOMPARE(b.firstUnacknowledged(), 3);
         QCOMPARE(b.append(QByteArray("c")), 3);
     }
@@ -107,7 +107,7 @@ private Q_SLOTS:
         QCOMPARE(client.firstUnacknowledged(), 4);
         // Resume: the client says Sequence 4 and sends 4 and 5 again.
         QVERIFY(server.resetReceive(client.firstUnacknowledged()));
-        for (size_t i = 0; i < client.unacknowledged().size(); ++i)
+        for (qsizetype i = 0; i < client.unacknowledged().size(); ++i)
             QVERIFY(server.receive());
         QCOMPARE(server.latestReceived(), 5);
         // Second loss: 6 arrives, the Ack for it does not; the replay of 6 is a duplicate.
@@ -115,7 +115,7 @@ private Q_SLOTS:
         QVERIFY(server.takeAckDue());
         QVERIFY(server.resetReceive(client.firstUnacknowledged())); // 4: nothing acknowledged since
         int fresh = 0;
-        for (size_t i = 0; i < client.unacknowledged().size(); ++i)
+        for (qsizetype i = 0; i < client.unacknowledged().size(); ++i)
             fresh += server.receive() ? 1 : 0;
         QCOMPARE(fresh, 0);
         QCOMPARE(server.latestReceived(), 6);

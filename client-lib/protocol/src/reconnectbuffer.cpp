@@ -14,11 +14,11 @@ qint64 ReconnectBuffer::append(const QByteArray &bytes)
 qsizetype ReconnectBuffer::acknowledge(qint64 sequenceId)
 {
     qsizetype dropped = 0;
-    while (!m_sent.empty() && m_sent.front().id <= sequenceId) {
-        m_sentBytes -= m_sent.front().bytes.size();
-        m_sent.pop_front();
+    while (dropped < m_sent.size() && m_sent.at(dropped).id <= sequenceId) {
+        m_sentBytes -= m_sent.at(dropped).bytes.size();
         ++dropped;
     }
+    m_sent.remove(0, dropped); // moves the list's start; nothing is copied
     return dropped;
 }
 
@@ -30,7 +30,7 @@ void ReconnectBuffer::clear()
 
 qint64 ReconnectBuffer::firstUnacknowledged() const noexcept
 {
-    return m_sent.empty() ? m_lastSent + 1 : m_sent.front().id;
+    return m_sent.isEmpty() ? m_lastSent + 1 : m_sent.constFirst().id;
 }
 
 bool ReconnectBuffer::receive() noexcept

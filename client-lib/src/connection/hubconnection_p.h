@@ -91,7 +91,7 @@ public:
         bool resumedOnce = false; ///< the current socket came from a resume
         QUrl url; ///< the transport URL with `id=`
         ReconnectBuffer messages; ///< sent and not acknowledged; received, counted
-        std::deque<Held> held;
+        QList<Held> held;
         Error lossError = Error::NoError;
         QString lossMessage;
     };

@@ -76,17 +76,15 @@ void HubConnection::Private::trimReplayBuffer(qint64 acknowledged)
     QList<std::function<void(bool)>> released;
     // Held sends finish once acknowledged, the others once the buffer is under its limit.
     const bool underLimit = sr.messages.bufferedBytes() < active.statefulBufferSize;
-    while (!sr.held.empty() && (underLimit || sr.held.front().id <= acknowledged)) {
-        released.append(std::move(sr.held.front().done));
-        sr.held.pop_front();
-    }
+    while (!sr.held.isEmpty() && (underLimit || sr.held.constFirst().id <= acknowledged))
+        released.append(sr.held.takeFirst().done);
     for (const auto &done : released)
         done(true);
 }
 
 void HubConnection::Private::releaseHeldSends(bool ok)
 {
-    std::deque<Stateful::Held> held = std::exchange(sr.held, {});
+    const QList<Stateful::Held> held = std::exchange(sr.held, {});
     for (const Stateful::Held &h : held)
         h.done(ok);
 }

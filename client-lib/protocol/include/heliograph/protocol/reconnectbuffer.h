@@ -7,8 +7,8 @@
 #include <heliograph/protocol/heliographprotocol_export.h>
 
 #include <QtCore/QByteArray>
+#include <QtCore/QList>
 
-#include <deque>
 #include <optional>
 
 namespace Heliograph {
@@ -42,7 +42,7 @@ public:
     /// the next id when nothing is kept.
     qint64 firstUnacknowledged() const noexcept;
     /// The messages kept, oldest first: what is sent again after the Sequence message.
-    const std::deque<Entry> &unacknowledged() const noexcept { return m_sent; }
+    const QList<Entry> &unacknowledged() const noexcept { return m_sent; }
     /// The bytes of the messages kept.
     qsizetype bufferedBytes() const noexcept { return m_sentBytes; }
     /// The id of the latest message appended (0 before the first).
@@ -64,7 +64,9 @@ public:
     qint64 latestReceived() const noexcept { return m_latestReceived; }
 
 private:
-    std::deque<Entry> m_sent;
+    /// Not a std::deque: an empty QList allocates nothing, and most connections never resume
+    /// (libstdc++'s deque allocates 576 bytes when constructed: 0.9 KB per idle connection).
+    QList<Entry> m_sent;
     qsizetype m_sentBytes = 0;
     qint64 m_lastSent = 0;
     qint64 m_nextExpected = 1; ///< the id the next message received will have
