@@ -18,7 +18,7 @@ if(NOT result EQUAL 0 OR NOT warnings STREQUAL "")
                         "declaration needs a doc comment.")
 endif()
 # The pages a reader starts from must be there.
-foreach(page index.html classHeliograph_1_1HubConnection.html classHeliograph_1_1Value.html
+foreach(page index.html classHeliograph_1_1HubConnection.html classHeliograph_1_1Protocol_1_1Value.html
              namespaceHeliograph.html)
     if(NOT EXISTS "${OUTPUT}/html/${page}")
         message(FATAL_ERROR "Doxygen did not write html/${page}")

@@ -20,7 +20,9 @@ public:
     bool feed(QByteArrayView data) noexcept;
     /// True if everything so far was valid and ended on a code point boundary.
     bool isComplete() const noexcept { return !m_failed && m_need == 0; }
+    /// True once an invalid sequence was seen.
     bool hasFailed() const noexcept { return m_failed; }
+    /// Starts again, as a new validator.
     void reset() noexcept { *this = Utf8Validator(); }
 
 private:
