@@ -24,6 +24,7 @@
 
 namespace {
 
+using namespace Heliograph;
 using namespace Heliograph::Server;
 
 [[noreturn]] void violated(const char *what, QByteArrayView input)

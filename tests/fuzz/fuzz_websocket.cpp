@@ -21,6 +21,7 @@
 
 namespace {
 
+using namespace Heliograph;
 using namespace Heliograph::Server;
 using Parser = WebSocket::FrameParser;
 using Status = Parser::Status;
