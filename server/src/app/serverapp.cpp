@@ -104,7 +104,7 @@ bool apply(const QString &key, const QString &value, ServeOptions &o, QString &e
         error = u"unknown setting '%1'"_s.arg(key);
         return false;
     }
-    return setting->apply(value, o, error);
+    return setting->apply(*setting, value, o, error);
 }
 
 } // namespace
@@ -155,7 +155,7 @@ bool parseServeOptions(const QStringList &args, ServeOptions &o, QString &error)
     const QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     for (const Setting &setting : serveSettings()) {
         const QString var = setting.environmentVariable();
-        if (env.contains(var) && !setting.apply(env.value(var), o, error)) {
+        if (env.contains(var) && !setting.apply(setting, env.value(var), o, error)) {
             error = var + u": "_s + error;
             return false;
         }

@@ -56,7 +56,8 @@ std::optional<bool> parseBool(const QString &value)
 
 // A row's apply function: a lambda without captures, converted to a function pointer.
 #define HG_SETTING_FN(...)                                                                         \
-    [](const QString &value, ServeOptions &o, QString &error) -> bool {                            \
+    [](const Setting &self, const QString &value, ServeOptions &o, QString &error) -> bool {       \
+        Q_UNUSED(self);                                                                            \
         Q_UNUSED(o);                                                                               \
         __VA_ARGS__                                                                                \
     }
@@ -107,7 +108,7 @@ const Setting Settings[] = {
     {"listen", "HOST:PORT", "`127.0.0.1:5000`",
      "address and port; `0.0.0.0:PORT` or `*:PORT` for all interfaces; port 0 picks a free one "
      "(printed on stdout)",
-     S, false, HG_SETTING_FN(return parseAddress("listen", value, o.address, o.port, error);)},
+     S, false, HG_SETTING_FN(return parseAddress(self.name, value, o.address, o.port, error);)},
     {"data", "DIR", "`./heliograph-data`",
      "data folder: `heliograph.db` (SQLite, WAL) and `jwt-hs256.secret`", S, false,
      HG_SETTING_FN(Q_UNUSED(error); o.dataDir = value; return true;)},
@@ -120,10 +121,10 @@ const Setting Settings[] = {
                    = value == u"memory"_s;
                    return true;)},
     {"memory", "", "`false`", "short for `storage` `memory`", S, true,
-     HG_SETTING_FN(const auto b = parseBool(value); if (!b) return invalid("memory", value, error);
+     HG_SETTING_FN(const auto b = parseBool(value); if (!b) return invalid(self.name, value, error);
                    o.memoryStorage = *b; return true;)},
     {"threads", "N", "number of cores", "event-loop threads the connections are spread over", S,
-     false, HG_SETTING_FN(return number("threads", value, o.threads, error, 0, 1024);)},
+     false, HG_SETTING_FN(return number(self.name, value, o.threads, error, 0, 1024);)},
     {"allowed-origins", "LIST", "none",
      "CORS: comma-separated origins, or `*`; none means same-origin only. A listed origin is "
      "answered with itself and `Access-Control-Allow-Credentials: true`; `*` lets any other "
@@ -132,58 +133,46 @@ const Setting Settings[] = {
      S, false, HG_SETTING_FN(Q_UNUSED(error); o.allowedOrigins = commaList(value); return true;)},
     {"max-message-size", "BYTES", "`32768`",
      "largest hub message a client may send, framed (0 = unlimited)", S, false,
-     HG_SETTING_FN(
-         return number("max-message-size", value, o.hub.maximumReceiveMessageSize, error, 0);)},
+     HG_SETTING_FN(return number(self.name, value, o.hub.maximumReceiveMessageSize, error, 0);)},
     {"keep-alive", "SECONDS", "`15`", "seconds between server pings", S, false,
-     HG_SETTING_FN(
-         return parseSeconds("keep-alive", value, o.hub.keepAliveInterval, error, 0.001);)},
+     HG_SETTING_FN(return parseSeconds(self.name, value, o.hub.keepAliveInterval, error, 0.001);)},
     {"client-timeout", "SECONDS", "`60`",
      "seconds without anything from a client (after its first ping) before it is closed", S, false,
      HG_SETTING_FN(
-         return parseSeconds("client-timeout", value, o.hub.clientTimeoutInterval, error, 0.001);)},
+         return parseSeconds(self.name, value, o.hub.clientTimeoutInterval, error, 0.001);)},
     {"handshake-timeout", "SECONDS", "`15`", "seconds for the SignalR handshake", S, false,
-     HG_SETTING_FN(
-         return parseSeconds("handshake-timeout", value, o.hub.handshakeTimeout, error, 0.001);)},
+     HG_SETTING_FN(return parseSeconds(self.name, value, o.hub.handshakeTimeout, error, 0.001);)},
     {"request-timeout", "SECONDS", "`30`",
      "seconds for an HTTP request's headers (slow or idle sockets are closed)", S, false,
-     HG_SETTING_FN(
-         return parseSeconds("request-timeout", value, o.requestHeadersTimeout, error, 0.001);)},
+     HG_SETTING_FN(return parseSeconds(self.name, value, o.requestHeadersTimeout, error, 0.001);)},
     {"max-queued-output", "BYTES", "`4194304`",
      "bytes queued for a client that does not read before it is disconnected (what was queued "
      "before a message counts: one large result is not a slow reader). An HTTP client that "
      "pipelines requests stops being read once 64 KiB of its responses wait to be sent",
-     S, false,
-     HG_SETTING_FN(return number("max-queued-output", value, o.maxQueuedOutputBytes, error, 1);)},
+     S, false, HG_SETTING_FN(return number(self.name, value, o.maxQueuedOutputBytes, error, 1);)},
     {"max-connections-per-user", "N", "`10`",
      "connections of one user (tenant and user id) per hub, negotiated or started, checked and "
      "counted in one step; past it negotiate (or a WebSocket without negotiate) answers `429` "
      "\"Too many connections for this user (the limit is N).\" 0: no limit",
-     S, false,
-     HG_SETTING_FN(
-         return number("max-connections-per-user", value, o.maxConnectionsPerUser, error, 0);)},
+     S, false, HG_SETTING_FN(return number(self.name, value, o.maxConnectionsPerUser, error, 0);)},
     {"max-connections", "N", "10 000, or the open-file limit − 64 if lower",
      "TCP connections served at once; past it a new connection is answered `503` "
      "(`Retry-After: 5`) and closed without being read",
-     S, false,
-     HG_SETTING_FN(return number("max-connections", value, o.maxConnections, error, -1);)},
+     S, false, HG_SETTING_FN(return number(self.name, value, o.maxConnections, error, -1);)},
     {"max-connections-per-address", "N", "`0` (no limit)",
      "TCP connections from one client address at once; past it `503`, closed at once. For a "
      "server exposed directly (behind a proxy or load balancer every client has its "
      "address)",
      S, false,
-     HG_SETTING_FN(return number("max-connections-per-address", value, o.maxConnectionsPerAddress,
-                                 error, 0);)},
+     HG_SETTING_FN(return number(self.name, value, o.maxConnectionsPerAddress, error, 0);)},
     {"max-request-buffer", "BYTES", "`67108864`",
      "request bytes (unfinished heads and bodies) held across all connections; the request that "
      "would go past it is answered `503` and its connection closed",
-     S, false,
-     HG_SETTING_FN(return number("max-request-buffer", value, o.maxRequestBufferBytes, error, 0);)},
+     S, false, HG_SETTING_FN(return number(self.name, value, o.maxRequestBufferBytes, error, 0);)},
     {"max-pending-negotiations", "N", "`10000`",
      "negotiated connections that have not started a transport (each is dropped after 15 s); "
      "past it negotiate answers `503`",
-     S, false,
-     HG_SETTING_FN(
-         return number("max-pending-negotiations", value, o.maxPendingNegotiations, error, 0);)},
+     S, false, HG_SETTING_FN(return number(self.name, value, o.maxPendingNegotiations, error, 0);)},
     {"metrics-token", "TOKEN", "—",
      "a secret that may read `/metrics` as `Authorization: Bearer <token>` (a JWT of role "
      "Operator may too)",
@@ -192,22 +181,19 @@ const Setting Settings[] = {
      "serve `/metrics` there, without a token, and not on `listen` (its port is printed as "
      "`metrics listening on port N`)",
      S, false,
-     HG_SETTING_FN(
-         if (value.isEmpty()) {
-             o.metricsListen.reset();
-             return true;
-         } std::pair<QHostAddress, quint16>
-             a;
-         if (!parseAddress("metrics-listen", value, a.first, a.second, error)) return false;
-         o.metricsListen = a; return true;)},
+     HG_SETTING_FN(if (value.isEmpty()) {
+         o.metricsListen.reset();
+         return true;
+     } std::pair<QHostAddress, quint16>
+                       a;
+                   if (!parseAddress(self.name, value, a.first, a.second, error)) return false;
+                   o.metricsListen = a; return true;)},
     {"retention-hours", "HOURS", "`24`",
      "notifications older than this are deleted (checked at start and every 10 minutes)", S, false,
      HG_SETTING_FN(bool ok = false; o.retentionHours = value.toDouble(&ok);
-                   return ok && o.retentionHours > 0 ? true
-                                                     : invalid("retention-hours", value, error);)},
+                   return ok && o.retentionHours > 0 ? true : invalid(self.name, value, error);)},
     {"max-notifications-per-user", "N", "`1000`", "only the newest N are kept per user", S, false,
-     HG_SETTING_FN(
-         return number("max-notifications-per-user", value, o.maxNotificationsPerUser, error, 1);)},
+     HG_SETTING_FN(return number(self.name, value, o.maxNotificationsPerUser, error, 1);)},
     {"messagepack-key-case", "camel|pascal", "`camel`",
      "how MessagePack writes the keys of the objects the hubs send: `camel` (`createdAt`, as "
      "JSON always does; what the JavaScript client shows the app) or `pascal` (`CreatedAt`, "
@@ -231,9 +217,8 @@ const Setting Settings[] = {
      "who can reach the port may connect, and the user id is whatever the `user` query "
      "parameter says",
      S, true,
-     HG_SETTING_FN(const auto b = parseBool(value);
-                   if (!b) return invalid("bench-hub", value, error); o.benchHub = *b;
-                   return true;)},
+     HG_SETTING_FN(const auto b = parseBool(value); if (!b) return invalid(self.name, value, error);
+                   o.benchHub = *b; return true;)},
     // --- tokens -------------------------------------------------------------------------------
     {"jwt-secret", "SECRET", "—",
      "HS256 secret (≥ 32 bytes). Without it and without `jwt-public-key`, a random secret is "
@@ -255,81 +240,74 @@ const Setting Settings[] = {
      HG_SETTING_FN(Q_UNUSED(error); o.jwtJwksUrl = value.trimmed(); return true;)},
     {"jwt-jwks-refresh", "SECONDS", "`3600`",
      "seconds between scheduled refreshes of the provider's keys", T, false,
-     HG_SETTING_FN(return number("jwt-jwks-refresh", value, o.jwtJwksRefreshSeconds, error, 1);)},
+     HG_SETTING_FN(return number(self.name, value, o.jwtJwksRefreshSeconds, error, 1);)},
     {"jwt-jwks-min-refresh", "SECONDS", "`30`",
      "least seconds between two refreshes caused by tokens with an unknown `kid`", T, false,
-     HG_SETTING_FN(
-         bool ok = false; const double s = value.toDouble(&ok);
-         if (!ok || s < 0 || s > 86400) return invalid("jwt-jwks-min-refresh", value, error);
-         o.jwtJwksMinRefreshSeconds = s; return true;)},
+     HG_SETTING_FN(bool ok = false; const double s = value.toDouble(&ok);
+                   if (!ok || s < 0 || s > 86400) return invalid(self.name, value, error);
+                   o.jwtJwksMinRefreshSeconds = s; return true;)},
     {"jwt-user-claim", "CLAIM", "`sub`", "the claim (or dotted path) that is the user id", T, false,
-     HG_SETTING_FN(if (value.trimmed().isEmpty()) return invalid("jwt-user-claim", value, error);
+     HG_SETTING_FN(if (value.trimmed().isEmpty()) return invalid(self.name, value, error);
                    o.jwtUserClaim = value.trimmed().toUtf8(); return true;)},
     {"jwt-tenant-claim", "CLAIM", "`tenant_id`", "the claim (or dotted path) that is the tenant id",
      T, false,
-     HG_SETTING_FN(if (value.trimmed().isEmpty()) return invalid("jwt-tenant-claim", value, error);
+     HG_SETTING_FN(if (value.trimmed().isEmpty()) return invalid(self.name, value, error);
                    o.jwtTenantClaim = value.trimmed().toUtf8(); return true;)},
     {"jwt-name-claim", "CLAIM,...", "`name`, then the .NET name claim",
      "comma-separated: the first one holding a non-empty string is the display name", T, false,
      HG_SETTING_FN(QList<QByteArray> claims = commaList(value);
-                   if (claims.isEmpty()) return invalid("jwt-name-claim", value, error);
+                   if (claims.isEmpty()) return invalid(self.name, value, error);
                    o.jwtNameClaims = std::move(claims); return true;)},
     {"jwt-roles-claim", "CLAIM,...", "`role` and the .NET role claim",
      "comma-separated: the roles are all of these, merged", T, false,
      HG_SETTING_FN(QList<QByteArray> claims = commaList(value);
-                   if (claims.isEmpty()) return invalid("jwt-roles-claim", value, error);
+                   if (claims.isEmpty()) return invalid(self.name, value, error);
                    o.jwtRoleClaims = std::move(claims); return true;)},
     // --- sign-in ------------------------------------------------------------------------------
     {"access-token-lifetime", "SECONDS", "`900`", "seconds an access token is valid (15 min)", A,
      false,
-     HG_SETTING_FN(qint64 n = 0;
-                   if (!number("access-token-lifetime", value, n, error, 1, U32)) return false;
+     HG_SETTING_FN(qint64 n = 0; if (!number(self.name, value, n, error, 1, U32)) return false;
                    o.auth.accessTokenLifetime = std::chrono::seconds(n); return true;)},
     {"refresh-token-lifetime", "SECONDS", "`2592000`",
      "seconds a refresh token is valid (30 days); every refresh issues a new one with a new "
      "lifetime",
      A, false,
-     HG_SETTING_FN(qint64 n = 0;
-                   if (!number("refresh-token-lifetime", value, n, error, 1, U32)) return false;
+     HG_SETTING_FN(qint64 n = 0; if (!number(self.name, value, n, error, 1, U32)) return false;
                    o.auth.refreshTokenLifetime = std::chrono::seconds(n); return true;)},
     {"password-hash-memory", "KIB", "`65536`", "Argon2id memory in KiB (64 MiB)", A, false,
-     HG_SETTING_FN(return number("password-hash-memory", value, o.auth.passwordHashing.memoryKiB,
-                                 error, 0, U32);)},
+     HG_SETTING_FN(
+         return number(self.name, value, o.auth.passwordHashing.memoryKiB, error, 0, U32);)},
     {"password-hash-iterations", "N", "`3`", "Argon2id passes", A, false,
-     HG_SETTING_FN(return number("password-hash-iterations", value,
-                                 o.auth.passwordHashing.iterations, error, 0, U32);)},
+     HG_SETTING_FN(
+         return number(self.name, value, o.auth.passwordHashing.iterations, error, 0, U32);)},
     {"password-hash-parallelism", "N", "`1`", "Argon2id lanes (1..16)", A, false,
-     HG_SETTING_FN(return number("password-hash-parallelism", value,
-                                 o.auth.passwordHashing.parallelism, error, 0, U32);)},
+     HG_SETTING_FN(
+         return number(self.name, value, o.auth.passwordHashing.parallelism, error, 0, U32);)},
     {"max-failed-logins", "N", "`5`",
      "failed logins per username within `failed-login-window`; more get `429` with "
      "`Retry-After` (0: no limit)",
      A, false,
-     HG_SETTING_FN(
-         return number("max-failed-logins", value, o.auth.maxFailedLogins, error, 0, 1000000);)},
+     HG_SETTING_FN(return number(self.name, value, o.auth.maxFailedLogins, error, 0, 1000000);)},
     {"max-failed-logins-per-address", "N", "`20`",
      "the same per remote address, whatever the usernames", A, false,
-     HG_SETTING_FN(return number("max-failed-logins-per-address", value,
-                                 o.auth.maxFailedLoginsPerAddress, error, 0, 1000000);)},
+     HG_SETTING_FN(
+         return number(self.name, value, o.auth.maxFailedLoginsPerAddress, error, 0, 1000000);)},
     {"failed-login-window", "SECONDS", "`60`", "seconds", A, false,
-     HG_SETTING_FN(qint64 n = 0;
-                   if (!number("failed-login-window", value, n, error, 1, U32)) return false;
+     HG_SETTING_FN(qint64 n = 0; if (!number(self.name, value, n, error, 1, U32)) return false;
                    o.auth.failedLoginWindow = std::chrono::seconds(n); return true;)},
     {"password-hash-threads", "N", "half the cores, at least 1",
      "threads that check login passwords", A, false,
-     HG_SETTING_FN(
-         return number("password-hash-threads", value, o.auth.hashingThreads, error, 0, 1024);)},
+     HG_SETTING_FN(return number(self.name, value, o.auth.hashingThreads, error, 0, 1024);)},
     {"max-pending-logins", "N", "4 × `password-hash-threads`",
      "logins being checked or waiting for a hash thread; more get `503` with "
      "`Retry-After: 1`",
      A, false,
-     HG_SETTING_FN(
-         return number("max-pending-logins", value, o.auth.maxPendingLogins, error, 0, 1000000);)},
+     HG_SETTING_FN(return number(self.name, value, o.auth.maxPendingLogins, error, 0, 1000000);)},
     {"demo", "", "`false`",
      "demo mode: seeds tenants acme and globex with demo users and prints their (public) "
      "passwords",
      A, true,
-     HG_SETTING_FN(const auto b = parseBool(value); if (!b) return invalid("demo", value, error);
+     HG_SETTING_FN(const auto b = parseBool(value); if (!b) return invalid(self.name, value, error);
                    o.auth.demo = *b; return true;)},
 };
 

@@ -27,8 +27,10 @@ struct Setting {
     Group group = Group::Server;
     /// A switch: `--name` alone means true (`--name=false` still works).
     bool isSwitch = false;
-    /// Parses `value` into `options`; false with `error` set if it is not valid.
-    bool (*apply)(const QString &value, ServeOptions &options, QString &error) = nullptr;
+    /// Parses `value` into `options`; false with `error` set if it is not valid (the error
+    /// names the setting: `self`, the row itself).
+    bool (*apply)(const Setting &self, const QString &value, ServeOptions &options, QString &error)
+        = nullptr;
 
     /// HELIOGRAPH_ + the name in upper case with '-' as '_'.
     QString environmentVariable() const;
