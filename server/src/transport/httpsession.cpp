@@ -152,12 +152,14 @@ void HttpSession::processFrames()
         case WebSocket::FrameParser::Status::Pong:
             break;
         case WebSocket::FrameParser::Status::Close:
-            // A graceful end from the client: answer the close, then close the socket.
+            // A graceful end from the client: end the connection, then answer the close. In
+            // this order a client that has seen the answer has also left the per-user count,
+            // so it may connect again at once (its stop() resolves on the answer).
+            if (HubConnectionContext *c = std::exchange(m_connection, nullptr))
+                c->transportEnded();
             if (!m_closeSent)
                 writeSocket(WebSocket::closeFrame(WebSocket::CloseCode::Normal));
             m_closeSent = true;
-            if (HubConnectionContext *c = std::exchange(m_connection, nullptr))
-                c->transportEnded();
             m_socket->disconnectFromHost();
             return;
         case WebSocket::FrameParser::Status::Error:
