@@ -5,6 +5,7 @@
 #include "auth/authservice.h"
 #include "auth/jwt.h"
 
+#include <QtCore/QCommandLineParser>
 #include <QtCore/QCoreApplication>
 #include <QtCore/QFile>
 #include <QtCore/QSocketNotifier>
@@ -12,6 +13,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <optional>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
@@ -33,7 +35,7 @@ const char Help[] = R"(Usage:
   heliograph-server user passwd --username U (--password-stdin | --password P) [--data DIR]
   heliograph-server user remove|disable|enable --username U [--data DIR]
   heliograph-server user list [--data DIR]
-  heliograph-server --help | --version
+  heliograph-server token --help | user --help | --help | --version
 
 Settings come from the config file (JSON, keys as the flag names), then HELIOGRAPH_* environment
 variables (HELIOGRAPH_LISTEN, HELIOGRAPH_JWT_SECRET, ...), then flags; later sources win.
@@ -105,52 +107,95 @@ void onSignal(int)
     [[maybe_unused]] auto n = ::write(signalPipe[1], &c, 1);
 }
 
+/// Parses a command's arguments (after its name) with `parser`, which has the command's options;
+/// adds --help. Returns the exit code when the command should end here: a usage error (printed
+/// with the command's name) or --help (the parser's help text on stdout).
+std::optional<int> parseCommand(QCommandLineParser &parser, const char *command,
+                                const char *synopsis, const QStringList &args, const QString &usage)
+{
+    parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
+    parser.setApplicationDescription(usage);
+    const QCommandLineOption help({u"h"_s, u"help"_s}, u"Shows this help."_s);
+    parser.addOption(help);
+    if (!parser.parse(QStringList {u"heliograph-server"_s} + args)) {
+        const QStringList unknown = parser.unknownOptionNames();
+        if (!unknown.isEmpty())
+            std::fprintf(stderr, "%s: unknown option --%s (see heliograph-server %s --help)\n",
+                         command, qPrintable(unknown.first()), command);
+        else
+            std::fprintf(stderr, "%s: %s\n", command, qPrintable(parser.errorText()));
+        return Usage;
+    }
+    if (parser.isSet(help)) {
+        // The parser's first line names argv[0]; ours names the command.
+        QString text = parser.helpText();
+        text.remove(0, text.indexOf(u'\n') + 1);
+        std::printf("Usage: %s\n%s", synopsis, qPrintable(text));
+        return Ok;
+    }
+    return std::nullopt;
+}
+
+QList<QByteArray> utf8Values(const QCommandLineParser &parser, const QCommandLineOption &option)
+{
+    QList<QByteArray> out;
+    for (const QString &v : parser.values(option))
+        out.append(v.toUtf8());
+    return out;
+}
+
 int token(const QStringList &args)
 {
-    TokenRequest req;
-    QByteArray secret;
-    QString dataDir;
-    qint64 ttl = 3600;
-    for (qsizetype i = 0; i < args.size(); ++i) {
-        const QString &a = args[i];
-        auto next = [&]() -> QString { return i + 1 < args.size() ? args[++i] : QString(); };
-        if (a == u"--user"_s)
-            req.subject = next().toUtf8();
-        else if (a == u"--tenant"_s)
-            req.tenantId = next().toUtf8();
-        else if (a == u"--name"_s)
-            req.name = next();
-        else if (a == u"--role"_s)
-            req.roles.append(next().toUtf8());
-        else if (a == u"--ttl"_s)
-            ttl = next().toLongLong();
-        else if (a == u"--secret"_s)
-            secret = next().toUtf8();
-        else if (a == u"--data"_s)
-            dataDir = next();
-        else if (a == u"--issuer"_s)
-            req.issuer = next().toUtf8();
-        else if (a == u"--audience"_s)
-            req.audiences.append(next().toUtf8());
-        else {
-            std::fprintf(stderr, "token: unknown argument %s\n%s", qPrintable(a), Help);
-            return Usage;
-        }
+    QCommandLineParser parser;
+    const QCommandLineOption user(u"user"_s, u"The token's subject (sub)."_s, u"U"_s);
+    const QCommandLineOption tenant(u"tenant"_s, u"The tenant (tenant_id)."_s, u"T"_s);
+    const QCommandLineOption name(u"name"_s, u"The display name (name)."_s, u"DISPLAY"_s);
+    const QCommandLineOption role(u"role"_s, u"A role; repeat for several."_s, u"R"_s);
+    const QCommandLineOption ttl(u"ttl"_s, u"Lifetime in seconds (default 3600)."_s, u"SECONDS"_s,
+                                 u"3600"_s);
+    const QCommandLineOption secret(u"secret"_s,
+                                    u"The HS256 secret (default: the data folder's)."_s, u"S"_s);
+    const QCommandLineOption data(u"data"_s, u"The data folder (default heliograph-data)."_s,
+                                  u"DIR"_s);
+    const QCommandLineOption issuer(u"issuer"_s, u"The issuer (iss)."_s, u"ISS"_s);
+    const QCommandLineOption audience(u"audience"_s, u"An audience (aud); repeat for several."_s,
+                                      u"AUD"_s);
+    parser.addOptions({user, tenant, name, role, ttl, secret, data, issuer, audience});
+    if (auto exit = parseCommand(parser, "token",
+                                 "heliograph-server token --user U --tenant T [options]", args,
+                                 u"Prints a signed access token (JWT) for "
+                                 "the server's HS256 secret."_s))
+        return *exit;
+    if (!parser.positionalArguments().isEmpty()) {
+        std::fprintf(stderr, "token: unexpected argument %s\n",
+                     qPrintable(parser.positionalArguments().first()));
+        return Usage;
     }
-    if (req.subject.isEmpty() || req.tenantId.isEmpty() || ttl <= 0) {
+    TokenRequest req;
+    req.subject = parser.value(user).toUtf8();
+    req.tenantId = parser.value(tenant).toUtf8();
+    req.name = parser.value(name);
+    req.roles = utf8Values(parser, role);
+    req.issuer = parser.value(issuer).toUtf8();
+    req.audiences = utf8Values(parser, audience);
+    bool ttlOk = false;
+    const qint64 seconds = parser.value(ttl).toLongLong(&ttlOk);
+    if (req.subject.isEmpty() || req.tenantId.isEmpty() || !ttlOk || seconds <= 0) {
         std::fprintf(stderr, "token: --user and --tenant are required, --ttl must be positive\n");
         return Usage;
     }
-    req.lifetime = std::chrono::seconds(ttl);
-    if (secret.isEmpty()) {
+    req.lifetime = std::chrono::seconds(seconds);
+    QByteArray key = parser.value(secret).toUtf8();
+    if (key.isEmpty()) {
+        const QString dataDir = parser.value(data);
         auto s = loadOrCreateSecret(dataDir.isEmpty() ? u"heliograph-data"_s : dataDir);
         if (!s) {
             std::fprintf(stderr, "token: %s\n", qPrintable(s.error().message));
             return Config;
         }
-        secret = *s;
+        key = *s;
     }
-    auto signer = JwtSigner::withSecret(secret);
+    auto signer = JwtSigner::withSecret(key);
     if (!signer) {
         std::fprintf(stderr, "token: %s\n", qPrintable(signer.error().message));
         return Config;
@@ -165,52 +210,58 @@ int token(const QStringList &args)
 }
 
 /// `heliograph-server user add|passwd|remove|disable|enable|list ...`
-int user(const QStringList &argsIn)
+int user(const QStringList &args)
 {
-    QStringList args = argsIn;
-    const QString sub = args.isEmpty() ? QString() : args.takeFirst();
+    QCommandLineParser parser;
+    const QCommandLineOption usernameOption(u"username"_s, u"The user's sign-in name."_s, u"U"_s);
+    const QCommandLineOption tenantOption(u"tenant"_s, u"add: the user's tenant."_s, u"T"_s);
+    const QCommandLineOption nameOption(u"name"_s, u"add: the display name."_s, u"DISPLAY"_s);
+    const QCommandLineOption roleOption(u"role"_s, u"add: a role; repeat for several."_s, u"R"_s);
+    const QCommandLineOption passwordOption(u"password"_s,
+                                            u"add, passwd: the password (visible to other "
+                                            "local users in the process list)."_s,
+                                            u"P"_s);
+    const QCommandLineOption passwordStdinOption(
+        u"password-stdin"_s, u"add, passwd: read the password from the first line of stdin."_s);
+    const QCommandLineOption dataOption(u"data"_s, u"The data folder (default heliograph-data)."_s,
+                                        u"DIR"_s);
+    const QCommandLineOption configOption(
+        u"config"_s, u"A config file, for the data folder and password-hash-* settings."_s,
+        u"FILE"_s);
+    parser.addOptions({usernameOption, tenantOption, nameOption, roleOption, passwordOption,
+                       passwordStdinOption, dataOption, configOption});
+    parser.addPositionalArgument(u"command"_s, u"add, passwd, remove, disable, enable or list"_s);
+    if (auto exit = parseCommand(parser, "user",
+                                 "heliograph-server user add|passwd|remove|disable|enable|list "
+                                 "[options]",
+                                 args,
+                                 u"Manages the users who sign in with "
+                                 "POST /auth/login (the SQLite database of the data folder)."_s))
+        return *exit;
+    const QStringList positional = parser.positionalArguments();
+    const QString sub = positional.value(0);
     const QStringList subcommands {u"add"_s,     u"passwd"_s, u"remove"_s,
                                    u"disable"_s, u"enable"_s, u"list"_s};
     if (!subcommands.contains(sub)) {
         std::fprintf(stderr, "user: expected one of add, passwd, remove, disable, enable, list\n");
         return Usage;
     }
-    QByteArray username, tenant, password;
-    QString name;
-    QList<QByteArray> roles;
-    bool passwordStdin = false, passwordGiven = false;
-    QStringList serveArgs; // --data / --config: read like `serve` does
-    for (qsizetype i = 0; i < args.size(); ++i) {
-        const QString &a = args[i];
-        const bool hasValue = i + 1 < args.size();
-        auto next = [&]() -> QString { return hasValue ? args[++i] : QString(); };
-        if (a == u"--password-stdin"_s) {
-            passwordStdin = true;
-            continue;
-        }
-        if (!hasValue || !a.startsWith(u"--"_s)) {
-            std::fprintf(stderr, "user %s: unexpected or incomplete argument %s\n", qPrintable(sub),
-                         qPrintable(a));
-            return Usage;
-        }
-        if (a == u"--username"_s)
-            username = next().toUtf8();
-        else if (a == u"--tenant"_s)
-            tenant = next().toUtf8();
-        else if (a == u"--name"_s)
-            name = next();
-        else if (a == u"--role"_s)
-            roles.append(next().toUtf8());
-        else if (a == u"--password"_s) {
-            password = next().toUtf8();
-            passwordGiven = true;
-        } else if (a == u"--data"_s || a == u"--config"_s)
-            serveArgs << a << next();
-        else {
-            std::fprintf(stderr, "user %s: unknown argument %s\n", qPrintable(sub), qPrintable(a));
-            return Usage;
-        }
+    if (positional.size() > 1) {
+        std::fprintf(stderr, "user %s: unexpected argument %s\n", qPrintable(sub),
+                     qPrintable(positional.at(1)));
+        return Usage;
     }
+    const QByteArray username = parser.value(usernameOption).toUtf8();
+    const QByteArray tenant = parser.value(tenantOption).toUtf8();
+    const QString name = parser.value(nameOption);
+    const QList<QByteArray> roles = utf8Values(parser, roleOption);
+    QByteArray password = parser.value(passwordOption).toUtf8();
+    const bool passwordGiven = parser.isSet(passwordOption);
+    const bool passwordStdin = parser.isSet(passwordStdinOption);
+    QStringList serveArgs; // --data / --config: read like `serve` does
+    for (const QCommandLineOption *o : {&dataOption, &configOption})
+        if (parser.isSet(*o))
+            serveArgs << u"--"_s + o->names().constFirst() << parser.value(*o);
     const bool needsPassword = sub == u"add"_s || sub == u"passwd"_s;
     if (sub != u"list"_s && username.isEmpty()) {
         std::fprintf(stderr, "user %s: --username is required\n", qPrintable(sub));

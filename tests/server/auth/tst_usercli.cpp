@@ -119,7 +119,7 @@ private Q_SLOTS:
                                                         u"--password"_s, u"long-enough"_s}
                                         << 1 << QByteArray("no user 'nobody'");
         QTest::newRow("unknown flag") << QStringList {u"list"_s, u"--verbose"_s, u"1"_s} << 2
-                                      << QByteArray("unknown argument --verbose");
+                                      << QByteArray("unknown option --verbose");
     }
 
     void errors()
@@ -146,8 +146,76 @@ private Q_SLOTS:
         QVERIFY2(r.err.contains("already exists"), r.err.constData());
     }
 
+    /// `token` and `user` parse their options with QCommandLineParser: --help, unknown options,
+    /// missing values and stray arguments are usage errors (exit 2) that name the command.
+    void commandLine_data()
+    {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<int>("exitCode");
+        QTest::addColumn<QByteArray>("out");
+        QTest::addColumn<QByteArray>("err");
+        const QString secret = u"0123456789abcdef0123456789abcdef"_s;
+        QTest::newRow("user --help")
+            << QStringList {u"user"_s, u"--help"_s} << 0
+            << QByteArray("Usage: heliograph-server user add|passwd") << QByteArray();
+        QTest::newRow("token --help") << QStringList {u"token"_s, u"-h"_s} << 0
+                                      << QByteArray("--ttl <SECONDS>") << QByteArray();
+        QTest::newRow("token unknown option")
+            << QStringList {u"token"_s, u"--bogus"_s} << 2 << QByteArray()
+            << QByteArray("token: unknown option --bogus");
+        QTest::newRow("token no tenant") << QStringList {u"token"_s, u"--user"_s, u"a"_s} << 2
+                                         << QByteArray() << QByteArray("--tenant");
+        QTest::newRow("token bad ttl")
+            << QStringList {u"token"_s, u"--user"_s, u"a"_s,        u"--tenant"_s, u"t"_s,
+                            u"--ttl"_s, u"soon"_s,   u"--secret"_s, secret}
+            << 2 << QByteArray() << QByteArray("--ttl must be positive");
+        QTest::newRow("token stray argument")
+            << QStringList {u"token"_s, u"--user"_s, u"a"_s, u"--tenant"_s, u"t"_s, u"extra"_s} << 2
+            << QByteArray() << QByteArray("token: unexpected argument extra");
+        QTest::newRow("token missing value")
+            << QStringList {u"token"_s, u"--user"_s} << 2 << QByteArray() << QByteArray("--user");
+        QTest::newRow("token") << QStringList {u"token"_s,    u"--user"_s, u"amy"_s,
+                                               u"--tenant"_s, u"acme"_s,   u"--role"_s,
+                                               u"Admin"_s,    u"--role"_s, u"Editor"_s,
+                                               u"--secret"_s, secret}
+                               << 0 << QByteArray("eyJ") << QByteArray();
+        QTest::newRow("user stray argument")
+            << QStringList {u"user"_s, u"list"_s, u"extra"_s} << 2 << QByteArray()
+            << QByteArray("user list: unexpected argument extra");
+    }
+
+    void commandLine()
+    {
+        QFETCH(QStringList, args);
+        QFETCH(int, exitCode);
+        QFETCH(QByteArray, out);
+        QFETCH(QByteArray, err);
+        const Run r = run(args);
+        QCOMPARE(r.exitCode, exitCode);
+        QVERIFY2(r.out.contains(out), r.out.constData());
+        QVERIFY2(r.err.contains(err), r.err.constData());
+        if (QTest::currentDataTag() == QByteArray("token")) {
+            // A JWT: three base64url parts, the payload with both roles.
+            const QList<QByteArray> parts = r.out.trimmed().split('.');
+            QCOMPARE(parts.size(), 3);
+            const QByteArray payload = QByteArray::fromBase64(
+                parts[1], QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals);
+            QVERIFY2(payload.contains("\"sub\":\"amy\""), payload.constData());
+            QVERIFY2(payload.contains("Admin") && payload.contains("Editor"), payload.constData());
+        }
+    }
+
 private:
     Run user(const QStringList &args, const QByteArray &stdinData = {})
+    {
+        QStringList all {u"user"_s};
+        all += args;
+        if (!args.isEmpty())
+            all << u"--data"_s << m_dir.path();
+        return run(all, stdinData);
+    }
+
+    Run run(const QStringList &all, const QByteArray &stdinData = {})
     {
         QProcess p;
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
@@ -155,10 +223,7 @@ private:
         env.insert(u"HELIOGRAPH_PASSWORD_HASH_MEMORY"_s, u"1024"_s);
         env.insert(u"HELIOGRAPH_PASSWORD_HASH_ITERATIONS"_s, u"1"_s);
         p.setProcessEnvironment(env);
-        QStringList all {u"user"_s};
-        all += args;
-        if (!args.isEmpty())
-            all << u"--data"_s << m_dir.path();
+        p.setWorkingDirectory(m_dir.path()); // `token` without --secret makes heliograph-data here
         p.start(QStringLiteral(HELIOGRAPH_SERVER_EXECUTABLE), all);
         if (!p.waitForStarted(30000))
             return {};
