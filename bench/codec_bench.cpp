@@ -32,6 +32,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -541,7 +542,7 @@ void runMsgpack(const Options &opt, const Case &c, QList<Row> &rows)
 
 QString number(double v)
 {
-    QString digits = QString::number(qint64(v + 0.5));
+    QString digits = QString::number(std::llround(v));
     for (qsizetype i = digits.size() - 3; i > 0; i -= 3)
         digits.insert(i, u',');
     return digits;
@@ -597,11 +598,11 @@ int main(int argc, char **argv)
 
     const QByteArray header
         = u"Codec benchmark: %1 rounds%2, median msg/s; ratio = ours / peer. "
-          "Qt %3, %4, %5.\n\n"_s.arg(opt.quick ? 1 : opt.rounds)
-              .arg(opt.quick ? u" (--quick: tiny iteration counts, "
-                               "numbers meaningless)"_s
-                             : QString())
-              .arg(QString::fromLatin1(qVersion()), QSysInfo::prettyProductName(),
+          "Qt %3, %4, %5.\n\n"_s
+              .arg(QString::number(opt.quick ? 1 : opt.rounds),
+                   opt.quick ? u" (--quick: tiny iteration counts, numbers meaningless)"_s
+                             : QString(),
+                   QString::fromLatin1(qVersion()), QSysInfo::prettyProductName(),
                    QSysInfo::currentCpuArchitecture())
               .toUtf8();
     const QByteArray md = header + table(rows);

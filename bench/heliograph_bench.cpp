@@ -30,6 +30,7 @@
 #include <QtCore/QString>
 #include <QtCore/QSysInfo>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -85,7 +86,7 @@ double number(const char *s, const char *flag, double min)
 
 QString grouped(double v)
 {
-    QString digits = QString::number(qint64(v + 0.5));
+    QString digits = QString::number(std::llround(v));
     for (qsizetype i = digits.size() - 3; i > (digits.startsWith(u'-') ? 1 : 0); i -= 3)
         digits.insert(i, u',');
     return digits;
@@ -405,8 +406,8 @@ int main(int argc, char **argv)
     if (strict) {
         const bool zero = opt.scenario == Scenario::Idle ? false : !(r.throughput() > 0);
         const bool incomplete = r.counters.established + r.counters.warmupEstablished
-            < uint64_t(r.connections + r.options.warmupConnections
-                       + (opt.scenario == Scenario::Fanout ? 1 : 0));
+            < uint64_t(r.connections) + uint64_t(r.options.warmupConnections)
+                + (opt.scenario == Scenario::Fanout ? 1 : 0);
         if (r.counters.errors() > 0 || zero || incomplete) {
             std::fprintf(stderr, "heliograph-bench: --strict: %s\n",
                          r.counters.errors() > 0 ? "errors were reported"

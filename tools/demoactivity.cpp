@@ -53,12 +53,27 @@ const QList<Account> &accounts()
     return list;
 }
 
-const QStringList Titles {u"Build finished"_s,   u"New comment"_s,        u"Deployment started"_s,
-                          u"Invoice approved"_s, u"You were mentioned"_s, u"Backup completed"_s,
-                          u"Disk almost full"_s, u"Weekly report ready"_s};
-const QStringList Types {u"info"_s, u"mention"_s, u"deploy"_s, u"alert"_s};
-const QStringList Words {u"sunrise"_s, u"signal"_s, u"mirror"_s,  u"relay"_s,
-                         u"beacon"_s,  u"flash"_s,  u"horizon"_s, u"morse"_s};
+const QStringList &titles()
+{
+    static const QStringList list {u"Build finished"_s,     u"New comment"_s,
+                                   u"Deployment started"_s, u"Invoice approved"_s,
+                                   u"You were mentioned"_s, u"Backup completed"_s,
+                                   u"Disk almost full"_s,   u"Weekly report ready"_s};
+    return list;
+}
+
+const QStringList &types()
+{
+    static const QStringList list {u"info"_s, u"mention"_s, u"deploy"_s, u"alert"_s};
+    return list;
+}
+
+const QStringList &words()
+{
+    static const QStringList list {u"sunrise"_s, u"signal"_s, u"mirror"_s,  u"relay"_s,
+                                   u"beacon"_s,  u"flash"_s,  u"horizon"_s, u"morse"_s};
+    return list;
+}
 
 class Activity : public QObject {
 public:
@@ -171,11 +186,12 @@ private:
                 users.append(a.username);
         }
         const QString to = users.at(int(rng->bounded(qsizetype(users.size()))));
-        const QString title = Titles.at(int(rng->bounded(qsizetype(Titles.size()))));
-        const QString type = Types.at(int(rng->bounded(qsizetype(Types.size()))));
-        const QJsonObject body {{u"title"_s, title},
-                                {u"body"_s, u"%1 for %2 (#%3)"_s.arg(title, to).arg(++m_counter)},
-                                {u"type"_s, type}};
+        const QString &title = titles().at(int(rng->bounded(qsizetype(titles().size()))));
+        const QString &type = types().at(int(rng->bounded(qsizetype(types().size()))));
+        const QJsonObject body {
+            {u"title"_s, title},
+            {u"body"_s, u"%1 for %2 (#%3)"_s.arg(title, to, QString::number(++m_counter))},
+            {u"type"_s, type}};
         post(u"/api/tenants/%1/users/%2/notifications"_s.arg(tenant, to), body,
              m_tokens.value(admin), [to](int status, const QJsonObject &) {
                  if (status != 202)
@@ -194,8 +210,9 @@ private:
         if (hub->state() != HubConnection::State::Connected)
             return;
         auto *rng = QRandomGenerator::global();
-        const QJsonObject patch {{u"op"_s, u"append"_s},
-                                 {u"text"_s, Words.at(int(rng->bounded(qsizetype(Words.size()))))}};
+        const QJsonObject patch {
+            {u"op"_s, u"append"_s},
+            {u"text"_s, words().at(int(rng->bounded(qsizetype(words().size()))))}};
         hub->invoke("SendDocumentPatch",
                     {Value::fromUtf8(QByteArrayLiteral("welcome")),
                      Value::fromUtf8(QJsonDocument(patch).toJson(QJsonDocument::Compact))},

@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
 namespace Heliograph::Bench {

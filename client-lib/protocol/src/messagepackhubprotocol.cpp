@@ -466,10 +466,8 @@ public:
         const int c = byte();
         if (c < 0)
             return false;
-        if (c <= 0x7f || c >= 0xe0) {
-            out = static_cast<qint8>(c);
-            if (c <= 0x7f)
-                out = c;
+        if (c <= 0x7f || c >= 0xe0) { // positive / negative fixint
+            out = c <= 0x7f ? c : c - 0x100;
             ++m_pos;
             return true;
         }
@@ -583,6 +581,7 @@ private:
             return false;
         T v;
         std::memcpy(&v, m_data.data() + m_pos, sizeof(T));
+        // NOLINTNEXTLINE(bugprone-signed-char-misuse): int 8 (T = qint8) is signed, sign-extended
         out = static_cast<Out>(qFromBigEndian(v));
         m_pos += qsizetype(sizeof(T));
         return true;

@@ -32,22 +32,20 @@ bool Utf8Validator::feed(QByteArrayView data) noexcept
                 continue;
             // Table 3-7 of the Unicode standard: the lead byte fixes the length and the range
             // of the first continuation byte (excluding overlongs, surrogates, > U+10FFFF).
-            if (b < 0xC2) {
+            if (b < 0xC2 || b >= 0xF5) {
                 m_failed = true;
                 return false;
-            } else if (b < 0xE0) {
+            }
+            if (b < 0xE0) {
                 need = 1;
             } else if (b < 0xF0) {
                 need = 2;
                 lo = b == 0xE0 ? 0xA0 : 0x80;
                 hi = b == 0xED ? 0x9F : 0xBF;
-            } else if (b < 0xF5) {
+            } else {
                 need = 3;
                 lo = b == 0xF0 ? 0x90 : 0x80;
                 hi = b == 0xF4 ? 0x8F : 0xBF;
-            } else {
-                m_failed = true;
-                return false;
             }
         } else {
             const uchar b = *p++;

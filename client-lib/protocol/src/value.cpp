@@ -117,7 +117,7 @@ Value Value::fromExtension(qint8 type, QByteArray data)
 {
     Value v;
     v.m_type = Type::Extension;
-    v.m_scalar.i = type;
+    v.m_scalar.i = type; // NOLINT(bugprone-signed-char-misuse): extension types are signed
     v.m_bytes = std::move(data);
     return v;
 }
@@ -490,7 +490,7 @@ Value Value::fromJsonValue(const QJsonValue &v)
         ValueList l;
         const QJsonArray a = v.toArray();
         l.reserve(a.size());
-        for (const QJsonValue &e : a)
+        for (const auto &e : a)
             l.append(fromJsonValue(e));
         return Value(std::move(l));
     }

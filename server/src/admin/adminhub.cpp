@@ -57,7 +57,7 @@ AdminHub::AdminHub(AdminMonitor &adminMonitor, ConnectionRegistry &connections,
 
     addStreamMethod(
         "StreamMetrics",
-        [this](HubCallContext &ctx, ServerStreamPtr stream) {
+        [this](HubCallContext &ctx, const ServerStreamPtr &stream) {
             const AdminScope scope = authorize(ctx);
             AdminMonitor *feed = &m_monitor;
             stream->setCancelHandler([feed, raw = stream.get()] { feed->unsubscribe(raw); });
@@ -69,13 +69,13 @@ AdminHub::AdminHub(AdminMonitor &adminMonitor, ConnectionRegistry &connections,
         adminOrOperator());
     addMethod(
         "GetTenantDetails",
-        [this](HubCallContext &ctx, QString tenant) {
+        [this](HubCallContext &ctx, const QString &tenant) {
             return details(authorizeTenant(ctx, tenant));
         },
         adminOrOperator());
     addStreamMethod(
         "StreamEvents",
-        [this](HubCallContext &ctx, ServerStreamPtr stream) {
+        [this](HubCallContext &ctx, const ServerStreamPtr &stream) {
             const AdminScope scope = authorize(ctx);
             AdminMonitor *feed = &m_monitor;
             stream->setCancelHandler([feed, raw = stream.get()] { feed->unsubscribe(raw); });
@@ -84,7 +84,7 @@ AdminHub::AdminHub(AdminMonitor &adminMonitor, ConnectionRegistry &connections,
         adminOrOperator());
     addMethod(
         "BroadcastAlert",
-        [this](HubCallContext &ctx, QString tenant, QString message) {
+        [this](HubCallContext &ctx, const QString &tenant, const QString &message) {
             const QByteArray t = authorizeTenant(ctx, tenant);
             if (message.isEmpty())
                 throw HubException(u"The alert needs a message."_s);
@@ -95,8 +95,8 @@ AdminHub::AdminHub(AdminMonitor &adminMonitor, ConnectionRegistry &connections,
         adminOrOperator());
     addMethod(
         "SendNotification",
-        [this](HubCallContext &ctx, QString tenant, QString userId, QString title, QString body,
-               QString type) {
+        [this](HubCallContext &ctx, const QString &tenant, const QString &userId,
+               const QString &title, const QString &body, const QString &type) {
             const QByteArray t = authorizeTenant(ctx, tenant);
             if (userId.isEmpty() || title.isEmpty())
                 throw HubException(u"A notification needs a user id and a title."_s);
@@ -119,7 +119,7 @@ AdminHub::AdminHub(AdminMonitor &adminMonitor, ConnectionRegistry &connections,
         adminOrOperator());
     addMethod(
         "DisconnectConnection",
-        [this](HubCallContext &ctx, QString tenant, QString connectionId) {
+        [this](HubCallContext &ctx, const QString &tenant, const QString &connectionId) {
             const QByteArray t = authorizeTenant(ctx, tenant);
             const QByteArray id = connectionId.toUtf8();
             const auto target = m_registry.find(t, id);
@@ -136,9 +136,8 @@ AdminHub::AdminHub(AdminMonitor &adminMonitor, ConnectionRegistry &connections,
         adminOrOperator());
     addStreamMethod(
         "StreamAuditLog",
-        [this](HubCallContext &ctx, ServerStreamPtr stream, QString tenant, QString from) {
-            streamAuditLog(ctx, stream, tenant, from);
-        },
+        [this](HubCallContext &ctx, const ServerStreamPtr &stream, const QString &tenant,
+               const QString &from) { streamAuditLog(ctx, stream, tenant, from); },
         adminOrOperator());
 }
 

@@ -24,7 +24,7 @@ bool parseAddress(const char *key, const QString &value, QHostAddress &address, 
 {
     const qsizetype colon = value.lastIndexOf(u':');
     bool ok = false;
-    const uint port = value.mid(colon + 1).toUInt(&ok);
+    const uint port = QStringView(value).mid(colon + 1).toUInt(&ok);
     if (colon < 0 || !ok || port > 65535) {
         error = u"--%1 expects HOST:PORT, got '%2'"_s.arg(QLatin1StringView(key), value);
         return false;

@@ -232,7 +232,7 @@ void FailureLimiter::release(const QByteArray &key, qint64 nowMs, bool failed)
         return;
     QMutexLocker lock(&m_mutex);
     if (auto it = m_inProgress.find(key); it != m_inProgress.end() && --*it <= 0)
-        m_inProgress.erase(it);
+        m_inProgress.remove(key);
     if (failed)
         recordFailureLocked(key, nowMs);
 }
@@ -290,8 +290,8 @@ void FailureLimiter::pruneLocked(qint64 nowMs)
     // Still full (an address spraying usernames): forget the oldest half rather than grow.
     if (m_failures.size() >= MaxLimiterKeys) {
         qsizetype n = m_failures.size() / 2;
-        for (auto it = m_failures.begin(); it != m_failures.end() && n > 0; --n)
-            it = m_failures.erase(it);
+        m_failures.removeIf(
+            [&n](QHash<QByteArray, std::deque<qint64>>::iterator) { return n-- > 0; });
     }
 }
 

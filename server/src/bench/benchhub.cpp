@@ -65,29 +65,30 @@ BenchHub::BenchHub()
     connectPolicy = anyone;
 
     addMethod(
-        "Echo", [](HubCallContext &, Utf8Argument payload) { return payload.value; }, anyone);
+        "Echo", [](HubCallContext &, const Utf8Argument &payload) { return payload.value; },
+        anyone);
     addMethod(
         "JoinGroup",
-        [](HubCallContext &ctx, Utf8Argument group) {
+        [](HubCallContext &ctx, const Utf8Argument &group) {
             ctx.clients().addToGroup(ctx.connectionId(), required(group, "the group name is null"));
         },
         anyone);
     addMethod(
         "BroadcastToGroup",
-        [](HubCallContext &ctx, Utf8Argument group, Utf8Argument payload) {
+        [](HubCallContext &ctx, const Utf8Argument &group, const Utf8Argument &payload) {
             ctx.clients().sendGroup(required(group, "the group name is null"), receive(payload));
         },
         anyone);
     addMethod(
         "SendToUser",
-        [](HubCallContext &ctx, Utf8Argument userId, Utf8Argument payload) {
+        [](HubCallContext &ctx, const Utf8Argument &userId, const Utf8Argument &payload) {
             ctx.clients().sendUser(required(userId, "the user id is null"), receive(payload));
         },
         anyone);
     // Queues every message at once (the ASP.NET Core peer awaits each send): hence the cap.
     addMethod(
         "Flood",
-        [](HubCallContext &ctx, qint64 count, Utf8Argument payload) {
+        [](HubCallContext &ctx, qint64 count, const Utf8Argument &payload) {
             if (count < 0 || count > 100000)
                 throw HubException(QStringLiteral("count must be between 0 and 100000"));
             const SharedMessage message = receive(payload);

@@ -37,9 +37,9 @@ int Presence::disconnect(const QByteArray &tenant, const QByteArray &user)
         return 0;
     const int left = --u->connections;
     if (left <= 0) {
-        t->erase(u);
+        t->remove(user);
         if (t->isEmpty())
-            m_tenants.erase(t);
+            m_tenants.remove(tenant);
     }
     return qMax(left, 0);
 }
@@ -178,7 +178,7 @@ void NotificationService::unsubscribeAudit(const QByteArray &tenant, const Serve
         return !p || p.get() == stream;
     });
     if (it->isEmpty())
-        m_auditFeeds.erase(it);
+        m_auditFeeds.remove(tenant);
 }
 
 // --- NotificationHub ------------------------------------------------------------------------
@@ -222,7 +222,7 @@ NotificationHub::NotificationHub(NotificationService &service, NotificationHubOp
     , m_service(service)
     , m_options(options)
 {
-    addMethod("JoinDocument", [this](HubCallContext &ctx, QString documentId) -> qint64 {
+    addMethod("JoinDocument", [this](HubCallContext &ctx, const QString &documentId) -> qint64 {
         requireTenant(ctx);
         const QByteArray doc = documentKey(documentId);
         // Every group a connection is in costs memory on its thread and in the registry.
@@ -236,14 +236,14 @@ NotificationHub::NotificationHub(NotificationService &service, NotificationHubOp
             throw std::runtime_error(v.error().message.toStdString());
         return *v;
     });
-    addMethod("LeaveDocument", [](HubCallContext &ctx, QString documentId) {
+    addMethod("LeaveDocument", [](HubCallContext &ctx, const QString &documentId) {
         requireTenant(ctx);
         ctx.clients().removeFromGroup(
             ctx.connectionId(), Groups::document(ctx.user().tenantId, documentKey(documentId)));
     });
     addMethod(
         "SendDocumentPatch",
-        [this](HubCallContext &ctx, QString documentId, QString patchJson) -> qint64 {
+        [this](HubCallContext &ctx, const QString &documentId, const QString &patchJson) -> qint64 {
             requireTenant(ctx);
             auto v
                 = m_service.appendPatch(ctx.user().tenantId, documentKey(documentId),
@@ -256,7 +256,7 @@ NotificationHub::NotificationHub(NotificationService &service, NotificationHubOp
     // One page: the patches after `version`, in order, up to PatchPageBytes of patch text
     // (at least one). The caller asks again from the last version it got, until a page is empty.
     addMethod("GetDocumentPatchesSince",
-              [this](HubCallContext &ctx, QString documentId, qint64 version) {
+              [this](HubCallContext &ctx, const QString &documentId, qint64 version) {
                   requireTenant(ctx);
                   const QByteArray doc = documentKey(documentId);
                   QList<DocumentUpdateDto> out;
@@ -280,14 +280,14 @@ NotificationHub::NotificationHub(NotificationService &service, NotificationHubOp
               });
     addStreamMethod(
         "StreamAuditLog",
-        [this](HubCallContext &ctx, ServerStreamPtr stream, QString from) {
+        [this](HubCallContext &ctx, const ServerStreamPtr &stream, const QString &from) {
             streamAuditLog(ctx, stream, from);
         },
         anyOf({"Admin"}));
     // Admin: ask one connection of the tenant about its client (a client result).
     addAsyncMethod(
         "QueryClient",
-        [](HubCallContext &ctx, HubReplyPtr reply, QString connectionId) {
+        [](HubCallContext &ctx, const HubReplyPtr &reply, const QString &connectionId) {
             requireTenant(ctx);
             const QByteArray tenant = ctx.user().tenantId;
             ctx.clients().invokeClient(
@@ -307,13 +307,13 @@ NotificationHub::NotificationHub(NotificationService &service, NotificationHubOp
     // returns the last version assigned.
     addUploadMethod(
         "UploadDocumentPatches", 1,
-        [this](HubCallContext &ctx, HubReplyPtr reply, QList<UploadStreamPtr> streams,
-               QString documentId) {
+        [this](HubCallContext &ctx, const HubReplyPtr &reply, QList<UploadStreamPtr> streams,
+               const QString &documentId) {
             requireTenant(ctx);
             const QByteArray tenant = ctx.user().tenantId;
             const QByteArray doc = documentKey(documentId);
             const QByteArray author = ctx.user().userId;
-            const QByteArray connectionId = ctx.connectionId();
+            const QByteArray &connectionId = ctx.connectionId();
             auto last = std::make_shared<qint64>(0);
             UploadStreamPtr stream = streams.first();
             stream->onItem(
@@ -364,7 +364,7 @@ NotificationHub::NotificationHub(NotificationService &service, NotificationHubOp
     });
     addMethod(
         "BroadcastSystemAlert",
-        [this](HubCallContext &ctx, QString message) {
+        [this](HubCallContext &ctx, const QString &message) {
             requireTenant(ctx);
             // Audited first: an alert that could not be recorded is not sent.
             if (!m_service.audit(ctx.user().tenantId, ctx.user().userId, "BroadcastSystemAlert",

@@ -62,7 +62,7 @@ std::shared_ptr<MessageCounters> ConnectionRegistry::opened(HubConnectionContext
     {
         QMutexLocker lock(&m_mutex);
         Tenant &t = m_tenants[user.tenantId];
-        t.connections.insert(info.connectionId, std::move(entry));
+        t.connections.emplace(info.connectionId, std::move(entry));
         ++m_connections;
         if (++t.users[user.userId] == 1) {
             RegistryEvent joined = opened;
@@ -97,11 +97,11 @@ void ConnectionRegistry::closed(const HubConnectionContext &connection)
                               e->info.hub,
                               e->info.transport};
         events.append(closed);
-        t->connections.erase(e);
+        t->connections.remove(connection.connectionId());
         --m_connections;
         auto u = t->users.find(user.userId);
         if (u != t->users.end() && --*u <= 0) {
-            t->users.erase(u);
+            t->users.remove(user.userId);
             closed.kind = RegistryEvent::Kind::UserLeft;
             events.append(closed);
         }

@@ -141,7 +141,7 @@ public:
     {
         using Traits = Detail::HandlerTraits<std::decay_t<F>>;
         Method m;
-        m.name = name;
+        m.name = std::move(name);
         m.arity = int(Traits::Arity);
         m.policy = std::move(policy);
         m.invoke = [f = std::move(f)](HubCallContext &ctx, const ValueList &args, const Handles &) {
@@ -151,7 +151,7 @@ public:
                 },
                 ctx, args, std::make_index_sequence<Traits::Arity>());
         };
-        m_methods.insert(name.toLower(), std::move(m));
+        insert(std::move(m));
     }
 
     /// Registers a server-to-client stream: `f(HubCallContext&, ServerStreamPtr, Args...)`
@@ -161,7 +161,7 @@ public:
     {
         using Traits = Detail::HandlerTraits<std::decay_t<F>, ServerStreamPtr>;
         Method m;
-        m.name = name;
+        m.name = std::move(name);
         m.arity = int(Traits::Arity);
         m.policy = std::move(policy);
         m.streaming = true;
@@ -173,7 +173,7 @@ public:
                       },
                       ctx, args, std::make_index_sequence<Traits::Arity>());
               };
-        m_methods.insert(name.toLower(), std::move(m));
+        insert(std::move(m));
     }
 
     /// Registers a method that takes `streamCount` client-to-server streams (the client's
@@ -184,7 +184,7 @@ public:
     {
         using Traits = Detail::HandlerTraits<std::decay_t<F>, HubReplyPtr, QList<UploadStreamPtr>>;
         Method m;
-        m.name = name;
+        m.name = std::move(name);
         m.arity = int(Traits::Arity);
         m.policy = std::move(policy);
         m.async = true;
@@ -197,7 +197,7 @@ public:
                       },
                       ctx, args, std::make_index_sequence<Traits::Arity>());
               };
-        m_methods.insert(name.toLower(), std::move(m));
+        insert(std::move(m));
     }
 
     /// Registers a method that completes later: `f(HubCallContext&, HubReplyPtr, Args...)`
@@ -208,7 +208,7 @@ public:
     {
         using Traits = Detail::HandlerTraits<std::decay_t<F>, HubReplyPtr>;
         Method m;
-        m.name = name;
+        m.name = std::move(name);
         m.arity = int(Traits::Arity);
         m.policy = std::move(policy);
         m.async = true;
@@ -220,7 +220,7 @@ public:
                       },
                       ctx, args, std::make_index_sequence<Traits::Arity>());
               };
-        m_methods.insert(name.toLower(), std::move(m));
+        insert(std::move(m));
     }
 
     /// Method lookup ignores case, as ASP.NET Core's does.
@@ -250,6 +250,13 @@ public:
     AnonymousIdentity anonymousIdentity;
 
 private:
+    /// Adds `m` under its lower-case name (replacing a method of the same name).
+    void insert(Method &&m)
+    {
+        QByteArray key = m.name.toLower();
+        m_methods.emplace(std::move(key), std::move(m));
+    }
+
     template<typename Traits, typename F, size_t... I>
     static InvocationOutcome invokeTyped(F &&f, HubCallContext &ctx, const ValueList &args,
                                          std::index_sequence<I...>)
@@ -290,9 +297,11 @@ private:
         }
         try {
             if constexpr (std::is_void_v<typename Traits::Result>) {
+                // NOLINTNEXTLINE(bugprone-use-after-move): each get<I> moves another element
                 f(ctx, std::get<I>(std::move(bound))...);
                 out.result = Value();
             } else {
+                // NOLINTNEXTLINE(bugprone-use-after-move): each get<I> moves another element
                 out.result = toValue(f(ctx, std::get<I>(std::move(bound))...));
             }
         } catch (const HubUnauthorizedException &) {

@@ -18,6 +18,17 @@ Q_LOGGING_CATEGORY(lcConnection, "heliograph.server.connection", QtInfoMsg)
 
 namespace Heliograph::Server {
 
+namespace {
+/// Empties `container` first, then calls `f` on each value it held (a callback may add to the
+/// container again, or close the connection).
+template<typename Container, typename F> void takeEach(Container &container, F f)
+{
+    const Container taken = std::exchange(container, {});
+    for (const auto &value : taken)
+        f(value);
+}
+} // namespace
+
 QByteArray HubConnectionContext::who() const
 {
     // Every log line names the tenant and user, so an operator can tell whose connection it was.
@@ -440,7 +451,7 @@ void HubConnectionContext::invokeClient(QByteArray target, ValueList arguments,
         return;
     }
     const QByteArray id = 's' + QByteArray::number(++m_clientResultCounter);
-    m_clientResults.insert(id, std::move(handler));
+    m_clientResults.emplace(id, std::move(handler));
     sendMessage(InvocationMessage {{}, id, std::move(target), std::move(arguments), {}});
 }
 
@@ -568,16 +579,14 @@ void HubConnectionContext::finish()
     const bool wasConnected = m_state == State::Connected;
     m_state = State::Closed;
     Heartbeat::forCurrentThread()->remove(this);
-    for (const ServerStreamPtr &s : std::exchange(m_streams, {}))
-        s->cancel();
-    for (const HubReplyPtr &r : std::exchange(m_replies, {}))
-        r->abandon();
+    takeEach(m_streams, [](const ServerStreamPtr &s) { s->cancel(); });
+    takeEach(m_replies, [](const HubReplyPtr &r) { r->abandon(); });
     m_uploadsOf.clear();
-    for (const UploadStreamPtr &u : std::exchange(m_uploads, {}))
-        u->end(u"Connection disconnected."_s);
+    takeEach(m_uploads, [](const UploadStreamPtr &u) { u->end(u"Connection disconnected."_s); });
     m_deferred.clear();
-    for (const ClientResultHandler &h : std::exchange(m_clientResults, {}))
+    takeEach(m_clientResults, [](const ClientResultHandler &h) {
         h(ClientResult {false, {}, u"Connection disconnected."_s});
+    });
     if (wasConnected) {
         Metrics::instance().add("heliograph_connections", metricLabels(), -1);
         m_lifetime.remove(this);

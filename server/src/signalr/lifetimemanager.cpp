@@ -170,7 +170,7 @@ bool excludedFrom(const QList<QByteArray> &excluded, const QByteArray &id)
 
 void HubLifetimeManager::sendAll(SharedMessage message, QList<QByteArray> excluded)
 {
-    forEachShard([message, excluded](Shard &shard) {
+    forEachShard([message = std::move(message), excluded = std::move(excluded)](Shard &shard) {
         qsizetype n = 0, bytes = 0;
         for (HubConnectionContext *c : std::as_const(shard.connections))
             if (!excludedFrom(excluded, c->connectionId()))
@@ -182,30 +182,32 @@ void HubLifetimeManager::sendAll(SharedMessage message, QList<QByteArray> exclud
 void HubLifetimeManager::sendGroup(const QByteArray &group, SharedMessage message,
                                    QList<QByteArray> excluded)
 {
-    forEachShard([group, message, excluded](Shard &shard) {
-        // A copy (QHash::value): a send may close a connection, which edits the set.
-        const QSet<HubConnectionContext *> members = shard.groups.value(group);
-        qsizetype n = 0, bytes = 0;
-        for (HubConnectionContext *c : members)
-            if (!excludedFrom(excluded, c->connectionId()))
-                bytes += c->send(message), ++n;
-        countDeliveries(message, n, bytes);
-    });
+    forEachShard(
+        [group, message = std::move(message), excluded = std::move(excluded)](Shard &shard) {
+            // A copy (QHash::value): a send may close a connection, which edits the set.
+            const QSet<HubConnectionContext *> members = shard.groups.value(group);
+            qsizetype n = 0, bytes = 0;
+            for (HubConnectionContext *c : members)
+                if (!excludedFrom(excluded, c->connectionId()))
+                    bytes += c->send(message), ++n;
+            countDeliveries(message, n, bytes);
+        });
 }
 
 void HubLifetimeManager::sendGroupIf(const QByteArray &group, SharedMessage message, Filter filter)
 {
-    forEachInGroup(group, [message, filter](HubConnectionContext &c) {
-        if (filter(c)) {
-            countDeliveries(message, 1, c.send(message));
-        }
-    });
+    forEachInGroup(
+        group, [message = std::move(message), filter = std::move(filter)](HubConnectionContext &c) {
+            if (filter(c)) {
+                countDeliveries(message, 1, c.send(message));
+            }
+        });
 }
 
 void HubLifetimeManager::forEachInGroup(const QByteArray &group,
                                         std::function<void(HubConnectionContext &)> f)
 {
-    forEachShard([group, f](Shard &shard) {
+    forEachShard([group, f = std::move(f)](Shard &shard) {
         // A copy (QHash::value): a send may close a connection, which edits the set.
         const QSet<HubConnectionContext *> members = shard.groups.value(group);
         for (HubConnectionContext *c : members)
@@ -215,7 +217,7 @@ void HubLifetimeManager::forEachInGroup(const QByteArray &group,
 
 void HubLifetimeManager::sendUser(const QByteArray &userId, SharedMessage message)
 {
-    forEachShard([userId, message](Shard &shard) {
+    forEachShard([userId, message = std::move(message)](Shard &shard) {
         // A copy (QHash::value): a send may close a connection, which edits the set.
         const QSet<HubConnectionContext *> members = shard.users.value(userId);
         qsizetype n = 0, bytes = 0;
@@ -230,7 +232,7 @@ void HubLifetimeManager::sendConnection(const QByteArray &connectionId, SharedMe
     Shard *s = shardOf(connectionId);
     if (!s)
         return;
-    runOn(s, [connectionId, message](Shard &shard) {
+    runOn(s, [connectionId, message = std::move(message)](Shard &shard) {
         if (HubConnectionContext *c = shard.connections.value(connectionId))
             countDeliveries(message, 1, c->send(message));
     });
@@ -249,14 +251,16 @@ void HubLifetimeManager::invokeClient(const QByteArray &connectionId, QByteArray
         handler(missing);
         return;
     }
-    runOn(s, [connectionId, target, arguments, handler, accept, missing](Shard &shard) {
-        HubConnectionContext *c = shard.connections.value(connectionId);
-        if (!c || (accept && !accept(*c))) {
-            handler(missing);
-            return;
-        }
-        c->invokeClient(target, arguments, handler);
-    });
+    runOn(s,
+          [connectionId, target = std::move(target), arguments = std::move(arguments),
+           handler = std::move(handler), accept = std::move(accept), missing](Shard &shard) {
+              HubConnectionContext *c = shard.connections.value(connectionId);
+              if (!c || (accept && !accept(*c))) {
+                  handler(missing);
+                  return;
+              }
+              c->invokeClient(target, arguments, handler);
+          });
 }
 
 int HubLifetimeManager::connectionCount() const

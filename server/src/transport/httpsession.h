@@ -122,10 +122,9 @@ protected:
         if (m_mode == Mode::Http && !m_waiting) {
             qCInfo(lcHttp) << "closing" << m_remote << ": request headers timeout";
             m_socket->abort();
-        } else if (m_mode == Mode::WebSocket && m_closeSent) {
+        } else if ((m_mode == Mode::WebSocket && m_closeSent) || m_mode == Mode::Lingering) {
+            // No answer to our close frame, or the client kept sending past the linger time.
             m_socket->abort();
-        } else if (m_mode == Mode::Lingering) {
-            m_socket->abort(); // the client kept sending past the linger time
         }
     }
 
@@ -358,13 +357,13 @@ private:
     void negotiate(const HttpRequest &request, const QueryString &query, const Endpoint &endpoint);
     void startWebSocket(const HttpRequest &request, const QueryString &query,
                         const Endpoint &endpoint);
-    void startServerSentEvents(const HttpRequest &request, EntryPtr entry);
-    void forward(const HttpRequest &request, EntryPtr entry);
+    void startServerSentEvents(const HttpRequest &request, const EntryPtr &entry);
+    void forward(const HttpRequest &request, const EntryPtr &entry);
     RouteResponder deferRoute(const HttpRequest &request);
     HubConnectionContext *createConnection(const EntryPtr &entry, TransportKind kind,
                                            const HttpRequest &request, const QueryString &query,
                                            ConnectionTransport *transport, bool stateful = false);
-    void resumeWebSocket(const HttpRequest &request, EntryPtr entry, Worker *home);
+    void resumeWebSocket(const HttpRequest &request, const EntryPtr &entry, Worker *home);
     void becomeWebSocket();
     /// Enters `worker`'s registry (on its thread).
     void join(Worker &worker)

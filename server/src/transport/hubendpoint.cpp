@@ -127,12 +127,12 @@ HubConnectionContext *HttpSession::createConnection(const EntryPtr &entry, Trans
     auto *c = new HubConnectionContext(*entry->endpoint.hub, *entry->endpoint.lifetime,
                                        m_server.config.hub, entry->id, entry->principal,
                                        std::move(info));
-    HubServer::Private &server = m_server;
+    HubServer::Private *server = &m_server; // outlives every connection
     Worker *worker = m_worker;
-    QObject::connect(c, &HubConnectionContext::closed, c, [&server, entry, c, worker] {
+    QObject::connect(c, &HubConnectionContext::closed, c, [server, entry, c, worker] {
         LongPollingTransport *lp;
         {
-            QMutexLocker lock(&server.mutex);
+            QMutexLocker lock(&server->mutex);
             entry->connection = nullptr;
             lp = entry->longPolling;
         }
@@ -140,18 +140,18 @@ HubConnectionContext *HttpSession::createConnection(const EntryPtr &entry, Trans
             // Long polling: the client still has to poll what the connection said last (its
             // Close, typically), as ASP.NET Core keeps the transport until it drains.
             lp->setParent(worker);
-            lp->setOnFinished([&server, entry, lp] {
+            lp->setOnFinished([server, entry, lp] {
                 {
-                    QMutexLocker lock(&server.mutex);
-                    server.eraseLocked(entry);
+                    QMutexLocker lock(&server->mutex);
+                    server->eraseLocked(entry);
                     entry->longPolling = nullptr;
-                    server.drained.notify_all();
+                    server->drained.notify_all();
                 }
                 lp->deleteLater();
             });
         } else {
-            QMutexLocker lock(&server.mutex);
-            server.eraseLocked(entry);
+            QMutexLocker lock(&server->mutex);
+            server->eraseLocked(entry);
             entry->longPolling = nullptr;
         }
         c->deleteLater();
@@ -237,7 +237,7 @@ void HttpSession::startWebSocket(const HttpRequest &request, const QueryString &
     }
 }
 
-void HttpSession::resumeWebSocket(const HttpRequest &request, EntryPtr entry, Worker *home)
+void HttpSession::resumeWebSocket(const HttpRequest &request, const EntryPtr &entry, Worker *home)
 {
     const WebSocket::Handshake hs = WebSocket::validateUpgrade(request);
     if (!hs.isAccepted()) {
@@ -280,7 +280,7 @@ void HttpSession::resumeWebSocket(const HttpRequest &request, EntryPtr entry, Wo
         migrateTo(home, std::move(resume));
 }
 
-void HttpSession::startServerSentEvents(const HttpRequest &request, EntryPtr entry)
+void HttpSession::startServerSentEvents(const HttpRequest &request, const EntryPtr &entry)
 {
     {
         QMutexLocker lock(&m_server.mutex);
@@ -309,7 +309,7 @@ void HttpSession::startServerSentEvents(const HttpRequest &request, EntryPtr ent
     receiveEarlySends(entry, m_connection);
 }
 
-void HttpSession::forward(const HttpRequest &request, EntryPtr entry)
+void HttpSession::forward(const HttpRequest &request, const EntryPtr &entry)
 {
     Worker *target = nullptr;
     TransportKind kind;

@@ -73,16 +73,15 @@ public:
     requires(!std::same_as<I, bool> && !std::same_as<I, char>) Value(I v)
     noexcept
     {
-        if constexpr (std::is_signed_v<I> || sizeof(I) < sizeof(qint64)) {
-            m_type = Type::Integer;
-            m_scalar.i = static_cast<qint64>(v);
-        } else if (v > static_cast<quint64>(std::numeric_limits<qint64>::max())) {
-            m_type = Type::UnsignedInteger;
-            m_scalar.u = static_cast<quint64>(v);
-        } else {
-            m_type = Type::Integer;
-            m_scalar.i = static_cast<qint64>(v);
+        if constexpr (!std::is_signed_v<I> && sizeof(I) >= sizeof(qint64)) {
+            if (v > static_cast<quint64>(std::numeric_limits<qint64>::max())) {
+                m_type = Type::UnsignedInteger;
+                m_scalar.u = static_cast<quint64>(v);
+                return;
+            }
         }
+        m_type = Type::Integer;
+        m_scalar.i = static_cast<qint64>(v);
     }
     /// A Double (double precision; see fromFloat()).
     Value(double d) noexcept
