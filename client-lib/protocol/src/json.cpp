@@ -2,6 +2,7 @@
 #include "json_p.h"
 #include "text_p.h"
 
+#include <heliograph/protocol/hubside.h>
 #include <heliograph/protocol/json.h>
 
 #include <charconv>
@@ -158,17 +159,6 @@ bool Reader::readNumber(Value &out)
 }
 
 namespace {
-int hexDigit(char c) noexcept
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 void appendUtf8(QByteArray &out, quint32 cp)
 {
     if (cp < 0x80) {
@@ -258,7 +248,7 @@ bool Reader::readString(QByteArray &out)
                     return false;
                 cp = 0;
                 for (int i = 0; i < 4; ++i) {
-                    const int h = hexDigit(at[i]);
+                    const int h = Text::hexDigitValue(at[i]);
                     if (h < 0)
                         return false;
                     cp = (cp << 4) | quint32(h);

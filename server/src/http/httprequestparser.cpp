@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "http/httprequestparser.h"
 
+#include <heliograph/protocol/hubside.h>
 #include <heliograph/protocol/utf8.h>
 
 #include <QtCore/QString>
@@ -77,17 +78,6 @@ QByteArrayView trimWhitespace(QByteArrayView s) noexcept
     while (!s.isEmpty() && isWhitespace(s.back()))
         s.chop(1);
     return s;
-}
-
-int hexValue(char c) noexcept
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /// Calls `f(element)` for each non-empty, trimmed element of a comma-separated list; stops
@@ -190,8 +180,8 @@ PathError decodePath(QByteArrayView raw, QByteArray &out)
         }
         if (i + 2 >= raw.size())
             return PathError::BadEscape;
-        const int hi = hexValue(raw[i + 1]);
-        const int lo = hexValue(raw[i + 2]);
+        const int hi = Text::hexDigitValue(raw[i + 1]);
+        const int lo = Text::hexDigitValue(raw[i + 2]);
         if (hi < 0 || lo < 0)
             return PathError::BadEscape;
         const auto decoded = char(hi * 16 + lo);
@@ -785,7 +775,7 @@ bool HttpRequestParser::parseChunkSize(QByteArrayView line)
     qsizetype i = 0;
     qint64 size = 0;
     while (i < line.size()) {
-        const int digit = hexValue(line[i]);
+        const int digit = Text::hexDigitValue(line[i]);
         if (digit < 0)
             break;
         size = size >= SaturatedSize / 16 ? SaturatedSize : size * 16 + digit;
@@ -875,9 +865,9 @@ QByteArray QueryString::decode(QByteArrayView s, bool plusAsSpace)
         const char c = s[i];
         if (c == '+' && plusAsSpace) {
             o[n++] = ' ';
-        } else if (c == '%' && i + 2 < s.size() && hexValue(s[i + 1]) >= 0
-                   && hexValue(s[i + 2]) >= 0) {
-            o[n++] = char(hexValue(s[i + 1]) * 16 + hexValue(s[i + 2]));
+        } else if (c == '%' && i + 2 < s.size() && Text::hexDigitValue(s[i + 1]) >= 0
+                   && Text::hexDigitValue(s[i + 2]) >= 0) {
+            o[n++] = char(Text::hexDigitValue(s[i + 1]) * 16 + Text::hexDigitValue(s[i + 2]));
             i += 2;
         } else {
             o[n++] = c;
