@@ -732,7 +732,7 @@ private:
             fail(c, Failure::Setup, "upgrade: HTTP status " + QByteArray::number(h.code));
             return;
         }
-        if (h.accept != Ws::expectedAccept(c.wsKey)) {
+        if (h.accept != Ws::acceptKey(c.wsKey)) {
             fail(c, Failure::Setup, "upgrade: wrong Sec-WebSocket-Accept");
             return;
         }
@@ -773,7 +773,7 @@ private:
                 onHubBytes(c, payload, now);
                 break;
             case Ws::Opcode::Ping:
-                Ws::appendMaskedFrame(c.out, Ws::Opcode::Pong, payload,
+                Ws::appendClientFrame(c.out, Ws::Opcode::Pong, payload,
                                       uint32_t(Ws::nextRandom(m_rng)));
                 markDirty(c);
                 break;
@@ -1003,7 +1003,7 @@ private:
 
     void sendHubBytes(Connection &c, QByteArrayView bytes, int64_t now)
     {
-        Ws::appendMaskedFrame(c.out, m_opcode, bytes, uint32_t(Ws::nextRandom(m_rng)));
+        Ws::appendClientFrame(c.out, m_opcode, bytes, uint32_t(Ws::nextRandom(m_rng)));
         c.lastSendNs = now;
         markDirty(c);
     }
@@ -1116,7 +1116,7 @@ private:
             if (c.state == State::Handshaking || c.state == State::Open) {
                 const char code[2] = {char(1000 >> 8), char(1000 & 0xFF)};
                 QByteArray frame;
-                Ws::appendMaskedFrame(frame, Ws::Opcode::Close, QByteArrayView(code, 2),
+                Ws::appendClientFrame(frame, Ws::Opcode::Close, QByteArrayView(code, 2),
                                       uint32_t(Ws::nextRandom(m_rng)));
                 [[maybe_unused]] auto n = ::send(c.fd, frame.constData(), size_t(frame.size()),
                                                  MSG_NOSIGNAL | MSG_DONTWAIT);

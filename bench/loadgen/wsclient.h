@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: MIT
-// The client side of RFC 6455 as far as a load generator needs it: the upgrade request and the
-// check of the server's answer, masked frames out, unmasked frames in. Server frames are
-// reported one by one (continuations included): SignalR treats the WebSocket as a byte stream,
-// so data frames are fed to the hub protocol reader as they come, without reassembly.
+// The client side of RFC 6455 as far as a load generator needs it, on top of heliograph-server's
+// own framing (server/src/http/websocket.h: the opcodes, Sec-WebSocket-Accept, masked client
+// frames with appendClientFrame()): a Sec-WebSocket-Key, and a reader of the server's unmasked
+// frames. Server frames are reported one by one (continuations included): SignalR treats the
+// WebSocket as a byte stream, so data frames are fed to the hub protocol reader as they come,
+// without reassembly or copies (the server's FrameParser reads client frames: masked, reassembled,
+// copied).
 #pragma once
+
+#include "http/websocket.h"
 
 #include <QtCore/QByteArray>
 #include <QtCore/QByteArrayView>
@@ -12,22 +17,12 @@
 
 namespace Heliograph::Bench::Ws {
 
-enum class Opcode : uint8_t {
-    Continuation = 0x0,
-    Text = 0x1,
-    Binary = 0x2,
-    Close = 0x8,
-    Ping = 0x9,
-    Pong = 0xA,
-};
+using Server::WebSocket::acceptKey;
+using Server::WebSocket::appendClientFrame;
+using Server::WebSocket::Opcode;
 
 /// A fresh Sec-WebSocket-Key (16 random bytes, base64) from a caller's random state.
 QByteArray newKey(uint64_t &rng);
-/// The Sec-WebSocket-Accept a server must answer for `key`.
-QByteArray expectedAccept(QByteArrayView key);
-
-/// Appends a masked frame with `payload` to `out`, masking while copying.
-void appendMaskedFrame(QByteArray &out, Opcode opcode, QByteArrayView payload, uint32_t maskKey);
 
 /// One server frame found at the start of a buffer.
 struct Frame {
