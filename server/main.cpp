@@ -13,6 +13,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <memory>
 #include <optional>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -166,9 +167,8 @@ int token(const QStringList &args)
                                  u"Prints a signed access token (JWT) for "
                                  "the server's HS256 secret."_s))
         return *exit;
-    if (!parser.positionalArguments().isEmpty()) {
-        std::fprintf(stderr, "token: unexpected argument %s\n",
-                     qPrintable(parser.positionalArguments().first()));
+    if (const QStringList stray = parser.positionalArguments(); !stray.isEmpty()) {
+        std::fprintf(stderr, "token: unexpected argument %s\n", qPrintable(stray.constFirst()));
         return Usage;
     }
     TokenRequest req;
@@ -412,14 +412,18 @@ int serve(QCoreApplication &app, const QStringList &args)
         std::fprintf(stderr, "serve: %s\n", qPrintable(error));
         return error.startsWith(u"cannot listen"_s) ? Listen : Config;
     }
-    // SIGTERM/SIGINT: drain (Close with allowReconnect to everyone), flush, exit 0.
+    // SIGTERM/SIGINT: drain (Close with allowReconnect to everyone), flush, exit 0. The notifier
+    // is this function's, declared after `server`: it goes first, and no late signal reaches a
+    // destroyed server.
+    std::unique_ptr<QSocketNotifier> notifier;
     if (::socketpair(AF_UNIX, SOCK_STREAM, 0, signalPipe) == 0) {
-        auto *notifier = new QSocketNotifier(signalPipe[0], QSocketNotifier::Read, &app);
-        QObject::connect(notifier, &QSocketNotifier::activated, &app, [&server, &app] {
-            spdlog::info("signal received: draining");
-            server.stop();
-            app.quit();
-        });
+        notifier = std::make_unique<QSocketNotifier>(signalPipe[0], QSocketNotifier::Read);
+        QObject::connect(notifier.get(), &QSocketNotifier::activated, notifier.get(),
+                         [&server, &app] {
+                             spdlog::info("signal received: draining");
+                             server.stop();
+                             app.quit();
+                         });
         std::signal(SIGTERM, onSignal);
         std::signal(SIGINT, onSignal);
     }

@@ -162,7 +162,7 @@ bool parseServeOptions(const QStringList &args, ServeOptions &o, QString &error)
     }
     // 3. flags
     for (qsizetype i = 0; i < args.size(); ++i) {
-        QString arg = args[i];
+        const QString &arg = args[i];
         if (!arg.startsWith(u"--"_s)) {
             error = u"unexpected argument '%1'"_s.arg(arg);
             return false;
