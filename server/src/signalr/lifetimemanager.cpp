@@ -99,7 +99,7 @@ void HubLifetimeManager::remove(HubConnectionContext *connection)
         if (it != s->users.end()) {
             it->remove(connection);
             if (it->isEmpty())
-                s->users.erase(it);
+                s->users.remove(user);
         }
     }
     for (const QByteArray &g : connection->groups()) {
@@ -107,7 +107,7 @@ void HubLifetimeManager::remove(HubConnectionContext *connection)
         if (it != s->groups.end()) {
             it->remove(connection);
             if (it->isEmpty())
-                s->groups.erase(it);
+                s->groups.remove(g);
         }
     }
     QMutexLocker lock(&m_mutex);
@@ -142,7 +142,7 @@ void HubLifetimeManager::removeFromGroup(const QByteArray &connectionId, const Q
         if (it != shard.groups.end()) {
             it->remove(c);
             if (it->isEmpty())
-                shard.groups.erase(it);
+                shard.groups.remove(group);
         }
         c->m_groups.remove(group);
         c->groupChanged(group, false);

@@ -79,7 +79,7 @@ void HubServer::Private::releaseAddress(const QByteArray &address)
     QMutexLocker lock(&addressMutex);
     auto it = perAddress.find(address);
     if (it != perAddress.end() && --*it <= 0)
-        perAddress.erase(it);
+        perAddress.remove(address);
 }
 
 } // namespace Heliograph::Server

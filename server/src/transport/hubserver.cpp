@@ -25,15 +25,13 @@ void HubServer::Private::sweep()
     m.set("heliograph_request_buffer_bytes", {}, double(requestBufferBytes.load()));
     QMutexLocker lock(&mutex);
     m.set("heliograph_pending_negotiations", {}, pending);
-    for (auto it = connections.begin(); it != connections.end();) {
-        if ((*it)->transport == TransportKind::None
-            && now - (*it)->createdAt > config.disconnectTimeout.count()) {
+    connections.removeIf([&](QHash<QByteArray, EntryPtr>::iterator it) {
+        const bool expired = (*it)->transport == TransportKind::None
+            && now - (*it)->createdAt > config.disconnectTimeout.count();
+        if (expired)
             forgetLocked(**it);
-            it = connections.erase(it);
-        } else {
-            ++it;
-        }
-    }
+        return expired;
+    });
 }
 
 // --- HubServer ----------------------------------------------------------------------------------

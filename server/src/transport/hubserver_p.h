@@ -298,8 +298,8 @@ struct HubServer::Private {
     /// Removes the entry from the table and from the counts (under `mutex`).
     void eraseLocked(const EntryPtr &entry)
     {
-        auto it = connections.find(entry->token);
-        if (it == connections.end() || *it != entry)
+        const auto it = connections.constFind(entry->token);
+        if (it == connections.cend() || *it != entry)
             return;
         connections.erase(it);
         forgetLocked(*entry);
@@ -311,7 +311,7 @@ struct HubServer::Private {
         if (!entry.userKey.isEmpty()) {
             auto u = perUser.find(entry.userKey);
             if (u != perUser.end() && --*u <= 0)
-                perUser.erase(u);
+                perUser.remove(entry.userKey);
             entry.userKey.clear();
         }
     }
