@@ -14,6 +14,8 @@
 #include "session.h"
 #include "trayicon.h"
 
+#include <heliograph/client/hubconnection.h>
+
 #include <QtCore/QCommandLineParser>
 #include <QtCore/QLibraryInfo>
 #include <QtCore/QLocale>
@@ -168,15 +170,20 @@ int main(int argc, char **argv)
             tray->setStatusText(session->status() == Session::SigningIn ? u"Signing in"_s
                                                                         : u"Signed out"_s);
         else
-            tray->setStatusText(
-                QString::fromLatin1(QMetaEnum::fromType<Session::ConnectionState>().valueToKey(
-                    session->connectionState())));
+            tray->setStatusText(QString::fromLatin1(
+                QMetaEnum::fromType<Heliograph::HubConnection::State>().valueToKey(
+                    int(session->hubConnection()->state()))));
     };
-    updateTray();
+    const auto followConnection = [tray, session, updateTray] {
+        QObject::connect(session->hubConnection(), &Heliograph::HubConnection::stateChanged, tray,
+                         updateTray);
+        updateTray();
+    };
+    followConnection();
     QObject::connect(session->notifications(), &NotificationFilterModel::countChanged, tray,
                      updateTray);
     QObject::connect(session, &Session::statusChanged, tray, updateTray);
-    QObject::connect(session, &Session::connectionChanged, tray, updateTray);
+    QObject::connect(session, &Session::connectionChanged, tray, followConnection);
     QObject::connect(tray, &TrayIcon::activated, &app, [&engine] {
         const QList<QObject *> roots = engine.rootObjects();
         auto *window = roots.isEmpty() ? nullptr : qobject_cast<QWindow *>(roots.constFirst());

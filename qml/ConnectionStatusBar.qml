@@ -17,11 +17,20 @@ Pane {
         Rectangle { width: parent.width; height: 1; color: Theme.separator }
     }
 
-    readonly property var stateNames: [qsTr("Disconnected"), qsTr("Connecting…"), qsTr("Connected"),
-                                       qsTr("Reconnecting…"), qsTr("Disconnecting…")]
-    readonly property color stateColor: session.connectionState === Session.Connected ? Theme.ok
-                                        : session.connectionState === Session.Disconnected ? Theme.error
+    readonly property HubConnection connection: session.connection
+    readonly property color stateColor: connection.state === HubConnection.State.Connected ? Theme.ok
+                                        : connection.state === HubConnection.State.Disconnected ? Theme.error
                                         : Theme.warning
+
+    function stateName(state: int): string {
+        switch (state) {
+        case HubConnection.State.Connecting: return qsTr("Connecting…")
+        case HubConnection.State.Connected: return qsTr("Connected")
+        case HubConnection.State.Reconnecting: return qsTr("Reconnecting…")
+        case HubConnection.State.Disconnecting: return qsTr("Disconnecting…")
+        default: return qsTr("Disconnected")
+        }
+    }
 
     RowLayout {
         anchors.fill: parent
@@ -33,24 +42,25 @@ Pane {
         }
         Label {
             objectName: "connectionStateLabel"
-            text: bar.stateNames[bar.session.connectionState]
-                  + (bar.session.connectionState === Session.Reconnecting && bar.session.reconnectCountdown >= 0
+            text: bar.stateName(bar.connection.state)
+                  + (bar.connection.state === HubConnection.State.Reconnecting && bar.session.reconnectCountdown >= 0
                      ? qsTr(" (retry in %1 s)").arg(bar.session.reconnectCountdown) : "")
         }
         Label {
-            visible: bar.session.transportName !== ""
+            visible: bar.connection.transport !== HubConnection.Transport.None
             color: Theme.mutedText
-            text: bar.session.transportName + " · " + bar.session.protocolName
+            text: bar.connection.transportName + " · " + bar.connection.protocolName
         }
         Label {
-            visible: bar.session.roundTripTime >= 0
+            // No stale figure offline: only while connected.
+            visible: bar.connection.state === HubConnection.State.Connected && bar.connection.roundTripTime >= 0
             color: Theme.mutedText
-            text: qsTr("RTT %1 ms").arg(bar.session.roundTripTime)
+            text: qsTr("RTT %1 ms").arg(bar.connection.roundTripTime)
         }
         Label {
-            visible: bar.session.queuedMessages > 0
+            visible: bar.connection.queuedMessages > 0
             color: Theme.warning
-            text: qsTr("%1 queued").arg(bar.session.queuedMessages)
+            text: qsTr("%1 queued").arg(bar.connection.queuedMessages)
         }
         Item { Layout.fillWidth: true }
         Label {
@@ -60,16 +70,16 @@ Pane {
             text: qsTr("%n missed notification(s) replayed", "", bar.session.replayedSinceConnect)
         }
         Label {
-            visible: !bar.session.recovered
+            visible: !bar.connection.recovered
             color: Theme.error
             text: qsTr("Some notifications could not be recovered")
         }
         Label {
-            visible: bar.session.connectionState === Session.Disconnected && bar.session.connectionError !== ""
+            visible: bar.connection.state === HubConnection.State.Disconnected && bar.connection.errorString !== ""
             color: Theme.error
             elide: Text.ElideRight
             Layout.maximumWidth: 320
-            text: bar.session.connectionError
+            text: bar.connection.errorString
         }
     }
 }

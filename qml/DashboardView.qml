@@ -114,12 +114,12 @@ ThemeRoot {
                     Layout.fillWidth: true
                     wrapMode: Text.WordWrap
                     color: Theme.text
-                    text: dashboard.session.connectionState === Session.Reconnecting
+                    text: dashboard.session.connection.state === HubConnection.State.Reconnecting
                           ? (dashboard.session.reconnectCountdown > 0
                              ? qsTr("You are offline. Trying again in %n second(s); what you miss meanwhile comes when the connection is back.", "", dashboard.session.reconnectCountdown)
                              : qsTr("You are offline. Reconnecting…"))
-                          : qsTr("You are offline: %1").arg(dashboard.session.connectionError !== ""
-                                                              ? dashboard.session.connectionError
+                          : qsTr("You are offline: %1").arg(dashboard.session.connection.errorString !== ""
+                                                              ? dashboard.session.connection.errorString
                                                               : qsTr("the connection ended."))
                 }
                 Button {

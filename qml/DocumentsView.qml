@@ -31,7 +31,7 @@ Item {
             Button {
                 objectName: "joinButton"
                 text: qsTr("Join")
-                enabled: view.session.connectionState === Session.Connected && documentField.text !== ""
+                enabled: view.session.connection.state === HubConnection.State.Connected && documentField.text !== ""
                 onClicked: view.document.join(documentField.text)
             }
             Button {
@@ -167,7 +167,7 @@ Item {
                 objectName: "sendButton"
                 text: qsTr("Send")
                 enabled: patchField.enabled && patchField.text !== ""
-                         && view.session.connectionState === Session.Connected
+                         && view.session.connection.state === HubConnection.State.Connected
                 onClicked: {
                     view.document.sendPatch(patchField.text)
                     patchField.clear()

@@ -90,7 +90,7 @@ Item {
                     function loadOlderIfAtEnd() {
                         if (count > 0 && atYEnd && !view.session.historyLoading
                                 && !view.session.historyComplete && view.session.historyError === ""
-                                && view.session.connectionState === Session.Connected)
+                                && view.session.connection.state === HubConnection.State.Connected)
                             view.session.loadOlderNotifications()
                     }
                     onAtYEndChanged: loadOlderIfAtEnd()
@@ -123,7 +123,7 @@ Item {
                             Button {
                                 objectName: "loadOlderButton"
                                 visible: !view.session.historyLoading && !view.session.historyComplete
-                                enabled: view.session.connectionState === Session.Connected
+                                enabled: view.session.connection.state === HubConnection.State.Connected
                                 text: view.session.historyError !== "" ? qsTr("Try again") : qsTr("Load older")
                                 onClicked: view.session.loadOlderNotifications()
                             }
@@ -268,8 +268,8 @@ Item {
 
                 StateView {
                     anchors.fill: parent
-                    loading: view.session.connectionState === Session.Connecting
-                    errorText: view.session.connectionState === Session.Disconnected ? view.session.connectionError : ""
+                    loading: view.session.connection.state === HubConnection.State.Connecting
+                    errorText: view.session.connection.state === HubConnection.State.Disconnected ? view.session.connection.errorString : ""
                     empty: list.count === 0
                     emptyText: view.model.typeFilter !== "" || view.model.unreadOnly
                                ? qsTr("No notifications match the filter.")

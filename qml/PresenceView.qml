@@ -27,8 +27,8 @@ Item {
             }
             Button {
                 text: qsTr("Refresh")
-                enabled: view.session.connectionState === Session.Connected
-                onClicked: view.session.refreshPresence()
+                enabled: view.session.connection.state === HubConnection.State.Connected
+                onClicked: view.session.presence.refresh()
             }
         }
 
@@ -92,11 +92,11 @@ Item {
             StateView {
                 anchors.fill: parent
                 visible: list.count === 0
-                loading: view.session.presenceLoading || view.session.connectionState === Session.Connecting
-                errorText: view.session.presenceError
+                loading: view.session.presence.loading || view.session.connection.state === HubConnection.State.Connecting
+                errorText: view.session.presence.error
                 empty: list.count === 0
                 emptyText: qsTr("Nobody is online.")
-                onRetry: view.session.refreshPresence()
+                onRetry: view.session.presence.refresh()
             }
         }
     }

@@ -137,7 +137,7 @@ ThemeRoot {
                 visible: text !== ""
                 wrapMode: Text.WordWrap
                 color: Theme.warning
-                text: view.session.keychainMessage
+                text: view.session.auth.keychainMessage
             }
             RowLayout {
                 Layout.fillWidth: true

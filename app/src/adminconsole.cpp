@@ -125,9 +125,9 @@ void AdminConsole::start()
         m_selected = own;
         Q_EMIT selectedTenantChanged();
     }
-    m_hub = new HubConnection(m_session->endpoint(u"/hubs/admin"_s), this);
+    m_hub = new HubConnection(m_session->auth()->endpoint(u"/hubs/admin"_s), this);
     m_hub->setAccessTokenProvider([session = m_session] {
-        return QtFuture::makeReadyFuture(session ? session->accessToken() : QString());
+        return QtFuture::makeReadyFuture(session ? session->auth()->accessToken() : QString());
     });
     connect(m_hub, &HubConnection::connected, this, &AdminConsole::subscribe);
     connect(m_hub, &HubConnection::reconnected, this, &AdminConsole::subscribe);

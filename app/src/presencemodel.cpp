@@ -17,7 +17,83 @@ bool lessThan(const QString &nameA, const QString &idA, const QString &nameB, co
 
 PresenceModel::PresenceModel(QObject *parent)
     : QAbstractListModel(parent)
-{ }
+{
+    // Joins and leaves come in bursts: one GetOnlineUsers() for a burst keeps the counts right.
+    m_burstTimer.setSingleShot(true);
+    m_burstTimer.setInterval(300);
+    connect(&m_burstTimer, &QTimer::timeout, this, &PresenceModel::refresh);
+}
+
+void PresenceModel::setConnection(HubConnection *connection)
+{
+    if (connection == m_connection)
+        return;
+    for (const QMetaObject::Connection &c : std::as_const(m_connections))
+        disconnect(c);
+    m_connections.clear();
+    for (Subscription &handler : m_handlers)
+        handler.disconnect();
+    m_handlers.clear();
+    ++m_generation;
+    m_burstTimer.stop();
+    setLoading(false);
+    m_connection = connection;
+    if (!connection)
+        return;
+    m_connections = {
+        connect(connection, &HubConnection::connected, this, &PresenceModel::refresh),
+        connect(connection, &HubConnection::reconnected, this, &PresenceModel::refresh),
+    };
+    m_handlers = {
+        connection->on("UserJoined", this,
+                       [this](const ValueList &args) {
+                           join(args.value(0).toString(), args.value(1).toString());
+                           m_burstTimer.start();
+                       }),
+        connection->on("UserLeft", this,
+                       [this](const ValueList &args) {
+                           leave(args.value(0).toString());
+                           m_burstTimer.start();
+                       }),
+    };
+    refresh();
+}
+
+void PresenceModel::refresh()
+{
+    if (!m_connection || m_connection->state() != HubConnection::State::Connected)
+        return;
+    setLoading(true);
+    const quint64 generation = m_generation;
+    m_connection->invoke(
+        "GetOnlineUsers", {}, this, [this, generation](const HubResult<Value> &result) {
+            if (generation != m_generation)
+                return;
+            if (result) {
+                setError({});
+                replace(result.value().toVariant().toList());
+            } else {
+                setError(u"Could not load who is online: %1"_s.arg(result.error().message));
+            }
+            setLoading(false);
+        });
+}
+
+void PresenceModel::setLoading(bool loading)
+{
+    if (loading == m_loading)
+        return;
+    m_loading = loading;
+    Q_EMIT loadingChanged();
+}
+
+void PresenceModel::setError(const QString &error)
+{
+    if (error == m_error)
+        return;
+    m_error = error;
+    Q_EMIT errorChanged();
+}
 
 int PresenceModel::connectionCount() const
 {
@@ -155,6 +231,7 @@ void PresenceModel::leave(const QString &userId)
 
 void PresenceModel::clear()
 {
+    setError({});
     if (m_rows.isEmpty())
         return;
     beginRemoveRows({}, 0, int(m_rows.size()) - 1);

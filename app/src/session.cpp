@@ -6,35 +6,19 @@
 #include "jwtclaims.h"
 #include "notificationmodel.h"
 #include "qmlhubconnection.h"
-#include "refreshtokenstore.h"
 
 #include <heliograph/client/hubconnection.h>
 #include <heliograph/client/resilience.h>
 
-#include <QtCore/QJsonArray>
-#include <QtCore/QJsonDocument>
-#include <QtCore/QJsonObject>
 #include <QtCore/QLoggingCategory>
 #include <QtNetwork/QHostAddress>
-#include <QtNetwork/QNetworkAccessManager>
-#include <QtNetwork/QNetworkReply>
 
 namespace Heliograph::Desktop {
 using namespace Qt::StringLiterals;
-using namespace std::chrono_literals;
 
 Q_LOGGING_CATEGORY(lcSession, "heliograph.desktop.session")
 
 namespace {
-
-QString problemText(const QJsonObject &answer, const QString &fallback)
-{
-    const QString detail = answer.value(u"detail").toString();
-    if (!detail.isEmpty())
-        return detail;
-    const QString title = answer.value(u"title").toString();
-    return title.isEmpty() ? fallback : title;
-}
 
 /// Adds one GetNotifications page to `model`; true when the history is complete (a short
 /// page, or the list at its maximum). Rows created before `readBefore` (the server's time at
@@ -72,49 +56,52 @@ bool addHistoryPage(Qml::NotificationModel *model, const Value &page, int asked,
 
 Session::Session(QObject *parent)
     : QObject(parent)
-    , m_nam(new QNetworkAccessManager(this))
-    , m_keychain(new RefreshTokenStore(this))
+    , m_auth(new AuthClient(this))
     , m_notifier(new DesktopNotifier(this))
     , m_notifications(new Qml::NotificationModel(this))
     , m_filter(new NotificationFilterModel(this))
     , m_presence(new PresenceModel(this))
     , m_document(new DocumentModel(this))
+    , m_hub(new Qml::QmlHubConnection(this))
 {
-    m_nam->setTransferTimeout(15'000);
     m_filter->setSourceModel(m_notifications);
-    m_refreshTimer.setSingleShot(true);
-    connect(&m_refreshTimer, &QTimer::timeout, this, &Session::refreshNow);
     m_countdownTimer.setInterval(250);
     connect(&m_countdownTimer, &QTimer::timeout, this, &Session::updateCountdown);
-    // Joins and leaves come in bursts: one GetOnlineUsers() for a burst keeps the counts right.
-    m_presenceTimer.setSingleShot(true);
-    m_presenceTimer.setInterval(300);
-    connect(&m_presenceTimer, &QTimer::timeout, this, &Session::refreshPresence);
+
+    connect(m_auth, &AuthClient::signedIn, this, &Session::signedIn);
+    connect(m_auth, &AuthClient::failed, this, &Session::failSignIn);
+    connect(m_auth, &AuthClient::credentialsRejected, this, &Session::credentialsRejected);
+    connect(m_auth, &AuthClient::expired, this, [this] {
+        signOut();
+        setError(u"Your session has ended: sign in again."_s);
+    });
+    connect(m_auth, &AuthClient::tokensChanged, this, [this] {
+        if (m_status != SignedIn || m_auth->accessToken().isEmpty())
+            return;
+        takeUser(); // a refresh: the server's latest word on who this is
+        m_hub->setAccessToken(m_auth->accessToken()); // used from the next (re)connect on
+    });
 }
 
 Session::~Session()
 {
-    stopConnection();
-}
-
-QUrl Session::endpoint(const QString &path) const
-{
-    QUrl url = m_server;
-    QString base = url.path();
-    while (base.endsWith(u'/'))
-        base.chop(1);
-    url.setPath(base + path);
-    return url;
+    // Nothing reaches this half-destroyed session from the connection that goes with it.
+    m_hub->connection()->disconnect(this);
+    m_document->setConnection(nullptr, {});
+    m_document->leave();
+    m_notifications->setConnection(nullptr);
+    m_presence->setConnection(nullptr);
+    m_hub->stop();
 }
 
 bool Session::canAdminister() const
 {
-    return m_roles.contains(u"Admin"_s) || m_roles.contains(u"Operator"_s);
+    return m_user.roles.contains(u"Admin"_s) || m_user.roles.contains(u"Operator"_s);
 }
 
 bool Session::canEdit() const
 {
-    return m_roles.contains(u"Admin"_s) || m_roles.contains(u"Editor"_s);
+    return m_user.roles.contains(u"Admin"_s) || m_user.roles.contains(u"Editor"_s);
 }
 
 void Session::setDesktopNotifications(bool on)
@@ -125,133 +112,63 @@ void Session::setDesktopNotifications(bool on)
     Q_EMIT desktopNotificationsChanged();
 }
 
-HubConnection *Session::connection() const
+HubConnection *Session::hubConnection() const
 {
-    return m_hub ? m_hub->connection() : nullptr;
-}
-
-Session::ConnectionState Session::connectionState() const
-{
-    return m_hub ? ConnectionState(int(m_hub->connection()->state())) : Disconnected;
-}
-
-QString Session::transportName() const
-{
-    if (!m_hub)
-        return {};
-    switch (m_hub->connection()->transport()) {
-    case HubConnection::Transport::WebSockets:
-        return u"WebSockets"_s;
-    case HubConnection::Transport::ServerSentEvents:
-        return u"Server-Sent Events"_s;
-    case HubConnection::Transport::LongPolling:
-        return u"Long polling"_s;
-    default:
-        return {};
-    }
-}
-
-QString Session::protocolName() const
-{
-    return m_hub ? m_hub->connection()->protocolName() : QString();
-}
-
-QString Session::connectionError() const
-{
-    return m_hub ? m_hub->connection()->errorString() : QString();
-}
-
-qint64 Session::roundTripTime() const
-{
-    return m_hub && m_hub->connection()->state() == HubConnection::State::Connected
-        ? m_hub->connection()->roundTripTime()
-        : -1;
+    return m_hub->connection();
 }
 
 bool Session::offline() const
 {
-    if (m_status != SignedIn || !m_hub)
-        return false;
-    const HubConnection::State state = m_hub->connection()->state();
-    return state == HubConnection::State::Reconnecting
-        || state == HubConnection::State::Disconnected;
+    return m_offline;
+}
+
+int Session::replayedSinceConnect() const
+{
+    return m_replayedSinceConnect;
+}
+
+void Session::updateOffline()
+{
+    const HubConnection::State state = hubConnection()->state();
+    const bool offline = m_status == SignedIn
+        && (state == HubConnection::State::Reconnecting
+            || state == HubConnection::State::Disconnected);
+    if (offline == m_offline)
+        return;
+    m_offline = offline;
+    Q_EMIT offlineChanged();
+}
+
+void Session::updateReplayed()
+{
+    const int replayed = int(hubConnection()->replayedMessages() - m_replayedBase);
+    if (replayed == m_replayedSinceConnect)
+        return;
+    m_replayedSinceConnect = replayed;
+    Q_EMIT replayedSinceConnectChanged();
 }
 
 void Session::retryNow()
 {
-    if (!m_hub)
+    if (m_status != SignedIn)
         return;
-    switch (m_hub->connection()->state()) {
+    HubConnection *hub = hubConnection();
+    switch (hub->state()) {
     case HubConnection::State::Disconnected:
         qCInfo(lcSession) << "retry now: connecting";
-        m_hub->connection()->start();
+        hub->start();
         break;
     case HubConnection::State::Reconnecting:
         qCInfo(lcSession) << "retry now: a new connection instead of the scheduled attempt";
         m_restartWhenDisconnected = true;
-        m_hub->connection()->stop();
+        hub->stop();
         break;
     default:
         break;
     }
 }
 
-int Session::reconnectCount() const
-{
-    return m_hub ? m_hub->connection()->reconnectCount() : 0;
-}
-
-int Session::queuedMessages() const
-{
-    return m_hub ? m_hub->connection()->queuedMessages() : 0;
-}
-
-int Session::replayedSinceConnect() const
-{
-    return m_hub ? int(m_hub->connection()->replayedMessages() - m_replayedBase) : 0;
-}
-
-int Session::replayedTotal() const
-{
-    return m_hub ? int(m_hub->connection()->replayedMessages()) : 0;
-}
-
-bool Session::recovered() const
-{
-    return m_hub ? m_hub->connection()->recovered() : true;
-}
-
 // --- signing in ----------------------------------------------------------------------------
-
-void Session::post(const QString &path, const QJsonObject &body,
-                   std::function<void(int, const QJsonObject &, const QString &)> done)
-{
-    QNetworkRequest request(endpoint(path));
-    request.setHeader(QNetworkRequest::ContentTypeHeader, u"application/json"_s);
-    QNetworkReply *reply = m_nam->post(request, QJsonDocument(body).toJson(QJsonDocument::Compact));
-    m_signInReply = reply;
-    const quint64 generation = m_generation;
-    connect(reply, &QNetworkReply::finished, this, [this, reply, generation, done] {
-        reply->deleteLater();
-        if (generation != m_generation)
-            return; // signed out (or in again, or cancelled) meanwhile
-        const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
-        const QJsonObject answer
-            = status == 0 ? QJsonObject() : QJsonDocument::fromJson(reply->readAll()).object();
-        const QString server = m_server.toDisplayString();
-        QString why;
-        if (status == 0 && reply->error() == QNetworkReply::OperationCanceledError)
-            why = tr("%1 did not answer in time. Check the address, or try again.").arg(server);
-        else if (status == 0)
-            why = tr("Cannot reach %1: %2").arg(server, reply->errorString());
-        else if (status == 404 || status == 405)
-            why = tr("%1 is not a Heliograph server (it has no sign-in). Check the address.")
-                      .arg(server);
-        else if (status >= 300)
-            why = problemText(answer, tr("The server answered %1.").arg(status));
-        done(status, answer, why);
-    });
-}
 
 QUrl Session::serverUrlFromText(const QString &text)
 {
@@ -286,27 +203,11 @@ QUrl Session::serverUrlFromText(const QString &text)
     return url;
 }
 
-int Session::requestTimeout() const
-{
-    return m_nam->transferTimeout();
-}
-
-void Session::setRequestTimeout(int milliseconds)
-{
-    if (milliseconds == m_nam->transferTimeout())
-        return;
-    m_nam->setTransferTimeout(milliseconds);
-    Q_EMIT requestTimeoutChanged();
-}
-
 void Session::cancelSignIn()
 {
     if (m_status != SigningIn)
         return;
-    ++m_generation; // the answer, if it still comes, is dropped
-    if (QNetworkReply *reply = m_signInReply)
-        reply->abort();
-    qCInfo(lcSession) << "sign-in cancelled";
+    m_auth->cancel();
     setError({});
     setStatus(SignedOut);
 }
@@ -323,56 +224,22 @@ void Session::signIn(const QUrl &server, const QString &username, const QString 
         setError(tr("Enter your username and password."));
         return;
     }
-    ++m_generation;
     m_server = server;
-    m_username = username;
     setError({});
     setStatus(SigningIn);
-    qCInfo(lcSession) << "signing in to" << server.toDisplayString() << "as" << username;
-    post(u"/auth/login"_s, {{u"username"_s, username}, {u"password"_s, password}},
-         [this](int status, const QJsonObject &answer, const QString &why) {
-             if (!why.isEmpty()) {
-                 if (status == 401) {
-                     failSignIn(tr("Wrong username or password."));
-                     Q_EMIT credentialsRejected();
-                 } else {
-                     failSignIn(why);
-                 }
-                 return;
-             }
-             acceptTokens(answer);
-         });
+    m_auth->login(server, username, password);
 }
 
 void Session::resume(const QUrl &server, const QString &username)
 {
     if (m_status != SignedOut)
         signOut();
-    if (!m_keychainEnabled)
+    if (!m_auth->isKeychainEnabled())
         return;
-    ++m_generation;
     m_server = server;
-    m_username = username;
     setError({});
     setStatus(SigningIn);
-    const quint64 generation = m_generation;
-    m_keychain->read(RefreshTokenStore::keyFor(server.toString(), username),
-                     [this, generation](RefreshTokenStore::Status status, const QString &token,
-                                        const QString &why) {
-                         if (generation != m_generation)
-                             return;
-                         if (status == RefreshTokenStore::Status::Unavailable) {
-                             keychainUnavailable(why, false);
-                             setStatus(SignedOut);
-                             return;
-                         }
-                         if (status == RefreshTokenStore::Status::NotFound || token.isEmpty()) {
-                             setStatus(SignedOut);
-                             return;
-                         }
-                         m_refreshToken = token;
-                         refreshNow();
-                     });
+    m_auth->resume(server, username);
 }
 
 void Session::signInWithToken(const QUrl &server, const QString &accessToken)
@@ -384,128 +251,33 @@ void Session::signInWithToken(const QUrl &server, const QString &accessToken)
         setError(u"That is not an access token."_s);
         return;
     }
-    ++m_generation;
     m_server = server;
-    m_username = claims->subject;
-    m_userId = claims->subject;
-    m_userName = claims->name;
-    m_tenant = claims->tenant;
-    m_roles = claims->roles;
-    m_accessExpiresAt = claims->expiresAt;
+    m_auth->useAccessToken(server, claims->subject, accessToken, claims->expiresAt);
+    m_user = {claims->subject, claims->name, claims->tenant, claims->roles};
     setError({});
     Q_EMIT userChanged();
-    Q_EMIT tokensChanged();
-    m_accessToken = accessToken;
-    startConnection(accessToken);
+    startConnection();
     setStatus(SignedIn);
 }
 
-void Session::refreshNow()
+void Session::signedIn()
 {
-    if (m_refreshToken.isEmpty())
-        return;
-    m_refreshTimer.stop();
-    post(u"/auth/refresh"_s, {{u"refreshToken"_s, m_refreshToken}},
-         [this](int status, const QJsonObject &answer, const QString &why) {
-             if (why.isEmpty()) {
-                 acceptTokens(answer);
-                 return;
-             }
-             if (status == 401 || status == 403) {
-                 // Revoked, expired or reused: it is no good anymore.
-                 if (m_keychainEnabled)
-                     m_keychain->remove(RefreshTokenStore::keyFor(m_server.toString(), m_username));
-                 m_refreshToken.clear();
-                 if (m_status == SigningIn) {
-                     failSignIn(u"Your saved sign-in has expired: sign in again."_s);
-                 } else {
-                     signOut();
-                     setError(u"Your session has ended: sign in again."_s);
-                 }
-                 return;
-             }
-             qCWarning(lcSession) << "token refresh failed, retrying in 15 s:" << why;
-             if (m_status == SigningIn) {
-                 failSignIn(why);
-                 return;
-             }
-             m_refreshTimer.start(15s);
-         });
-}
-
-void Session::acceptTokens(const QJsonObject &answer)
-{
-    const QString accessToken = answer.value(u"accessToken").toString();
-    const QString refreshToken = answer.value(u"refreshToken").toString();
-    if (accessToken.isEmpty()) {
-        failSignIn(u"The server's answer has no access token."_s);
-        return;
-    }
-    const QJsonObject user = answer.value(u"user").toObject();
-    m_userId = user.value(u"id").toString();
-    m_userName = user.value(u"name").toString(m_userId);
-    m_tenant = user.value(u"tenant").toString();
-    m_roles.clear();
-    for (const QJsonValue &r : user.value(u"roles").toArray())
-        m_roles.append(r.toString());
-    m_accessExpiresAt = QDateTime::fromString(answer.value(u"expiresAt").toString(), Qt::ISODate);
-    if (!m_accessExpiresAt.isValid()) {
-        if (const auto claims = decodeJwtClaims(accessToken))
-            m_accessExpiresAt = claims->expiresAt;
-    }
-    if (!refreshToken.isEmpty() && refreshToken != m_refreshToken) {
-        m_refreshToken = refreshToken;
-        if (m_keychainEnabled) {
-            const quint64 generation = m_generation;
-            m_keychain->write(
-                RefreshTokenStore::keyFor(m_server.toString(), m_username), refreshToken,
-                [this, generation](RefreshTokenStore::Status status, const QString &why) {
-                    if (generation != m_generation)
-                        return;
-                    if (status == RefreshTokenStore::Status::Ok)
-                        setKeychainMessage({});
-                    else
-                        keychainUnavailable(why, true);
-                });
-        }
-    }
-    m_accessToken = accessToken;
-    Q_EMIT userChanged();
-    Q_EMIT tokensChanged();
-    scheduleRefresh();
-    if (m_hub)
-        m_hub->setAccessToken(accessToken); // used from the next (re)connect on
-    else
-        startConnection(accessToken);
+    takeUser();
+    startConnection();
     setError({});
     setStatus(SignedIn);
 }
 
-void Session::scheduleRefresh()
+void Session::takeUser()
 {
-    if (m_refreshToken.isEmpty() || !m_accessExpiresAt.isValid())
-        return;
-    const qint64 left = QDateTime::currentDateTimeUtc().msecsTo(m_accessExpiresAt);
-    const qint64 margin = qMax<qint64>(m_refreshMargin.count(), left / 5);
-    const qint64 delay = qMax<qint64>(1000, left - margin);
-    qCInfo(lcSession) << "access token refresh in" << delay / 1000 << "s";
-    m_refreshTimer.start(std::chrono::milliseconds(delay));
-}
-
-void Session::keychainUnavailable(const QString &why, bool afterSignIn)
-{
-    // The details (a D-Bus error, a service name) are for the log; the user gets plain words.
-    qCWarning(lcSession).noquote() << "no keychain:" << why;
-    setKeychainMessage(afterSignIn
-                           ? tr("This computer has no password storage (keychain) running, so "
-                                "you will be asked for your password again next time.")
-                           : tr("This computer has no password storage (keychain) running: sign "
-                                "in with your password."));
+    m_user = m_auth->user();
+    Q_EMIT userChanged();
 }
 
 void Session::failSignIn(const QString &why)
 {
-    qCWarning(lcSession) << "sign-in failed:" << why;
+    if (!why.isEmpty())
+        qCWarning(lcSession) << "sign-in failed:" << why;
     stopConnection();
     setStatus(SignedOut);
     setError(why);
@@ -513,51 +285,33 @@ void Session::failSignIn(const QString &why)
 
 void Session::signOut()
 {
-    if (!m_refreshToken.isEmpty()) {
-        QNetworkRequest request(endpoint(u"/auth/logout"_s));
-        request.setHeader(QNetworkRequest::ContentTypeHeader, u"application/json"_s);
-        QNetworkReply *reply
-            = m_nam->post(request,
-                          QJsonDocument(QJsonObject {{u"refreshToken"_s, m_refreshToken}})
-                              .toJson(QJsonDocument::Compact));
-        connect(reply, &QNetworkReply::finished, reply, &QObject::deleteLater);
-    }
-    if (m_keychainEnabled && !m_username.isEmpty())
-        m_keychain->remove(RefreshTokenStore::keyFor(m_server.toString(), m_username));
-    ++m_generation;
-    m_refreshTimer.stop();
-    m_refreshToken.clear();
-    m_accessToken.clear();
+    m_auth->logout();
     stopConnection();
-    m_userId.clear();
-    m_userName.clear();
-    m_tenant.clear();
-    m_roles.clear();
-    m_accessExpiresAt = {};
+    m_user = {};
     Q_EMIT userChanged();
-    Q_EMIT tokensChanged();
     setError({});
     setStatus(SignedOut);
 }
 
 // --- the hub connection ----------------------------------------------------------------------
 
-void Session::startConnection(const QString &accessToken)
+void Session::startConnection()
 {
     stopConnection();
-    m_hub = new Qml::QmlHubConnection(this);
-    m_hub->setUrl(endpoint(u"/hubs/notifications"_s));
-    m_hub->setAccessToken(accessToken);
-    HubConnection *hub = m_hub->connection();
+    auto *qmlHub = new Qml::QmlHubConnection(this);
+    qmlHub->setUrl(m_auth->endpoint(u"/hubs/notifications"_s));
+    qmlHub->setAccessToken(m_auth->accessToken());
+    HubConnection *hub = qmlHub->connection();
     // Notifications missed during an outage are replayed (and counted) at the next connect.
     ReplayCursorOptions cursor;
     cursor.method = "ReceiveNotification";
     hub->addReplayCursor(cursor);
 
     m_notifications->clear();
-    m_notifications->setConnection(m_hub);
-    m_presence->setMe(m_userId);
-    m_document->setConnection(hub, m_userId);
+    m_notifications->setConnection(hub);
+    m_presence->setMe(m_user.id);
+    m_presence->setConnection(hub);
+    m_document->setConnection(hub, m_user.id);
 
     hub->on("ReceiveNotification", this, [this](const ValueList &args) {
         const Value &n = args.value(0);
@@ -570,14 +324,6 @@ void Session::startConnection(const QString &accessToken)
     // (connectionId, serverTime): sent before the replay, so history older than this is read.
     hub->on("ConnectionAcknowledged", this,
             [this](const ValueList &args) { m_acknowledgedAt = args.value(1).toDateTime(); });
-    hub->on("UserJoined", this, [this](const ValueList &args) {
-        m_presence->join(args.value(0).toString(), args.value(1).toString());
-        m_presenceTimer.start();
-    });
-    hub->on("UserLeft", this, [this](const ValueList &args) {
-        m_presence->leave(args.value(0).toString());
-        m_presenceTimer.start();
-    });
     hub->on("ReceiveSystemAlert", this, [this](const ValueList &args) {
         m_systemAlert = args.value(0)["message"].toString();
         Q_EMIT systemAlertChanged();
@@ -588,106 +334,74 @@ void Session::startConnection(const QString &accessToken)
                                        {u"qt"_s, QString::fromLatin1(qVersion())}});
                   }));
 
-    const auto connectionChanged = [this] {
-        Q_EMIT this->connectionChanged();
+    connect(hub, &HubConnection::stateChanged, this, [this] {
+        updateOffline();
         updateCountdown();
-    };
-    connect(hub, &HubConnection::stateChanged, this, [connectionChanged, this] {
-        connectionChanged();
-        Q_EMIT statisticsChanged(); // roundTripTime is only shown while connected
     });
-    connect(hub, &HubConnection::transportChanged, this, connectionChanged);
-    connect(hub, &HubConnection::protocolChanged, this, connectionChanged);
-    connect(hub, &HubConnection::errorChanged, this, connectionChanged);
-    connect(hub, &HubConnection::statisticsChanged, this, &Session::statisticsChanged);
-    connect(hub, &HubConnection::recoveredChanged, this, &Session::statisticsChanged);
+    connect(hub, &HubConnection::statisticsChanged, this, &Session::updateReplayed);
     connect(hub, &HubConnection::connected, this, [this] {
-        m_replayedBase = m_hub->connection()->replayedMessages();
-        Q_EMIT statisticsChanged();
-        refreshPresence();
+        m_replayedBase = hubConnection()->replayedMessages();
+        updateReplayed();
         if (!m_historyStarted)
             loadOlderNotifications();
         else
             catchUp();
     });
     connect(hub, &HubConnection::reconnected, this, [this] {
-        m_replayedBase = m_hub->connection()->replayedMessages();
-        Q_EMIT statisticsChanged();
-        refreshPresence();
+        m_replayedBase = hubConnection()->replayedMessages();
+        updateReplayed();
         catchUp();
     });
     connect(hub, &HubConnection::disconnected, this, [this] {
-        if (m_restartWhenDisconnected && m_hub) {
-            m_restartWhenDisconnected = false;
-            m_hub->connection()->start();
-        }
+        if (std::exchange(m_restartWhenDisconnected, false))
+            hubConnection()->start();
     });
     connect(hub, &HubConnection::errorOccurred, this, [this] {
-        qCWarning(lcSession) << "hub connection failed:" << m_hub->connection()->errorString();
+        qCWarning(lcSession) << "hub connection failed:" << hubConnection()->errorString();
     });
     m_replayedBase = 0;
-    m_hub->start();
-    Q_EMIT connectionChanged();
-    Q_EMIT statisticsChanged();
+    replaceConnection(qmlHub);
+    qmlHub->start();
 }
 
 void Session::stopConnection()
 {
-    m_presenceTimer.stop();
     m_countdownTimer.stop();
     m_document->setConnection(nullptr, {});
     m_document->leave();
     m_notifications->setConnection(nullptr);
     m_notifications->clear();
+    m_presence->setConnection(nullptr);
     m_presence->clear();
-    m_presenceLoading = false;
-    m_presenceError.clear();
-    m_systemAlert.clear();
     m_restartWhenDisconnected = false;
     resetHistory();
-    if (m_hub) {
-        Qml::QmlHubConnection *hub = m_hub;
-        m_hub = nullptr;
-        hub->connection()->disconnect(this);
-        hub->stop();
-        hub->deleteLater();
-        Q_EMIT connectionChanged();
-        Q_EMIT statisticsChanged();
-        Q_EMIT presenceStateChanged();
+    if (!m_systemAlert.isEmpty()) {
+        m_systemAlert.clear();
         Q_EMIT systemAlertChanged();
     }
-    if (m_countdown != -1) {
-        m_countdown = -1;
-        Q_EMIT reconnectCountdownChanged();
-    }
+    // A connection that was never configured (signed out already) stays; a used one is
+    // replaced by an idle one.
+    if (!m_hub->url().isEmpty())
+        replaceConnection(new Qml::QmlHubConnection(this));
 }
 
-void Session::refreshPresence()
+void Session::replaceConnection(Qml::QmlHubConnection *hub)
 {
-    if (!m_hub || m_hub->connection()->state() != HubConnection::State::Connected)
-        return;
-    m_presenceLoading = true;
-    Q_EMIT presenceStateChanged();
-    const quint64 generation = m_generation;
-    m_hub->connection()->invoke(
-        "GetOnlineUsers", {}, this, [this, generation](const HubResult<Value> &result) {
-            if (generation != m_generation)
-                return;
-            m_presenceLoading = false;
-            if (!result) {
-                m_presenceError = u"Could not load who is online: %1"_s.arg(result.error().message);
-            } else {
-                m_presenceError.clear();
-                m_presence->replace(result.value().toVariant().toList());
-            }
-            Q_EMIT presenceStateChanged();
-        });
+    Qml::QmlHubConnection *old = std::exchange(m_hub, hub);
+    ++m_generation; // answers for the old connection are dropped
+    old->connection()->disconnect(this);
+    old->stop();
+    old->deleteLater();
+    Q_EMIT connectionChanged();
+    updateOffline();
+    updateReplayed();
+    updateCountdown();
 }
 
 void Session::loadOlderNotifications()
 {
-    if (!m_hub || m_hub->connection()->state() != HubConnection::State::Connected
-        || m_historyLoading || m_historyComplete)
+    if (hubConnection()->state() != HubConnection::State::Connected || m_historyLoading
+        || m_historyComplete)
         return;
     // Below the oldest row shown: live and replayed rows come newest first, so the history
     // continues where they end.
@@ -710,11 +424,10 @@ void Session::loadOlderNotifications()
     m_historyError.clear();
     Q_EMIT historyChanged();
     const quint64 generation = m_generation;
-    QPointer<Qml::QmlHubConnection> hub = m_hub;
-    m_hub->connection()->invoke(
+    hubConnection()->invoke(
         "GetNotifications", {Value(before), Value(HistoryPageSize)}, this,
-        [this, generation, hub](const HubResult<Value> &result) {
-            if (generation != m_generation || hub != m_hub)
+        [this, generation](const HubResult<Value> &result) {
+            if (generation != m_generation)
                 return;
             m_historyLoading = false;
             if (!result) {
@@ -736,11 +449,10 @@ void Session::catchUp()
     // or when the user was last seen); the newest page covers the rest, e.g. a server that
     // restarted without its storage. What it adds was missed, so it stays unread.
     const quint64 generation = m_generation;
-    QPointer<Qml::QmlHubConnection> hub = m_hub;
-    m_hub->connection()->invoke(
+    hubConnection()->invoke(
         "GetNotifications", {Value(0), Value(HistoryPageSize)}, this,
-        [this, generation, hub](const HubResult<Value> &result) {
-            if (generation != m_generation || hub != m_hub)
+        [this, generation](const HubResult<Value> &result) {
+            if (generation != m_generation)
                 return;
             if (!result) {
                 qCWarning(lcSession).noquote() << "catching up:" << result.error().message;
@@ -773,10 +485,11 @@ void Session::dismissSystemAlert()
 void Session::updateCountdown()
 {
     int seconds = -1;
-    if (m_hub && m_hub->connection()->state() == HubConnection::State::Reconnecting) {
+    const HubConnection *hub = hubConnection();
+    if (hub->state() == HubConnection::State::Reconnecting) {
         if (!m_countdownTimer.isActive())
             m_countdownTimer.start();
-        const QDateTime at = m_hub->connection()->nextRetryAt();
+        const QDateTime at = hub->nextRetryAt();
         if (at.isValid())
             seconds
                 = int(qMax<qint64>(0, (QDateTime::currentDateTimeUtc().msecsTo(at) + 999) / 1000));
@@ -796,7 +509,7 @@ void Session::setStatus(Status status)
     m_status = status;
     qCInfo(lcSession).noquote() << "status:" << readableName(status);
     Q_EMIT statusChanged();
-    Q_EMIT connectionChanged(); // offline depends on the status too
+    updateOffline(); // offline depends on the status too
 }
 
 void Session::setError(const QString &error)
@@ -805,16 +518,6 @@ void Session::setError(const QString &error)
         return;
     m_error = error;
     Q_EMIT errorChanged();
-}
-
-void Session::setKeychainMessage(const QString &message)
-{
-    if (message == m_keychainMessage)
-        return;
-    m_keychainMessage = message;
-    if (!message.isEmpty())
-        qCWarning(lcSession) << message;
-    Q_EMIT keychainChanged();
 }
 
 } // namespace Heliograph::Desktop

@@ -2,7 +2,6 @@
 #include "notificationmodel.h"
 
 #include "logging_p.h"
-#include "qmlhubconnection.h"
 
 #include <QtCore/QDateTime>
 
@@ -31,7 +30,7 @@ NotificationModel::~NotificationModel()
     m_subscription.disconnect();
 }
 
-void NotificationModel::setConnection(QmlHubConnection *connection)
+void NotificationModel::setConnection(HubConnection *connection)
 {
     if (connection == m_connection)
         return;
@@ -72,12 +71,11 @@ void NotificationModel::subscribe()
     m_subscription = {};
     if (!m_connection || m_method.isEmpty())
         return;
-    m_subscription
-        = m_connection->connection()->on(m_method.toUtf8(), this, [this](const ValueList &args) {
-              if (!add(args.value(0)) && !args.value(0).isMap())
-                  qCWarning(lcQml) << "NotificationModel: an invocation of" << m_method
-                                   << "without a map as its first argument was ignored";
-          });
+    m_subscription = m_connection->on(m_method.toUtf8(), this, [this](const ValueList &args) {
+        if (!add(args.value(0)) && !args.value(0).isMap())
+            qCWarning(lcQml) << "NotificationModel: an invocation of" << m_method
+                             << "without a map as its first argument was ignored";
+    });
 }
 
 int NotificationModel::rowCount(const QModelIndex &parent) const

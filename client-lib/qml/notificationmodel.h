@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // NotificationModel: the notifications a hub pushes, as a list model for QML views.
 //
-//   NotificationModel { id: inbox; connection: hub }     // method: "ReceiveNotification"
+//   NotificationModel { id: inbox; connection: hub.connection }  // method: "ReceiveNotification"
 //   ListView { model: inbox; delegate: Text { text: model.title + (model.read ? "" : " *") } }
 //
 // Each invocation of `method` adds a row from its first argument, a map such as
@@ -9,9 +9,10 @@
 // hub; names matched ignoring case). Rows are newest first (by sequence; rows without one go to the
 // top), a row whose id is already present is dropped (a replay after a reconnect), and at most
 // maximumCount rows are kept (the oldest go). Anything else in the map is kept in `payload`.
+//
+// It listens on a Heliograph::HubConnection (C++); in QML, that is the `connection` property
+// of a HubConnection item.
 #pragma once
-
-#include "qmlhubconnection.h"
 
 #include <heliograph/client/hubconnection.h>
 #include <heliograph/protocol/value.h>
@@ -26,9 +27,10 @@ namespace Heliograph::Qml {
 class NotificationModel : public QAbstractListModel {
     Q_OBJECT
     QML_ELEMENT
-    /// The HubConnection (QML) to listen on; null: none.
-    Q_PROPERTY(Heliograph::Qml::QmlHubConnection *connection READ connection WRITE setConnection
-                   NOTIFY connectionChanged)
+    /// The connection to listen on (in QML: a HubConnection's `connection`); null: none. Not
+    /// owned.
+    Q_PROPERTY(Heliograph::HubConnection *connection READ connection WRITE setConnection NOTIFY
+                   connectionChanged)
     /// The hub method that delivers a notification. Default "ReceiveNotification".
     Q_PROPERTY(QString method READ method WRITE setMethod NOTIFY methodChanged)
     /// At most this many rows; older ones are removed. Default 500; 0: no limit.
@@ -53,8 +55,8 @@ public:
     explicit NotificationModel(QObject *parent = nullptr);
     ~NotificationModel() override;
 
-    QmlHubConnection *connection() const { return m_connection; }
-    void setConnection(QmlHubConnection *connection);
+    HubConnection *connection() const { return m_connection; }
+    void setConnection(HubConnection *connection);
     QString method() const { return m_method; }
     void setMethod(const QString &method);
     int maximumCount() const { return m_maximumCount; }
@@ -104,7 +106,7 @@ private:
     void trim();
     void setUnread(int unread);
 
-    QPointer<QmlHubConnection> m_connection;
+    QPointer<HubConnection> m_connection;
     QMetaObject::Connection m_destroyedConnection;
     Subscription m_subscription;
     QString m_method = QStringLiteral("ReceiveNotification");

@@ -81,15 +81,10 @@ ValueList argumentList(const QJSValue &arguments)
     return out;
 }
 
-QmlPendingCall::ErrorCode errorCode(HubError::Code code)
-{
-    return static_cast<QmlPendingCall::ErrorCode>(int(code));
-}
-
 } // namespace
 
 QmlHubConnection::QmlHubConnection(QObject *parent)
-    : QObject(parent)
+    : QmlErrorValues(parent)
     , m_hub(std::make_unique<HubConnection>())
 {
     HubConnection *hub = m_hub.get();
@@ -107,11 +102,9 @@ QmlHubConnection::QmlHubConnection(QObject *parent)
     connect(hub, &HubConnection::resumed, this, &QmlHubConnection::resumed);
 
     connect(hub, &HubConnection::connected, this, &QmlHubConnection::connected);
-    connect(hub, &HubConnection::reconnecting, this,
-            [this](HubConnection::Error e) { Q_EMIT reconnecting(static_cast<Error>(int(e))); });
+    connect(hub, &HubConnection::reconnecting, this, &QmlHubConnection::reconnecting);
     connect(hub, &HubConnection::reconnected, this, &QmlHubConnection::reconnected);
-    connect(hub, &HubConnection::errorOccurred, this,
-            [this](HubConnection::Error e) { Q_EMIT errorOccurred(static_cast<Error>(int(e))); });
+    connect(hub, &HubConnection::errorOccurred, this, &QmlHubConnection::errorOccurred);
     connect(hub, &HubConnection::disconnected, this, [this] {
         if (m_restartPending) {
             // active went false and true again while stopping: start once the stop is over
@@ -155,12 +148,12 @@ void QmlHubConnection::setUrl(const QUrl &url)
 
 QmlHubConnection::Protocol QmlHubConnection::protocol() const
 {
-    return static_cast<Protocol>(int(m_hub->protocol()));
+    return m_hub->protocol();
 }
 
 void QmlHubConnection::setProtocol(Protocol protocol)
 {
-    m_hub->setProtocol(static_cast<HubConnection::Protocol>(int(protocol)));
+    m_hub->setProtocol(protocol);
 }
 
 QString QmlHubConnection::protocolName() const
@@ -170,12 +163,12 @@ QString QmlHubConnection::protocolName() const
 
 QmlHubConnection::Transports QmlHubConnection::transports() const
 {
-    return Transports::fromInt(m_hub->transports().toInt());
+    return m_hub->transports();
 }
 
 void QmlHubConnection::setTransports(Transports transports)
 {
-    m_hub->setTransports(HubConnection::Transports::fromInt(transports.toInt()));
+    m_hub->setTransports(transports);
 }
 
 bool QmlHubConnection::skipNegotiation() const
@@ -357,7 +350,7 @@ void QmlHubConnection::stop()
 
 QmlHubConnection::State QmlHubConnection::state() const
 {
-    return static_cast<State>(int(m_hub->state()));
+    return m_hub->state();
 }
 
 QString QmlHubConnection::connectionId() const
@@ -367,12 +360,17 @@ QString QmlHubConnection::connectionId() const
 
 QmlHubConnection::Transport QmlHubConnection::transport() const
 {
-    return static_cast<Transport>(int(m_hub->transport()));
+    return m_hub->transport();
+}
+
+QString QmlHubConnection::transportName() const
+{
+    return HubConnection::transportName(m_hub->transport());
 }
 
 QmlHubConnection::Error QmlHubConnection::error() const
 {
-    return static_cast<Error>(int(m_hub->error()));
+    return m_hub->error();
 }
 
 QString QmlHubConnection::errorString() const
@@ -450,7 +448,7 @@ QmlPendingCall *QmlHubConnection::invokeWithArguments(const QString &method,
                       if (result)
                           guard->succeed(*result);
                       else
-                          guard->fail(errorCode(result.error().code), result.error().message);
+                          guard->fail(result.error().code, result.error().message);
                   });
     return call;
 }
@@ -464,10 +462,10 @@ QmlPendingCall *QmlHubConnection::sendWithArguments(const QString &method,
         try {
             watcher->future().waitForFinished(); // finished: only rethrows a stored exception
         } catch (const HubErrorException &e) {
-            call->fail(errorCode(e.error().code), e.error().message);
+            call->fail(e.error().code, e.error().message);
             return;
         } catch (const std::exception &e) {
-            call->fail(QmlPendingCall::ServerError, QString::fromUtf8(e.what()));
+            call->fail(Error::ServerError, QString::fromUtf8(e.what()));
             return;
         }
         call->succeed(Value());

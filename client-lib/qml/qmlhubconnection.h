@@ -15,6 +15,13 @@
 // Everything runs on the GUI thread; callbacks that throw are logged
 // (heliograph.client.qml) and do not disturb the connection. Configuration changes apply at
 // the next start, as in Heliograph::HubConnection.
+//
+// The enums are the C++ ones (QML_EXTENDED_NAMESPACE): HubConnection's State, Protocol and
+// Transport(s), and Heliograph::Error, written scoped: `HubConnection.State.Connected`,
+// `HubConnection.Protocol.MessagePack`, `HubConnection.Transport.LongPolling`,
+// `HubConnection.Error.ServerTimeout` are the C++ values, and the properties have the C++ enum
+// types. (Qt 6.4 finds an extension's values unscoped on the C++ type, HubConnectionBase, but
+// not on HubConnection.qml, which derives from it; scoped they work on both.)
 #pragma once
 
 #include "qmlpendingcall.h"
@@ -33,17 +40,33 @@
 
 namespace Heliograph::Qml {
 
-class QmlHubConnection : public QObject, public QQmlParserStatus {
+/// The base of HubConnection in QML; it carries Heliograph::Error's values (a QML type has one
+/// extension, and QmlHubConnection's is HubConnection's enums). Nothing else.
+class QmlErrorValues : public QObject {
+    Q_OBJECT
+    QML_ANONYMOUS
+    QML_EXTENDED_NAMESPACE(Heliograph)
+
+public:
+    using QObject::QObject;
+};
+
+class QmlHubConnection : public QmlErrorValues, public QQmlParserStatus {
     Q_OBJECT
     Q_INTERFACES(QQmlParserStatus)
     QML_NAMED_ELEMENT(HubConnectionBase)
+    // QML sees HubConnection's enums (State, Error, Protocol, Transport, Transports) on this
+    // type, not copies of them.
+    QML_EXTENDED_NAMESPACE(Heliograph::HubConnection)
 
     // --- configuration (read at start) ----------------------------------------------------
     Q_PROPERTY(QUrl url READ url WRITE setUrl NOTIFY urlChanged)
-    Q_PROPERTY(Protocol protocol READ protocol WRITE setProtocol NOTIFY protocolChanged)
+    Q_PROPERTY(Heliograph::HubConnection::Protocol protocol READ protocol WRITE setProtocol NOTIFY
+                   protocolChanged)
     /// "json" or "messagepack".
     Q_PROPERTY(QString protocolName READ protocolName NOTIFY protocolChanged)
-    Q_PROPERTY(Transports transports READ transports WRITE setTransports NOTIFY transportsChanged)
+    Q_PROPERTY(Heliograph::HubConnection::Transports transports READ transports WRITE setTransports
+                   NOTIFY transportsChanged)
     Q_PROPERTY(bool skipNegotiation READ skipNegotiation WRITE setSkipNegotiation NOTIFY
                    skipNegotiationChanged)
     /// A fixed bearer token; used when accessTokenProvider is not set. Never logged.
@@ -67,10 +90,14 @@ class QmlHubConnection : public QObject, public QQmlParserStatus {
     Q_PROPERTY(bool active READ isActive WRITE setActive NOTIFY activeChanged)
 
     // --- state (read-only) -----------------------------------------------------------------
-    Q_PROPERTY(State state READ state NOTIFY stateChanged)
+    Q_PROPERTY(Heliograph::HubConnection::State state READ state NOTIFY stateChanged)
     Q_PROPERTY(QString connectionId READ connectionId NOTIFY connectionIdChanged)
-    Q_PROPERTY(Transport transport READ transport NOTIFY transportChanged)
-    Q_PROPERTY(Error error READ error NOTIFY errorChanged)
+    Q_PROPERTY(
+        Heliograph::HubConnection::Transport transport READ transport NOTIFY transportChanged)
+    /// The transport's name as negotiate spells it ("WebSockets", "ServerSentEvents",
+    /// "LongPolling"); "None" unless Connected or Disconnecting.
+    Q_PROPERTY(QString transportName READ transportName NOTIFY transportChanged)
+    Q_PROPERTY(Heliograph::Error error READ error NOTIFY errorChanged)
     Q_PROPERTY(QString errorString READ errorString NOTIFY errorChanged)
 
     // --- statistics (reset by start) -------------------------------------------------------
@@ -85,37 +112,20 @@ class QmlHubConnection : public QObject, public QQmlParserStatus {
     /// When the next reconnect attempt starts (for a countdown); invalid when none is scheduled.
     Q_PROPERTY(QDateTime nextRetryAt READ nextRetryAt NOTIFY statisticsChanged)
 
+    /// The wrapped C++ connection, e.g. for NotificationModel { connection: hub.connection }.
+    Q_PROPERTY(Heliograph::HubConnection *connection READ connection CONSTANT)
+
 public:
-    enum State { Disconnected, Connecting, Connected, Reconnecting, Disconnecting };
-    Q_ENUM(State)
-    enum Error {
-        NoError,
-        NegotiationFailed,
-        Unauthorized,
-        TransportFailed,
-        HandshakeFailed,
-        ServerTimeout,
-        ServerClosed,
-        ProtocolError,
-        InvalidConfiguration,
-    };
-    Q_ENUM(Error)
-    enum Protocol { Json, MessagePack };
-    Q_ENUM(Protocol)
-    enum Transport {
-        NoTransport = 0x0,
-        WebSockets = 0x1,
-        ServerSentEvents = 0x2,
-        LongPolling = 0x4,
-    };
-    Q_ENUM(Transport)
-    Q_DECLARE_FLAGS(Transports, Transport)
-    Q_FLAG(Transports)
+    using State = HubConnection::State;
+    using Error = Heliograph::Error;
+    using Protocol = HubConnection::Protocol;
+    using Transport = HubConnection::Transport;
+    using Transports = HubConnection::Transports;
 
     explicit QmlHubConnection(QObject *parent = nullptr);
     ~QmlHubConnection() override;
 
-    /// The wrapped connection (for C++ code such as NotificationModel).
+    /// The wrapped connection.
     HubConnection *connection() const { return m_hub.get(); }
 
     QUrl url() const;
@@ -143,6 +153,7 @@ public:
     State state() const;
     QString connectionId() const;
     Transport transport() const;
+    QString transportName() const;
     Error error() const;
     QString errorString() const;
     qint64 roundTripTime() const;
@@ -196,10 +207,10 @@ Q_SIGNALS:
     void resumed();
 
     void connected();
-    void reconnecting(Heliograph::Qml::QmlHubConnection::Error error);
+    void reconnecting(Heliograph::Error error);
     void reconnected(const QString &connectionId);
     void disconnected();
-    void errorOccurred(Heliograph::Qml::QmlHubConnection::Error error);
+    void errorOccurred(Heliograph::Error error);
 
 private:
     struct Handler {
@@ -231,5 +242,3 @@ private:
 };
 
 } // namespace Heliograph::Qml
-
-Q_DECLARE_OPERATORS_FOR_FLAGS(Heliograph::Qml::QmlHubConnection::Transports)

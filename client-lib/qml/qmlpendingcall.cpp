@@ -45,7 +45,7 @@ void QmlPendingCall::succeed(const Value &result)
     deliver();
 }
 
-void QmlPendingCall::fail(ErrorCode code, const QString &message)
+void QmlPendingCall::fail(Error code, const QString &message)
 {
     if (m_finished)
         return;
@@ -85,7 +85,7 @@ void QmlPendingCall::deliver()
     m_deliveryQueued = false;
     const QList<Callbacks> callbacks = std::exchange(m_callbacks, {});
     if (m_engine) {
-        const bool ok = m_errorCode == NoError;
+        const bool ok = m_errorCode == Error::NoError;
         for (const Callbacks &c : callbacks) {
             QJSValue callback = ok ? c.onResult : c.onError;
             if (!callback.isCallable())

@@ -10,6 +10,7 @@
 // its callbacks ran, the object is kept alive even when no JavaScript reference is left.
 #pragma once
 
+#include <heliograph/client/error.h>
 #include <heliograph/protocol/value.h>
 
 #include <QtCore/QObject>
@@ -27,6 +28,8 @@ class QmlPendingCall : public QObject {
     Q_OBJECT
     QML_NAMED_ELEMENT(PendingCall)
     QML_UNCREATABLE("PendingCall is returned by HubConnection.invoke() and send().")
+    // errorCode's values are Heliograph::Error's: PendingCall.NoError, PendingCall.NotConnected...
+    QML_EXTENDED_NAMESPACE(Heliograph)
     Q_PROPERTY(QString method READ method CONSTANT)
     Q_PROPERTY(bool finished READ isFinished NOTIFY finishedChanged)
     Q_PROPERTY(bool succeeded READ succeeded NOTIFY finishedChanged)
@@ -35,39 +38,29 @@ class QmlPendingCall : public QObject {
     Q_PROPERTY(QJSValue result READ result NOTIFY finishedChanged)
     /// The error text; empty unless finished with an error.
     Q_PROPERTY(QString error READ error NOTIFY finishedChanged)
-    Q_PROPERTY(ErrorCode errorCode READ errorCode NOTIFY finishedChanged)
+    /// NoError, or why it failed (the call band of Heliograph::Error).
+    Q_PROPERTY(Heliograph::Error errorCode READ errorCode NOTIFY finishedChanged)
 
 public:
-    /// Heliograph::HubError::Code, plus NoError.
-    enum ErrorCode {
-        NoError = -1,
-        ServerError,
-        NotConnected,
-        ConnectionLost,
-        ConversionFailed,
-        Canceled,
-        InvalidArgument,
-    };
-    Q_ENUM(ErrorCode)
-
     /// The call is owned by JavaScript (`engine`); it keeps itself alive while pending.
     QmlPendingCall(QJSEngine *engine, const QString &method);
     ~QmlPendingCall() override;
 
     QString method() const { return m_method; }
     bool isFinished() const { return m_finished; }
-    bool succeeded() const { return m_finished && m_errorCode == NoError; }
+    bool succeeded() const { return m_finished && m_errorCode == Error::NoError; }
     QJSValue result() const;
     QString error() const { return m_error; }
-    ErrorCode errorCode() const { return m_errorCode; }
+    Error errorCode() const { return m_errorCode; }
 
     /// `onResult(result)` when it succeeds, `onError(error)` when it fails; `error` is an
-    /// object {code, message} (code: a PendingCall.ErrorCode). Either may be omitted/null.
+    /// object {code, message} (code: a Heliograph::Error value, e.g. PendingCall.ServerError).
+    /// Either may be omitted/null.
     Q_INVOKABLE void then(const QJSValue &onResult, const QJSValue &onError = QJSValue());
 
     // --- for HubConnection -------------------------------------------------------------------
     void succeed(const Value &result);
-    void fail(ErrorCode code, const QString &message);
+    void fail(Error code, const QString &message);
     /// Drops the callbacks and the self reference without calling anything (the connection
     /// or the engine is going away).
     void abandon();
@@ -91,7 +84,7 @@ private:
     bool m_deliveryQueued = false;
     Value m_result;
     QString m_error;
-    ErrorCode m_errorCode = NoError;
+    Error m_errorCode = Error::NoError;
     QList<Callbacks> m_callbacks;
     /// This object's own JavaScript wrapper: a root that keeps it from being collected while
     /// pending or while callbacks wait to run.

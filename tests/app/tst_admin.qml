@@ -37,7 +37,7 @@ TestCase {
         const holder = createTemporaryObject(holderComponent, testCase.Window.window.contentItem)
         verify(holder)
         holder.other.signInWithToken(DesktopTestServer.url, DesktopTestServer.token("uma", tenant, ["Viewer"]))
-        tryCompare(holder.other, "connectionState", Session.Connected, 10000)
+        tryCompare(holder.other.connection, "state", HubConnection.State.Connected, 10000)
         holder.session.signInWithToken(DesktopTestServer.url, DesktopTestServer.token("ada", tenant, ["Admin"]))
         tryCompare(holder.view.admin, "state", AdminConsole.Live, 15000)
         actionSpy.target = holder.view.admin
@@ -108,14 +108,14 @@ TestCase {
         dialog.reject()
         tryCompare(dialog, "visible", false)
         compare(actionSpy.count, 0)
-        compare(holder.other.connectionState, Session.Connected)
+        compare(holder.other.connection.state, HubConnection.State.Connected)
 
         dialog.open()
         tryCompare(dialog, "opened", true)
         dialog.accept()
         actionSpy.wait(10000)
         compare(actionSpy.signalArguments[0][1], true)
-        tryCompare(holder.other, "connectionState", Session.Disconnected, 10000)
+        tryCompare(holder.other.connection, "state", HubConnection.State.Disconnected, 10000)
         tryCompare(list, "count", 1, 10000)
     }
 
@@ -195,7 +195,7 @@ TestCase {
             }
         }
         for (const key in sessions)
-            tryCompare(sessions[key], "connectionState", Session.Connected, 10000)
+            tryCompare(sessions[key].connection, "state", HubConnection.State.Connected, 10000)
         const holder = createTemporaryObject(holderComponent, testCase.Window.window.contentItem)
         holder.session.signInWithToken(url, DesktopTestServer.namedToken("oscar", "qml-ops", "Oscar", ["Operator"]))
         tryCompare(holder.view.admin, "state", AdminConsole.Live, 15000)

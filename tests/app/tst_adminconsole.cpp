@@ -107,7 +107,7 @@ class tst_AdminConsole : public QObject {
     static std::unique_ptr<Console> openConsoleWithToken(const QString &accessToken, quint16 port)
     {
         auto c = std::make_unique<Console>();
-        c->session->setKeychainEnabled(false);
+        c->session->auth()->setKeychainEnabled(false);
         c->session->setDesktopNotifications(false);
         c->session->signInWithToken(baseUrl(port), accessToken);
         c->admin->setSession(c->session.get());

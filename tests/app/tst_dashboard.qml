@@ -33,7 +33,7 @@ TestCase {
         const session = holder.session
         session.signInWithToken(DesktopTestServer.url, DesktopTestServer.token(user, tenant, roles))
         compare(session.status, Session.SignedIn)
-        tryCompare(session, "connectionState", Session.Connected, 10000)
+        tryCompare(session.connection, "state", HubConnection.State.Connected, 10000)
         return holder.view
     }
 

@@ -123,7 +123,7 @@ private Q_SLOTS:
     void mainViews()
     {
         Session session;
-        session.setKeychainEnabled(false);
+        session.auth()->setKeychainEnabled(false);
         session.setDesktopNotifications(false);
         ProfileModel profiles;
         Preferences preferences;
@@ -146,7 +146,8 @@ private Q_SLOTS:
         connectAs("carol", "Viewer");
         session.signInWithToken(QUrl(u"http://127.0.0.1:%1"_s.arg(m_server->port())),
                                 token("alice", "acme", {"Admin"}));
-        QTRY_COMPARE_WITH_TIMEOUT(session.connectionState(), Session::Connected, 10'000);
+        QTRY_COMPARE_WITH_TIMEOUT(session.hubConnection()->state(), HubConnection::State::Connected,
+                                  10'000);
         const QStringList titles {u"Build finished"_s, u"You were mentioned"_s,
                                   u"Deployment started"_s, u"Disk almost full"_s};
         const QStringList types {u"info"_s, u"mention"_s, u"deploy"_s, u"alert"_s};
@@ -154,7 +155,7 @@ private Q_SLOTS:
             QVERIFY(pushNotification(m_server->port(), "acme", "alice", titles.at(i), types.at(i)));
         QTRY_COMPARE_WITH_TIMEOUT(session.notifications()->count(), 4, 10'000);
         session.notifications()->markRead(3);
-        QTRY_VERIFY_WITH_TIMEOUT(session.roundTripTime() >= 0, 10'000);
+        QTRY_VERIFY_WITH_TIMEOUT(session.hubConnection()->roundTripTime() >= 0, 10'000);
         window->setProperty("currentView", u"notifications"_s);
         check(window, u"notifications"_s);
 

@@ -73,7 +73,7 @@ TestCase {
         tryCompare(view.session, "status", Session.SignedIn, 10000)
         compare(view.session.userId, "alice")
         compare(view.session.canAdminister, true)
-        tryCompare(view.session, "connectionState", Session.Connected, 10000)
+        tryCompare(view.session.connection, "state", HubConnection.State.Connected, 10000)
         view.session.signOut()
         compare(view.session.status, Session.SignedOut)
     }
@@ -134,7 +134,7 @@ TestCase {
     // and Cancel (button or Escape) stops waiting at once, with nothing lost.
     function test_timeoutAndCancel() {
         const view = createView()
-        view.session.requestTimeout = 700
+        view.session.auth.requestTimeout = 700
         typeInto(view, "urlField", DesktopTestServer.silentUrl)
         typeInto(view, "userField", "alice")
         typeInto(view, "passwordField", "demo-alice-pass")
@@ -148,7 +148,7 @@ TestCase {
         compare(findChild(view, "passwordField").text, "demo-alice-pass")
         compare(cancel.visible, false)
 
-        view.session.requestTimeout = 60000
+        view.session.auth.requestTimeout = 60000
         mouseClick(findChild(view, "signInButton"))
         compare(view.session.status, Session.SigningIn)
         compare(error.visible, false)

@@ -36,9 +36,9 @@ TestCase {
 
     function init_data() {
         return [
-            {tag: "websockets-json", transports: HubConnection.WebSockets, protocol: HubConnection.Json},
-            {tag: "websockets-messagepack", transports: HubConnection.WebSockets, protocol: HubConnection.MessagePack},
-            {tag: "longpolling-json", transports: HubConnection.LongPolling, protocol: HubConnection.Json}
+            {tag: "websockets-json", transports: HubConnection.Transport.WebSockets, protocol: HubConnection.Protocol.Json},
+            {tag: "websockets-messagepack", transports: HubConnection.Transport.WebSockets, protocol: HubConnection.Protocol.MessagePack},
+            {tag: "longpolling-json", transports: HubConnection.Transport.LongPolling, protocol: HubConnection.Protocol.Json}
         ]
     }
 
@@ -61,15 +61,15 @@ TestCase {
     }
 
     function waitConnected(h) {
-        tryCompare(h, "state", HubConnection.Connected, 15000, h.errorString)
+        tryCompare(h, "state", HubConnection.State.Connected, 15000, h.errorString)
     }
 
     // a long-polling connection left behind would hold the server's shutdown
     function cleanup() {
         for (const h of hubs) {
-            if (h && h.state !== HubConnection.Disconnected) {
+            if (h && h.state !== HubConnection.State.Disconnected) {
                 h.stop()
-                tryCompare(h, "state", HubConnection.Disconnected, 10000)
+                tryCompare(h, "state", HubConnection.State.Disconnected, 10000)
             }
         }
         hubs = []
@@ -80,9 +80,10 @@ TestCase {
         waitConnected(h)
         compare(h.active, true)
         compare(h.transport, data.transports)
-        compare(h.protocolName, data.protocol === HubConnection.Json ? "json" : "messagepack")
+        compare(h.transportName, data.transports === HubConnection.Transport.WebSockets ? "WebSockets" : "LongPolling")
+        compare(h.protocolName, data.protocol === HubConnection.Protocol.Json ? "json" : "messagepack")
         compare(h.connectionId.length, 22)
-        compare(h.error, HubConnection.NoError)
+        compare(h.error, HubConnection.Error.NoError)
 
         const text = "h\u00e9llo w\u00f6rld \u2713 \u{1F600} \u2211"
         let result, failure
@@ -95,7 +96,7 @@ TestCase {
         compare(call.succeeded, true)
         compare(call.result, text)
         compare(call.error, "")
-        compare(call.errorCode, PendingCall.NoError)
+        compare(call.errorCode, PendingCall.Error.NoError)
         tryVerify(() => result === text)
         compare(failure, undefined)
 
@@ -156,7 +157,7 @@ TestCase {
         let refused
         h.invoke("GetDocumentPatchesSince", "doc", 1.5).then(null, e => refused = e)
         tryVerify(() => refused !== undefined, 10000)
-        compare(refused.code, PendingCall.ServerError)
+        compare(refused.code, PendingCall.Error.ServerError)
     }
 
     function test_errors(data) {
@@ -167,11 +168,11 @@ TestCase {
         const call = h.invoke("NoSuchMethod", 1, "two")
         call.then(r => unexpected = r, e => error = e)
         tryVerify(() => error !== undefined, 10000)
-        compare(error.code, PendingCall.ServerError)
+        compare(error.code, PendingCall.Error.ServerError)
         verify(error.message.indexOf("Method does not exist") >= 0, error.message)
         compare(call.finished, true)
         compare(call.succeeded, false)
-        compare(call.errorCode, PendingCall.ServerError)
+        compare(call.errorCode, PendingCall.Error.ServerError)
         compare(call.error, error.message)
         compare(call.result, undefined)
         compare(unexpected, undefined)
@@ -180,7 +181,7 @@ TestCase {
         let typeError
         h.invoke("Echo", 42).then(null, e => typeError = e)
         tryVerify(() => typeError !== undefined, 10000)
-        compare(typeError.code, PendingCall.ServerError)
+        compare(typeError.code, PendingCall.Error.ServerError)
 
         // callbacks that throw are logged; the connection and later calls are fine
         ignoreWarning(/a result callback of Echo threw: Error: result boom/)
@@ -190,15 +191,15 @@ TestCase {
         let after
         h.invoke("Echo", "after").then(r => after = r)
         tryVerify(() => after === "after", 10000)
-        compare(h.state, HubConnection.Connected)
+        compare(h.state, HubConnection.State.Connected)
 
         // not connected: rejected
         h.stop()
-        tryCompare(h, "state", HubConnection.Disconnected, 10000)
+        tryCompare(h, "state", HubConnection.State.Disconnected, 10000)
         let offline
         h.invoke("Echo", "x").then(null, e => offline = e)
         tryVerify(() => offline !== undefined, 10000)
-        verify(offline.code !== PendingCall.NoError)
+        verify(offline.code !== PendingCall.Error.NoError)
         let sendOffline
         h.send("Echo", "x").then(null, e => sendOffline = e)
         tryVerify(() => sendOffline !== undefined, 10000)
@@ -249,7 +250,7 @@ TestCase {
 
     function test_stateAndStatistics(data) {
         const h = benchHub(data, "state-" + data.tag)
-        compare(h.state, HubConnection.Disconnected)
+        compare(h.state, HubConnection.State.Disconnected)
         compare(h.active, false)
         compare(h.roundTripTime, -1)
         let states = []
@@ -261,9 +262,9 @@ TestCase {
 
         h.start()
         compare(h.active, true)
-        compare(h.state, HubConnection.Connecting)
+        compare(h.state, HubConnection.State.Connecting)
         waitConnected(h)
-        compare(states, [HubConnection.Connecting, HubConnection.Connected])
+        compare(states, [HubConnection.State.Connecting, HubConnection.State.Connected])
         compare(connected.count, 1)
         verify(h.roundTripTime >= 0)
         compare(h.reconnectCount, 0)
@@ -277,13 +278,14 @@ TestCase {
 
         // active false stops
         h.active = false
-        tryCompare(h, "state", HubConnection.Disconnected, 10000)
-        compare(states.slice(-2), [HubConnection.Disconnecting, HubConnection.Disconnected])
+        tryCompare(h, "state", HubConnection.State.Disconnected, 10000)
+        compare(states.slice(-2), [HubConnection.State.Disconnecting, HubConnection.State.Disconnected])
         compare(disconnected.count, 1)
         compare(errors.count, 0)
-        compare(h.error, HubConnection.NoError)
+        compare(h.error, HubConnection.Error.NoError)
         compare(h.connectionId, "")
-        compare(h.transport, HubConnection.NoTransport)
+        compare(h.transport, HubConnection.Transport.None)
+        compare(h.transportName, "None")
 
         // active true starts again
         h.active = true
@@ -292,7 +294,7 @@ TestCase {
         // and stop() clears it
         h.stop()
         compare(h.active, false)
-        tryCompare(h, "state", HubConnection.Disconnected, 10000)
+        tryCompare(h, "state", HubConnection.State.Disconnected, 10000)
     }
 
     function test_failure(data) {
@@ -301,10 +303,10 @@ TestCase {
         const errors = spy(h, "errorOccurred")
         h.active = true
         tryCompare(errors, "count", 1, 15000)
-        compare(errors.signalArguments[0][0], HubConnection.NegotiationFailed)
-        compare(h.error, HubConnection.NegotiationFailed)
+        compare(errors.signalArguments[0][0], HubConnection.Error.NegotiationFailed)
+        compare(h.error, HubConnection.Error.NegotiationFailed)
         verify(h.errorString.length > 0)
-        compare(h.state, HubConnection.Disconnected)
+        compare(h.state, HubConnection.State.Disconnected)
         compare(h.active, false)
     }
 
@@ -345,20 +347,20 @@ TestCase {
         const anonymous = hub(data, TestServer.notificationsUrl, {})
         anonymous.start()
         tryCompare(anonymous, "active", false, 15000)
-        compare(anonymous.error, HubConnection.Unauthorized)
+        compare(anonymous.error, HubConnection.Error.Unauthorized)
 
         // a provider that throws or rejects: Unauthorized, and the text says why
         const throwing = hub(data, TestServer.notificationsUrl,
                              {accessTokenProvider: () => { throw new Error("no token today") }})
         throwing.start()
         tryCompare(throwing, "active", false, 15000)
-        compare(throwing.error, HubConnection.Unauthorized)
+        compare(throwing.error, HubConnection.Error.Unauthorized)
         verify(throwing.errorString.indexOf("no token today") >= 0, throwing.errorString)
         const rejecting = hub(data, TestServer.notificationsUrl,
                               {accessTokenProvider: () => Promise.reject("refused")})
         rejecting.start()
         tryCompare(rejecting, "active", false, 15000)
-        compare(rejecting.error, HubConnection.Unauthorized)
+        compare(rejecting.error, HubConnection.Error.Unauthorized)
         verify(rejecting.errorString.indexOf("refused") >= 0, rejecting.errorString)
     }
 }

@@ -83,11 +83,11 @@ private Q_SLOTS:
         QmlHubConnection hub;
         hub.setUrl(hubUrl());
         hub.setAccessToken(token("ann", "cpp"));
-        model.setConnection(&hub);
-        QCOMPARE(model.connection(), &hub);
+        model.setConnection(hub.connection());
+        QCOMPARE(model.connection(), hub.connection());
         QCOMPARE(model.method(), u"ReceiveNotification"_s);
         hub.start();
-        QTRY_COMPARE_WITH_TIMEOUT(hub.state(), QmlHubConnection::Connected, 15000);
+        QTRY_COMPARE_WITH_TIMEOUT(hub.state(), HubConnection::State::Connected, 15000);
 
         const Value first = push("cpp", "ann", u"first"_s);
         QVERIFY(first.isMap());
@@ -135,7 +135,7 @@ private Q_SLOTS:
         // a replay after reconnecting (lastSequence=0): every id again, none added; a
         // notification pushed while offline arrives
         hub.stop();
-        QTRY_COMPARE(hub.state(), QmlHubConnection::Disconnected);
+        QTRY_COMPARE(hub.state(), HubConnection::State::Disconnected);
         QVERIFY(push("cpp", "ann", u"fourth"_s).isMap());
         hub.setUrl(hubUrl(u"?lastSequence=0"_s));
         hub.start();
@@ -163,7 +163,7 @@ private Q_SLOTS:
         // the connection goes away: the model keeps its rows
         QSignalSpy connectionChanged(&model, &NotificationModel::connectionChanged);
         {
-            QmlHubConnection other;
+            HubConnection other;
             model.setConnection(&other);
             QCOMPARE(connectionChanged.size(), 1);
         }
@@ -171,7 +171,7 @@ private Q_SLOTS:
         QCOMPARE(model.connection(), nullptr);
         QCOMPARE(model.rowCount(), 5);
         hub.stop();
-        QTRY_COMPARE(hub.state(), QmlHubConnection::Disconnected);
+        QTRY_COMPARE(hub.state(), HubConnection::State::Disconnected);
     }
 
     void orderDuplicatesAndMaximum()

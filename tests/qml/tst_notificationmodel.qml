@@ -37,17 +37,17 @@ TestCase {
 
     function init_data() {
         return [
-            {tag: "websockets-json", transports: HubConnection.WebSockets, protocol: HubConnection.Json},
-            {tag: "websockets-messagepack", transports: HubConnection.WebSockets, protocol: HubConnection.MessagePack},
-            {tag: "longpolling-json", transports: HubConnection.LongPolling, protocol: HubConnection.Json}
+            {tag: "websockets-json", transports: HubConnection.Transport.WebSockets, protocol: HubConnection.Protocol.Json},
+            {tag: "websockets-messagepack", transports: HubConnection.Transport.WebSockets, protocol: HubConnection.Protocol.MessagePack},
+            {tag: "longpolling-json", transports: HubConnection.Transport.LongPolling, protocol: HubConnection.Protocol.Json}
         ]
     }
 
     function cleanup() {
         for (const h of hubs) {
-            if (h && h.state !== HubConnection.Disconnected) {
+            if (h && h.state !== HubConnection.State.Disconnected) {
                 h.stop()
-                tryCompare(h, "state", HubConnection.Disconnected, 10000)
+                tryCompare(h, "state", HubConnection.State.Disconnected, 10000)
             }
         }
         hubs = []
@@ -87,13 +87,13 @@ TestCase {
             protocol: data.protocol
         })
         hubs.push(h)
-        const model = createTemporaryObject(modelComponent, testCase, {connection: h})
+        const model = createTemporaryObject(modelComponent, testCase, {connection: h.connection})
         compare(model.method, "ReceiveNotification")
         compare(model.count, 0)
         compare(model.unreadCount, 0)
         const view = createTemporaryObject(viewComponent, testCase, {model: model})
         h.active = true
-        tryCompare(h, "state", HubConnection.Connected, 15000, h.errorString)
+        tryCompare(h, "state", HubConnection.State.Connected, 15000, h.errorString)
 
         const first = push(tenant, "ann", "first")
         tryCompare(model, "count", 1, 10000)
@@ -131,7 +131,7 @@ TestCase {
         // reconnect with a replay from the start: first and second again (dropped), and the
         // one pushed while offline
         h.stop()
-        tryCompare(h, "state", HubConnection.Disconnected, 10000)
+        tryCompare(h, "state", HubConnection.State.Disconnected, 10000)
         const third = push(tenant, "ann", "third")
         h.url = TestServer.notificationsUrl + "?lastSequence=0"
         h.start()
