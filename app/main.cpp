@@ -184,8 +184,8 @@ int main(int argc, char **argv)
                      updateTray);
     QObject::connect(session, &Session::statusChanged, tray, updateTray);
     QObject::connect(session, &Session::connectionChanged, tray, followConnection);
-    QObject::connect(tray, &TrayIcon::activated, &app, [&engine] {
-        const QList<QObject *> roots = engine.rootObjects();
+    QObject::connect(tray, &TrayIcon::activated, &engine, [engine = &engine] {
+        const QList<QObject *> roots = engine->rootObjects();
         auto *window = roots.isEmpty() ? nullptr : qobject_cast<QWindow *>(roots.constFirst());
         if (!window)
             return;

@@ -27,7 +27,7 @@ namespace {
 
 QString problemText(const QJsonObject &answer, const QString &fallback)
 {
-    const QString detail = answer.value(u"detail").toString();
+    QString detail = answer.value(u"detail").toString();
     if (!detail.isEmpty())
         return detail;
     const QString title = answer.value(u"title").toString();
@@ -83,35 +83,37 @@ void AuthClient::post(const QString &path, const QJsonObject &body, Done done)
     QNetworkReply *reply = m_nam->post(request, QJsonDocument(body).toJson(QJsonDocument::Compact));
     m_pendingReply = reply;
     const quint64 generation = m_generation;
-    connect(reply, &QNetworkReply::finished, this, [this, reply, generation, done] {
-        reply->deleteLater();
-        if (generation != m_generation)
-            return; // signed out (or in again, or cancelled) meanwhile
-        const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
-        const QJsonObject answer
-            = status == 0 ? QJsonObject() : QJsonDocument::fromJson(reply->readAll()).object();
-        const QString server = m_server.toDisplayString();
-        QString why;
-        if (status == 0 && reply->error() == QNetworkReply::OperationCanceledError)
-            why = QCoreApplication::translate(
-                      "Heliograph::Desktop::Session",
-                      "%1 did not answer in time. Check the address, or try again.")
-                      .arg(server);
-        else if (status == 0)
-            why = QCoreApplication::translate("Heliograph::Desktop::Session", "Cannot reach %1: %2")
-                      .arg(server, reply->errorString());
-        else if (status == 404 || status == 405)
-            why = QCoreApplication::translate(
-                      "Heliograph::Desktop::Session",
-                      "%1 is not a Heliograph server (it has no sign-in). Check the address.")
-                      .arg(server);
-        else if (status >= 300)
-            why = problemText(answer,
-                              QCoreApplication::translate("Heliograph::Desktop::Session",
-                                                          "The server answered %1.")
-                                  .arg(status));
-        done(status, answer, why);
-    });
+    connect(
+        reply, &QNetworkReply::finished, this, [this, reply, generation, done = std::move(done)] {
+            reply->deleteLater();
+            if (generation != m_generation)
+                return; // signed out (or in again, or cancelled) meanwhile
+            const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
+            const QJsonObject answer
+                = status == 0 ? QJsonObject() : QJsonDocument::fromJson(reply->readAll()).object();
+            const QString server = m_server.toDisplayString();
+            QString why;
+            if (status == 0 && reply->error() == QNetworkReply::OperationCanceledError)
+                why = QCoreApplication::translate(
+                          "Heliograph::Desktop::Session",
+                          "%1 did not answer in time. Check the address, or try again.")
+                          .arg(server);
+            else if (status == 0)
+                why = QCoreApplication::translate("Heliograph::Desktop::Session",
+                                                  "Cannot reach %1: %2")
+                          .arg(server, reply->errorString());
+            else if (status == 404 || status == 405)
+                why = QCoreApplication::translate(
+                          "Heliograph::Desktop::Session",
+                          "%1 is not a Heliograph server (it has no sign-in). Check the address.")
+                          .arg(server);
+            else if (status >= 300)
+                why = problemText(answer,
+                                  QCoreApplication::translate("Heliograph::Desktop::Session",
+                                                              "The server answered %1.")
+                                      .arg(status));
+            done(status, answer, why);
+        });
 }
 
 void AuthClient::start(const QUrl &server, const QString &username)
@@ -232,7 +234,8 @@ void AuthClient::acceptTokens(const QJsonObject &answer)
     m_user.name = user.value(u"name").toString(m_user.id);
     m_user.tenant = user.value(u"tenant").toString();
     m_user.roles.clear();
-    for (const QJsonValue &r : user.value(u"roles").toArray())
+    const QJsonArray roles = user.value(u"roles").toArray();
+    for (const auto &r : roles)
         m_user.roles.append(r.toString());
     m_accessExpiresAt = QDateTime::fromString(answer.value(u"expiresAt").toString(), Qt::ISODate);
     if (!m_accessExpiresAt.isValid()) {

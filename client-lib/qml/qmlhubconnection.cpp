@@ -496,24 +496,22 @@ int QmlHubConnection::on(const QString &method, const QJSValue &callback)
 void QmlHubConnection::off(const QJSValue &methodOrHandle, const QJSValue &callback)
 {
     if (methodOrHandle.isNumber()) {
-        auto it = m_handlers.find(methodOrHandle.toInt());
+        const int handle = methodOrHandle.toInt();
+        const auto it = m_handlers.find(handle);
         if (it == m_handlers.end())
             return;
         it->subscription.disconnect();
-        m_handlers.erase(it);
+        m_handlers.remove(handle);
         return;
     }
     const QString method = methodOrHandle.toString();
-    for (auto it = m_handlers.begin(); it != m_handlers.end();) {
+    m_handlers.removeIf([&](QHash<int, Handler>::iterator it) {
         const bool match = it->method.compare(method, Qt::CaseInsensitive) == 0
             && (!callback.isCallable() || it->callback.strictlyEquals(callback));
-        if (match) {
+        if (match)
             it->subscription.disconnect();
-            it = m_handlers.erase(it);
-        } else {
-            ++it;
-        }
-    }
+        return match;
+    });
 }
 
 void QmlHubConnection::callHandler(const QString &method, const QJSValue &callback,
@@ -522,7 +520,10 @@ void QmlHubConnection::callHandler(const QString &method, const QJSValue &callba
     QJSEngine *engine = qjsEngine(this);
     if (!engine)
         return;
-    QJSValue function = callback; // the handler may remove itself
+    // A copy: the handler may remove itself (off()), which destroys the QJSValue `callback`
+    // refers to while it runs.
+    // NOLINTNEXTLINE(performance-unnecessary-copy-initialization): see above
+    QJSValue function = callback;
     const QJSValue thrown = function.call(toScriptValues(engine, args));
     if (thrown.isError())
         qCWarning(lcQml).noquote() << "the handler of" << method << "threw:" << thrown.toString();
