@@ -76,7 +76,7 @@ Item {
                         .arg(h.storageOk ? qsTr("ok") : qsTr("FAILING"))
                         .arg(view.admin.state === AdminConsole.Reconnecting ? qsTr(" · reconnecting") : "")
                 }
-                color: view.admin.health.storageOk === false ? Theme.error : Theme.text
+                color: view.admin.health.storageOk === false ? Theme.error : Theme.text /* Qt 6.4's qmllint types a QVariantMap without its keys */ // qmllint disable type
             }
             Label { text: view.admin.allTenants ? qsTr("Tenant") : qsTr("Tenant %1").arg(view.admin.selectedTenant) }
             ComboBox {
@@ -121,12 +121,12 @@ Item {
                 activeFocusOnTab: true
                 keyNavigationEnabled: true
                 // Up/Down move, Enter or Space opens the tenant in the drill-down and charts.
-                Keys.onReturnPressed: view.admin.selectedTenant = view.admin.tenants.get(currentIndex).tenant
-                Keys.onSpacePressed: view.admin.selectedTenant = view.admin.tenants.get(currentIndex).tenant
+                Keys.onReturnPressed: view.admin.selectedTenant = view.admin.tenants.get(currentIndex).tenant /* Qt 6.4's qmllint types a QVariantMap without its keys */ // qmllint disable type
+                Keys.onSpacePressed: view.admin.selectedTenant = view.admin.tenants.get(currentIndex).tenant /* Qt 6.4's qmllint types a QVariantMap without its keys */ // qmllint disable type
                 headerPositioning: ListView.OverlayHeader
                 ScrollBar.vertical: ScrollBar {}
                 header: Rectangle {
-                    width: tenantList.width
+                    width: ListView.view ? ListView.view.width : 0
                     height: 30
                     z: 2
                     color: Theme.surface
@@ -137,6 +137,7 @@ Item {
                     }
                 }
                 delegate: ListRow {
+                    id: tenantRow
                     required property int index
                     required property string tenant
                     required property int connections
@@ -144,19 +145,22 @@ Item {
                     required property double messagesIn
                     required property double messagesOut
                     required property int activeDocuments
+                    readonly property AdminConsole admin: view.admin /* Qt 6.4's qmllint treats every Component as bound; the outer id resolves at runtime */ // qmllint disable unqualified
+                    function formatRate(v) { return view.formatRate(v) } /* Qt 6.4's qmllint treats every Component as bound; the outer id resolves at runtime */ // qmllint disable unqualified
                     width: ListView.view.width
                     height: 30
                     padding: 0
-                    selected: tenant === view.admin.selectedTenant
+                    selected: tenant === admin.selectedTenant
                     focusRing: ListView.isCurrentItem && ListView.view.activeFocus
                     onClicked: {
                         ListView.view.currentIndex = index
-                        view.admin.selectedTenant = tenant
+                        tenantRow.admin.selectedTenant = tenantRow.tenant
                     }
                     Accessible.name: qsTr("Tenant %1, %2 connections").arg(tenant).arg(connections)
                     contentItem: TenantRow {
-                        cells: [tenant, connections, onlineUsers, view.formatRate(messagesIn),
-                                view.formatRate(messagesOut), activeDocuments]
+                        cells: [tenantRow.tenant, tenantRow.connections, tenantRow.onlineUsers,
+                                tenantRow.formatRate(tenantRow.messagesIn),
+                                tenantRow.formatRate(tenantRow.messagesOut), tenantRow.activeDocuments]
                     }
                 }
                 Label {
@@ -246,6 +250,8 @@ Item {
                         required property var connectedSince
                         required property string remoteAddress
                         required property bool firstOfUser
+                        readonly property Dialog notifyDialog: notifyDialog /* Qt 6.4's qmllint treats every Component as bound; the outer id resolves at runtime */ // qmllint disable unqualified
+                        readonly property Dialog disconnectDialog: disconnectDialog /* Qt 6.4's qmllint treats every Component as bound; the outer id resolves at runtime */ // qmllint disable unqualified
                         width: ListView.view.width
                         Label {
                             objectName: "userHeading"
@@ -278,7 +284,7 @@ Item {
                                         Layout.fillWidth: true
                                         elide: Text.ElideRight
                                         color: Theme.mutedText
-                                        font.pointSize: Qt.application.font.pointSize * Theme.smallFont
+                                        font.pointSize: Application.font.pointSize * Theme.smallFont
                                         text: qsTr("%1 · %2 · since %3 · from %4").arg(connectionRow.userId).arg(connectionRow.connectionId)
                                                   .arg(Qt.formatDateTime(connectionRow.connectedSince, "yyyy-MM-dd hh:mm:ss"))
                                                   .arg(connectionRow.remoteAddress)
@@ -288,9 +294,10 @@ Item {
                                     text: qsTr("Notify…")
                                     flat: true
                                     onClicked: {
-                                        notifyDialog.userId = connectionRow.userId
-                                        notifyDialog.displayName = connectionRow.displayName
-                                        notifyDialog.open()
+                                        const dialog = connectionRow.notifyDialog
+                                        dialog.userId = connectionRow.userId
+                                        dialog.displayName = connectionRow.displayName
+                                        dialog.open()
                                     }
                                 }
                                 Button {
@@ -298,9 +305,10 @@ Item {
                                     text: qsTr("Disconnect…")
                                     flat: true
                                     onClicked: {
-                                        disconnectDialog.connectionId = connectionRow.connectionId
-                                        disconnectDialog.displayName = connectionRow.displayName
-                                        disconnectDialog.open()
+                                        const dialog = connectionRow.disconnectDialog
+                                        dialog.connectionId = connectionRow.connectionId
+                                        dialog.displayName = connectionRow.displayName
+                                        dialog.open()
                                     }
                                 }
                             }
@@ -331,14 +339,15 @@ Item {
                     visible: count > 0
                     ScrollBar.vertical: ScrollBar {}
                     delegate: ListRow {
+                        id: groupRow
                         required property int index
                         required property string name
                         required property int members
                         width: ListView.view.width
                         onClicked: ListView.view.currentIndex = index
                         contentItem: RowLayout {
-                            Label { Layout.fillWidth: true; text: name; elide: Text.ElideRight; color: Theme.text }
-                            Label { text: qsTr("%n member(s)", "", members); color: Theme.mutedText }
+                            Label { Layout.fillWidth: true; text: groupRow.name; elide: Text.ElideRight; color: Theme.text }
+                            Label { text: qsTr("%n member(s)", "", groupRow.members); color: Theme.mutedText }
                         }
                     }
                 }
@@ -356,20 +365,22 @@ Item {
                 model: view.admin.events
                 emptyText: qsTr("No events since the console connected.")
                 delegate: ListRow {
+                    id: eventRow
                     required property int index
                     required property var at
                     required property string kind
                     required property string tenant
                     required property string who
                     required property string details
+                    function formatTime(t) { return view.formatTime(t) } /* Qt 6.4's qmllint treats every Component as bound; the outer id resolves at runtime */ // qmllint disable unqualified
                     width: ListView.view.width
                     onClicked: ListView.view.currentIndex = index
                     contentItem: RowLayout {
                         spacing: Theme.spacing
-                        Label { text: view.formatTime(at); color: Theme.mutedText; font.family: "monospace" }
-                        Label { text: tenant; color: Theme.mutedText; Layout.preferredWidth: 80; elide: Text.ElideRight }
-                        Label { text: kind; font.bold: kind === "action"; Layout.preferredWidth: 140 }
-                        Label { Layout.fillWidth: true; elide: Text.ElideRight; text: details !== "" ? who + " · " + details : who }
+                        Label { text: eventRow.formatTime(eventRow.at); color: Theme.mutedText; font.family: "monospace" }
+                        Label { text: eventRow.tenant; color: Theme.mutedText; Layout.preferredWidth: 80; elide: Text.ElideRight }
+                        Label { text: eventRow.kind; font.bold: eventRow.kind === "action"; Layout.preferredWidth: 140 }
+                        Label { Layout.fillWidth: true; elide: Text.ElideRight; text: eventRow.details !== "" ? eventRow.who + " · " + eventRow.details : eventRow.who }
                     }
                 }
             }
@@ -381,6 +392,7 @@ Item {
                 errorText: view.admin.auditError
                 emptyText: qsTr("Nothing in the audit log of %1 for the last 24 hours.").arg(view.admin.selectedTenant)
                 delegate: ListRow {
+                    id: auditRow
                     required property int index
                     required property var at
                     required property string actor
@@ -390,10 +402,10 @@ Item {
                     onClicked: ListView.view.currentIndex = index
                     contentItem: RowLayout {
                         spacing: Theme.spacing
-                        Label { text: Qt.formatDateTime(at, "MM-dd hh:mm:ss"); color: Theme.mutedText; font.family: "monospace" }
-                        Label { text: actor; Layout.preferredWidth: 90; elide: Text.ElideRight }
-                        Label { text: auditAction; font.bold: true; Layout.preferredWidth: 190; elide: Text.ElideRight }
-                        Label { Layout.fillWidth: true; elide: Text.ElideRight; text: details; color: Theme.mutedText }
+                        Label { text: Qt.formatDateTime(auditRow.at, "MM-dd hh:mm:ss"); color: Theme.mutedText; font.family: "monospace" }
+                        Label { text: auditRow.actor; Layout.preferredWidth: 90; elide: Text.ElideRight }
+                        Label { text: auditRow.auditAction; font.bold: true; Layout.preferredWidth: 190; elide: Text.ElideRight }
+                        Label { Layout.fillWidth: true; elide: Text.ElideRight; text: auditRow.details; color: Theme.mutedText }
                     }
                 }
             }
@@ -488,6 +500,7 @@ Item {
 
     // One row of the tenant table (the header too).
     component TenantRow: RowLayout {
+        id: cellRow
         property var cells: []
         property bool header: false
         spacing: 0
@@ -495,15 +508,16 @@ Item {
             model: parent.cells.length
             Label {
                 required property int index
+                readonly property TenantRow row: cellRow /* Qt 6.4's qmllint treats every Component as bound; the outer id resolves at runtime */ // qmllint disable unqualified
                 Layout.fillWidth: true
                 Layout.preferredWidth: index === 0 ? 3 : 2
                 leftPadding: Theme.spacing
                 rightPadding: Theme.spacing
                 horizontalAlignment: index === 0 ? Text.AlignLeft : Text.AlignRight
-                font.bold: parent.header
-                color: parent.header ? Theme.mutedText : Theme.text
+                font.bold: row.header
+                color: row.header ? Theme.mutedText : Theme.text
                 elide: Text.ElideRight
-                text: parent.cells[index]
+                text: row.cells[index]
             }
         }
     }
@@ -517,6 +531,8 @@ Item {
         property alias metrics: chart.metrics
         property alias colors: chart.colors
         property var names: []
+        readonly property alias latest: chart.latest
+        function formatRate(v) { return view.formatRate(v) } /* Qt 6.4's qmllint treats every Component as bound; the outer id resolves at runtime */ // qmllint disable unqualified
         padding: Theme.spacing
         ColumnLayout {
             anchors.fill: parent
@@ -528,8 +544,9 @@ Item {
                     model: card.names.length
                     Label {
                         required property int index
-                        color: chart.colors[index]
-                        text: "● %1 %2".arg(card.names[index]).arg(view.formatRate(chart.latest[index] || 0))
+                        readonly property ChartCard owner: card /* Qt 6.4's qmllint treats every Component as bound; the outer id resolves at runtime */ // qmllint disable unqualified
+                        color: owner.colors[index]
+                        text: "● %1 %2".arg(owner.names[index]).arg(owner.formatRate(owner.latest[index] || 0))
                     }
                 }
             }

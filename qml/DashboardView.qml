@@ -51,14 +51,14 @@ ThemeRoot {
                 Label {
                     text: "Heliograph"
                     font.bold: true
-                    font.pointSize: Qt.application.font.pointSize * 1.2
+                    font.pointSize: Application.font.pointSize * 1.2
                 }
                 Label {
                     Layout.fillWidth: true
                     color: Theme.mutedText
                     elide: Text.ElideRight
                     text: qsTr("%1 · %2 · %3").arg(dashboard.session.userName).arg(dashboard.session.tenant)
-                              .arg(dashboard.session.roles.join(", "))
+                              .arg([...dashboard.session.roles].join(", "))
                 }
                 Label { text: qsTr("Theme"); color: Theme.mutedText }
                 ComboBox {
@@ -165,7 +165,7 @@ ThemeRoot {
             Loader {
                 objectName: "adminLoader"
                 active: dashboard.session.canAdminister
-                sourceComponent: AdminConsoleView { session: dashboard.session }
+                sourceComponent: AdminConsoleView { session: dashboard.session } /* Qt 6.4's qmllint treats every Component as bound; the outer id resolves at runtime */ // qmllint disable unqualified
             }
         }
 

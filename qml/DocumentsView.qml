@@ -90,10 +90,11 @@ Item {
                     function onRowsAboutToBeInserted() { list.followEnd = list.count === 0 || list.nearEnd }
                     function onRowsInserted() {
                         if (list.followEnd)
-                            Qt.callLater(list.toEnd)
+                            Qt.callLater(list.toEnd) /* Qt 6.4 bug: its QtQml qmltypes declare Qt.callLater a QJSValue property */ // qmllint disable type
                     }
                 }
                 delegate: ListRow {
+                    id: patchRow
                     required property int index
                     required property var version
                     required property string author
@@ -105,22 +106,22 @@ Item {
                     contentItem: RowLayout {
                         spacing: Theme.spacing
                         Label {
-                            text: "v" + version
+                            text: "v" + patchRow.version
                             color: Theme.text
                             font.bold: true
                             Layout.preferredWidth: 56
                         }
                         Label {
                             objectName: "patchAuthor"
-                            text: mine ? qsTr("you") : author
-                            color: mine ? Theme.accent : Theme.text
-                            font.bold: mine
+                            text: patchRow.mine ? qsTr("you") : patchRow.author
+                            color: patchRow.mine ? Theme.accent : Theme.text
+                            font.bold: patchRow.mine
                             Layout.preferredWidth: 110
                             elide: Text.ElideRight
                         }
                         Label {
                             Layout.fillWidth: true
-                            text: patch
+                            text: patchRow.patch
                             font.family: "monospace"
                             elide: Text.ElideRight
                             color: Theme.mutedText

@@ -25,7 +25,7 @@ Item {
                 id: typeFilter
                 objectName: "typeFilter"
                 Accessible.name: qsTr("Filter by type")
-                model: [qsTr("All types")].concat(view.model.types)
+                model: [qsTr("All types"), ...view.model.types]
                 onActivated: index => view.model.typeFilter = index === 0 ? "" : view.model.types[index - 1]
             }
             CheckBox {
@@ -94,12 +94,14 @@ Item {
                             view.session.loadOlderNotifications()
                     }
                     onAtYEndChanged: loadOlderIfAtEnd()
-                    onCountChanged: Qt.callLater(loadOlderIfAtEnd)
+                    onCountChanged: Qt.callLater(loadOlderIfAtEnd) /* Qt 6.4 bug: its QtQml qmltypes declare Qt.callLater a QJSValue property */ // qmllint disable type
                     Connections {
                         target: view.session
-                        function onHistoryChanged() { Qt.callLater(list.loadOlderIfAtEnd) }
+                        function onHistoryChanged() { Qt.callLater(list.loadOlderIfAtEnd) } /* Qt 6.4 bug: its QtQml qmltypes declare Qt.callLater a QJSValue property */ // qmllint disable type
                     }
                     footer: Item {
+                        id: footerItem
+                        readonly property Session session: view.session /* Qt 6.4's qmllint treats every Component as bound; the outer id resolves at runtime */ // qmllint disable unqualified
                         width: ListView.view ? ListView.view.width : 0
                         height: historyFooter.implicitHeight + Theme.spacing * 2
                         RowLayout {
@@ -107,25 +109,25 @@ Item {
                             anchors.centerIn: parent
                             spacing: Theme.spacing
                             BusyIndicator {
-                                visible: view.session.historyLoading
+                                visible: footerItem.session.historyLoading
                                 running: visible
                                 implicitWidth: 24
                                 implicitHeight: 24
                             }
                             Label {
                                 objectName: "historyStatus"
-                                text: view.session.historyLoading ? qsTr("Loading older notifications…")
-                                    : view.session.historyError !== "" ? view.session.historyError
-                                    : view.session.historyComplete ? qsTr("No older notifications.")
+                                text: footerItem.session.historyLoading ? qsTr("Loading older notifications…")
+                                    : footerItem.session.historyError !== "" ? footerItem.session.historyError
+                                    : footerItem.session.historyComplete ? qsTr("No older notifications.")
                                     : ""
-                                color: view.session.historyError !== "" ? Theme.error : Theme.mutedText
+                                color: footerItem.session.historyError !== "" ? Theme.error : Theme.mutedText
                             }
                             Button {
                                 objectName: "loadOlderButton"
-                                visible: !view.session.historyLoading && !view.session.historyComplete
-                                enabled: view.session.connection.state === HubConnection.State.Connected
-                                text: view.session.historyError !== "" ? qsTr("Try again") : qsTr("Load older")
-                                onClicked: view.session.loadOlderNotifications()
+                                visible: !footerItem.session.historyLoading && !footerItem.session.historyComplete
+                                enabled: footerItem.session.connection.state === HubConnection.State.Connected
+                                text: footerItem.session.historyError !== "" ? qsTr("Try again") : qsTr("Load older")
+                                onClicked: footerItem.session.loadOlderNotifications()
                             }
                         }
                     }
@@ -148,12 +150,12 @@ Item {
                         function onRowsAboutToBeInserted() { list.followTop = list.count === 0 || list.nearTop }
                         function onRowsInserted(parent, first, last) {
                             if (list.followTop)
-                                Qt.callLater(list.toTop)
+                                Qt.callLater(list.toTop) /* Qt 6.4 bug: its QtQml qmltypes declare Qt.callLater a QJSValue property */ // qmllint disable type
                             else if (first === 0)
                                 list.newAbove += last - first + 1
                         }
-                        function onTypeFilterChanged() { Qt.callLater(list.toTop) }
-                        function onUnreadOnlyChanged() { Qt.callLater(list.toTop) }
+                        function onTypeFilterChanged() { Qt.callLater(list.toTop) } /* Qt 6.4 bug: its QtQml qmltypes declare Qt.callLater a QJSValue property */ // qmllint disable type
+                        function onUnreadOnlyChanged() { Qt.callLater(list.toTop) } /* Qt 6.4 bug: its QtQml qmltypes declare Qt.callLater a QJSValue property */ // qmllint disable type
                     }
 
                     delegate: ListRow {
@@ -165,6 +167,9 @@ Item {
                         required property var createdAt
                         required property bool read
                         required property bool replayed
+                        readonly property NotificationFilterModel filterModel: view.model /* Qt 6.4's qmllint treats every Component as bound; the outer id resolves at runtime */ // qmllint disable unqualified
+                        /// The pointer is on the time label (its tooltip shows the full date).
+                        property bool timeHovered: false
                         width: ListView.view.width
                         // The first row of a day has the day's name above it.
                         readonly property bool firstOfDay: {
@@ -172,7 +177,7 @@ Item {
                                 return false
                             if (index === 0)
                                 return true
-                            const previous = view.model.createdAtOf(index - 1)
+                            const previous = row.filterModel.createdAtOf(index - 1)
                             return isNaN(previous.getTime()) || !Clock.sameDay(previous, createdAt)
                         }
                         readonly property real dayHeight: firstOfDay ? dayLabel.implicitHeight + Theme.spacing : 0
@@ -187,11 +192,11 @@ Item {
                             text: row.firstOfDay ? Clock.dayLabel(row.createdAt, Clock.now) : ""
                             color: Theme.mutedText
                             font.bold: true
-                            font.pointSize: Qt.application.font.pointSize * Theme.smallFont
+                            font.pointSize: Application.font.pointSize * Theme.smallFont
                         }
                         onClicked: {
-                            list.currentIndex = index
-                            view.model.markRead(index)
+                            ListView.view.currentIndex = index
+                            row.filterModel.markRead(index)
                         }
                         Accessible.name: (read ? "" : qsTr("Unread: ")) + title + ". " + body
                         contentItem: RowLayout {
@@ -221,22 +226,22 @@ Item {
                                         visible: row.replayed
                                         text: qsTr("replayed")
                                         color: Theme.warning
-                                        font.pointSize: Qt.application.font.pointSize * Theme.smallFont
+                                        font.pointSize: Application.font.pointSize * Theme.smallFont
                                     }
                                     Label {
                                         text: row.type
                                         color: Theme.mutedText
-                                        font.pointSize: Qt.application.font.pointSize * Theme.smallFont
+                                        font.pointSize: Application.font.pointSize * Theme.smallFont
                                     }
                                     Label {
                                         objectName: "timeLabel"
                                         text: row.createdAt ? Clock.relative(row.createdAt, Clock.now) : ""
                                         color: Theme.mutedText
-                                        font.pointSize: Qt.application.font.pointSize * Theme.smallFont
+                                        font.pointSize: Application.font.pointSize * Theme.smallFont
                                         readonly property string fullDate: Clock.full(row.createdAt)
                                         readonly property bool fullDateShown: ToolTip.visible
-                                        HoverHandler { id: timeHover }
-                                        ToolTip.visible: timeHover.hovered
+                                        HoverHandler { onHoveredChanged: row.timeHovered = hovered }
+                                        ToolTip.visible: row.timeHovered
                                         ToolTip.text: fullDate
                                         ToolTip.delay: 500
                                     }
@@ -282,7 +287,8 @@ Item {
             Pane {
                 id: detail
                 objectName: "notificationDetail"
-                readonly property Item row: list.currentItem
+                // The current delegate (its roles are its properties; a delegate has no type to name).
+                readonly property var row: list.currentItem
                 visible: row !== null && list.currentIndex >= 0
                 Layout.fillHeight: true
                 Layout.preferredWidth: Math.max(260, view.width * 0.38)
@@ -306,7 +312,7 @@ Item {
                             text: detail.row ? detail.row.title : ""
                             color: Theme.text
                             font.bold: true
-                            font.pointSize: Qt.application.font.pointSize * Theme.titleFont
+                            font.pointSize: Application.font.pointSize * Theme.titleFont
                             wrapMode: Text.WordWrap
                         }
                         ToolButton {

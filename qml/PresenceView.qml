@@ -48,6 +48,7 @@ Item {
                 visible: count > 0
                 ScrollBar.vertical: ScrollBar {}
                 delegate: ListRow {
+                    id: person
                     required property int index
                     required property string userId
                     required property string displayName
@@ -55,14 +56,14 @@ Item {
                     required property bool isMe
                     width: ListView.view.width
                     onClicked: ListView.view.currentIndex = index
-                    Accessible.name: displayName
+                    Accessible.name: person.displayName
                     contentItem: RowLayout {
                         spacing: Theme.spacing
                         Avatar {
                             Layout.preferredWidth: size
                             Layout.preferredHeight: size
-                            name: displayName
-                            key: userId
+                            name: person.displayName
+                            key: person.userId
                         }
                         ColumnLayout {
                             Layout.fillWidth: true
@@ -70,20 +71,20 @@ Item {
                             Label {
                                 Layout.fillWidth: true
                                 elide: Text.ElideRight
-                                text: displayName + (isMe ? qsTr("  (you)") : "")
+                                text: person.displayName + (person.isMe ? qsTr("  (you)") : "")
                                 color: Theme.text
-                                font.bold: isMe
+                                font.bold: person.isMe
                             }
                             Label {
                                 Layout.fillWidth: true
                                 elide: Text.ElideRight
-                                text: userId
+                                text: person.userId
                                 color: Theme.mutedText
-                                font.pointSize: Qt.application.font.pointSize * Theme.smallFont
+                                font.pointSize: Application.font.pointSize * Theme.smallFont
                             }
                         }
                         Label {
-                            text: qsTr("%n connection(s)", "", connections)
+                            text: qsTr("%n connection(s)", "", person.connections)
                             color: Theme.mutedText
                         }
                     }

@@ -24,7 +24,7 @@ ThemeRoot {
     }
 
     Shortcut {
-        sequence: StandardKey.Cancel
+        sequence: StandardKey.Cancel /* Qt 6.4's qmllint cannot look up enums of the value type StandardKey (QKeySequence) */ // qmllint disable unqualified
         enabled: view.busy
         onActivated: view.session.cancelSignIn()
     }
@@ -65,7 +65,7 @@ ThemeRoot {
             Label {
                 text: qsTr("Sign in to Heliograph")
                 font.bold: true
-                font.pointSize: Qt.application.font.pointSize * 1.4
+                font.pointSize: Application.font.pointSize * 1.4
             }
             Label {
                 visible: profileBox.visible

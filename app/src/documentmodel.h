@@ -28,8 +28,9 @@ class DocumentModel : public QAbstractListModel {
     QML_UNCREATABLE("a Session owns it")
     /// The joined document; empty: none.
     Q_PROPERTY(QString documentId READ documentId NOTIFY documentIdChanged)
-    /// The highest version applied (every version up to it is in the list).
-    Q_PROPERTY(qint64 version READ version NOTIFY versionChanged)
+    /// The highest version applied (every version up to it is in the list). A double to QML
+    /// (Qt 6.4's QML tooling has no qint64; versions stay far below 2^53).
+    Q_PROPERTY(double version READ versionForQml NOTIFY versionChanged)
     /// A join or catch-up is under way.
     Q_PROPERTY(bool loading READ isLoading NOTIFY loadingChanged)
     /// A version gap was seen since the join.
@@ -59,6 +60,7 @@ public:
 
     QString documentId() const { return m_documentId; }
     qint64 version() const { return m_version; }
+    double versionForQml() const { return static_cast<double>(m_version); }
     bool isLoading() const { return m_loading; }
     bool gapDetected() const { return m_gapCount > 0; }
     int gapCount() const { return m_gapCount; }
