@@ -173,14 +173,14 @@ void QmlHubConnection::setTransports(Transports transports)
 
 bool QmlHubConnection::skipNegotiation() const
 {
-    return m_hub->skipNegotiation();
+    return m_hub->isSkipNegotiationEnabled();
 }
 
 void QmlHubConnection::setSkipNegotiation(bool skip)
 {
-    if (skip == m_hub->skipNegotiation())
+    if (skip == m_hub->isSkipNegotiationEnabled())
         return;
-    m_hub->setSkipNegotiation(skip);
+    m_hub->setSkipNegotiationEnabled(skip);
     Q_EMIT skipNegotiationChanged();
 }
 
@@ -415,7 +415,7 @@ quint64 QmlHubConnection::replayedMessages() const
 
 bool QmlHubConnection::recovered() const
 {
-    return m_hub->recovered();
+    return m_hub->isRecovered();
 }
 
 QDateTime QmlHubConnection::nextRetryAt() const

@@ -211,70 +211,71 @@ int main(int argc, char **argv)
         QLoggingCategory::setFilterRules(
             u"heliograph.client.*.debug=false\nheliograph.client.*.info=false"_s);
 
-    auto *hub = new HubConnection(url, &app);
-    hub->setProtocol(protocol);
-    hub->setTransports(transports);
-    if (!token.isEmpty())
-        hub->setAccessTokenProvider([token] { return QtFuture::makeReadyFuture(token); });
-
     int exitCode = Ok;
     bool everConnected = false;
     bool called = method.isEmpty(); // nothing to call: done once connected
     bool finishing = false;
     int received = 0;
 
+    // On the stack, after what its handlers use: its connections end before those do.
+    HubConnection hub(url);
+    hub.setProtocol(protocol);
+    hub.setTransports(transports);
+    if (!token.isEmpty())
+        hub.setAccessTokenProvider([token] { return QtFuture::makeReadyFuture(token); });
+
     // Stops once the call is answered and the expected calls arrived (unless --stay).
     auto finishIfDone = [&] {
         if (!stay && !finishing && called && received >= expected) {
             finishing = true;
-            hub->stop();
+            hub.stop();
         }
     };
     auto fail = [&](int code) {
         if (exitCode == Ok)
             exitCode = code;
         finishing = true;
-        hub->stop();
+        hub.stop();
     };
 
-    QObject::connect(hub, &HubConnection::stateChanged, &app,
+    QObject::connect(&hub, &HubConnection::stateChanged, &app,
                      [](HubConnection::State state) { print(u"state "_s + enumName(state)); });
-    QObject::connect(hub, &HubConnection::reconnecting, &app, [](HubConnection::Error error) {
+    QObject::connect(&hub, &HubConnection::reconnecting, &app, [](Heliograph::Error error) {
         print(u"reconnecting after "_s + enumName(error));
     });
-    QObject::connect(hub, &HubConnection::reconnected, &app, [hub](const QString &id) {
+    QObject::connect(&hub, &HubConnection::reconnected, &app, [&hub](const QString &id) {
         print(u"reconnected id=%1 transport=%2 (reconnect #%3)"_s.arg(
-            id, enumName(hub->transport()), QString::number(hub->reconnectCount())));
+            id, enumName(hub.transport()), QString::number(hub.reconnectCount())));
     });
-    QObject::connect(hub, &HubConnection::errorOccurred, &app, [&](HubConnection::Error error) {
-        printError(u"error %1: %2"_s.arg(enumName(error), hub->errorString()));
+    QObject::connect(&hub, &HubConnection::errorOccurred, &app, [&](Heliograph::Error error) {
+        printError(u"error %1: %2"_s.arg(enumName(error), hub.errorString()));
         if (exitCode == Ok)
             exitCode = everConnected ? ConnectionEnded : ConnectFailed;
     });
-    QObject::connect(hub, &HubConnection::disconnected, &app, [&] {
+    QObject::connect(&hub, &HubConnection::disconnected, &app, [&] {
         if (!finishing && exitCode == Ok) // ended without error, e.g. Close from the server
             exitCode = ConnectionEnded;
         QCoreApplication::exit(exitCode);
     });
 
     for (const QString &name : listened) {
-        hub->on(name.toUtf8(), &app, [&, name](const Heliograph::ValueList &args) {
+        hub.on(name.toUtf8(), &app, [&, name](const Heliograph::ValueList &args) {
             print(u"received %1 %2"_s.arg(name, json(Heliograph::Value(args))));
             ++received;
             finishIfDone();
         });
     }
 
-    QObject::connect(hub, &HubConnection::connected, &app, [&] {
+    QObject::connect(&hub, &HubConnection::connected, &app, [&] {
         everConnected = true;
         print(u"connected id=%1 transport=%2 protocol=%3"_s.arg(
-            hub->connectionId(), enumName(hub->transport()), hub->protocolName()));
+            hub.connectionId(), enumName(hub.transport()), hub.protocolName()));
         if (method.isEmpty()) {
             finishIfDone();
             return;
         }
         if (parser.isSet(sendOption)) {
-            hub->send(method.toUtf8(), arguments)
+            hub.send(method.toUtf8(), arguments)
                 .then(&app,
                       [&] {
                           print(u"sent "_s + method);
@@ -287,18 +288,18 @@ int main(int argc, char **argv)
                 });
             return;
         }
-        hub->invoke(method.toUtf8(), arguments, &app,
-                    [&](const Heliograph::HubResult<Heliograph::Value> &result) {
-                        if (!result) {
-                            printError(u"invocation failed (%1): %2"_s.arg(
-                                enumName(result.error().code), result.error().message));
-                            fail(CallFailed);
-                            return;
-                        }
-                        print(u"result "_s + json(*result));
-                        called = true;
-                        finishIfDone();
-                    });
+        hub.invoke(method.toUtf8(), arguments, &app,
+                   [&](const Heliograph::HubResult<Heliograph::Value> &result) {
+                       if (!result) {
+                           printError(u"invocation failed (%1): %2"_s.arg(
+                               enumName(result.error().code), result.error().message));
+                           fail(CallFailed);
+                           return;
+                       }
+                       print(u"result "_s + json(*result));
+                       called = true;
+                       finishIfDone();
+                   });
     });
 
     QTimer timeout;
@@ -312,23 +313,25 @@ int main(int argc, char **argv)
         timeout.start(std::chrono::seconds(timeoutSeconds));
 
 #ifdef Q_OS_UNIX
+    QSocketNotifier interrupted(QSocketNotifier::Read); // SIGINT and SIGTERM, once set up
+    QObject::connect(&interrupted, &QSocketNotifier::activated, &app, [&] {
+        char byte;
+        [[maybe_unused]] const auto got = ::read(signalFds[0], &byte, 1);
+        print(u"interrupted: stopping"_s);
+        finishing = true;
+        if (hub.state() == HubConnection::State::Disconnected)
+            QCoreApplication::exit(exitCode);
+        else
+            hub.stop();
+    });
     if (::socketpair(AF_UNIX, SOCK_STREAM, 0, signalFds) == 0) {
-        auto *notifier = new QSocketNotifier(signalFds[0], QSocketNotifier::Read, &app);
-        QObject::connect(notifier, &QSocketNotifier::activated, &app, [&] {
-            char byte;
-            [[maybe_unused]] const auto got = ::read(signalFds[0], &byte, 1);
-            print(u"interrupted: stopping"_s);
-            finishing = true;
-            if (hub->state() == HubConnection::State::Disconnected)
-                QCoreApplication::exit(exitCode);
-            else
-                hub->stop();
-        });
+        interrupted.setSocket(signalFds[0]);
+        interrupted.setEnabled(true);
         std::signal(SIGINT, onSignal);
         std::signal(SIGTERM, onSignal);
     }
 #endif
 
-    hub->start();
+    hub.start();
     return app.exec();
 }

@@ -21,7 +21,7 @@ int main(int argc, char **argv)
                             << Qt::endl;
         return 2;
     }
-    const QString text = args.at(2);
+    const QString &text = args.at(2);
 
     Heliograph::HubConnection hub(QUrl(args.at(1)));
     if (args.value(3) == QLatin1String("messagepack"))

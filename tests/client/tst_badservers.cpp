@@ -22,7 +22,6 @@ using namespace Qt::StringLiterals;
 using namespace std::chrono_literals;
 
 using State = HubConnection::State;
-using Error = HubConnection::Error;
 using Transport = HubConnection::Transport;
 using HubProtocolKind = HubConnection::Protocol;
 using Frame = FakeHub::Frame;
@@ -209,7 +208,7 @@ struct Session {
         check(client.state() == State::Disconnected, "Disconnected");
         check(notified.isEmpty(), "nothing dispatched");
         check(pending.isFinished() && failure(pending)
-                  && failure(pending)->code == HubError::Code::ConnectionLost
+                  && failure(pending)->code == Error::ConnectionLost
                   && failure(pending)->message == CanceledText + u' ' + text,
               "the pending call failed with ConnectionLost");
         return ok;
@@ -228,9 +227,15 @@ struct Session {
 };
 
 /// A normal JSON invocation of Notify.
-const QByteArray JsonNotify = "{\"type\":1,\"target\":\"Notify\",\"arguments\":[\"n\"]}\x1e";
+QByteArray jsonNotify()
+{
+    return QByteArrayLiteral("{\"type\":1,\"target\":\"Notify\",\"arguments\":[\"n\"]}\x1e");
+}
 /// [1, {}, nil, "Notify", ["n"]]
-const QByteArray MsgPackNotify = mp("\x95\x01\x80\xc0\xa6Notify\x91\xa1n");
+QByteArray msgPackNotify()
+{
+    return mp("\x95\x01\x80\xc0\xa6Notify\x91\xa1n");
+}
 
 } // namespace
 
@@ -303,7 +308,7 @@ private Q_SLOTS:
         QCOMPARE(typedCalls, 0);
         QVERIFY(s.notified.isEmpty());
         // and the next message is read normally
-        s.hub.sendRaw(protocol == HubProtocolKind::Json ? JsonNotify : MsgPackNotify);
+        s.hub.sendRaw(protocol == HubProtocolKind::Json ? jsonNotify() : msgPackNotify());
         QTRY_COMPARE(s.notified.size(), 1);
         QCOMPARE(s.notified.first(), ValueList {"n"});
     }
@@ -389,7 +394,7 @@ private Q_SLOTS:
         QCOMPARE(s.client.state(), State::Disconnected);
         QVERIFY(s.notified.isEmpty());
         QVERIFY(s.pending.isFinished());
-        QCOMPARE(failure(s.pending)->code, HubError::Code::ConnectionLost);
+        QCOMPARE(failure(s.pending)->code, Error::ConnectionLost);
         QCOMPARE(failure(s.pending)->message, CanceledText + u' ' + errorString);
         QTRY_COMPARE(s.hub.connectionCount(), 0); // the client dropped the transport
     }
@@ -407,7 +412,7 @@ private Q_SLOTS:
         s.hub.sendRaw("garbage\x1e");
         QVERIFY(reconnected.wait(5000));
         QCOMPARE(reconnecting.first().first().value<Error>(), Error::ProtocolError);
-        QCOMPARE(failure(s.pending)->code, HubError::Code::ConnectionLost);
+        QCOMPARE(failure(s.pending)->code, Error::ConnectionLost);
         QVERIFY(s.id() != first);
         QCOMPARE(s.hub.connectionIds(), QStringList {s.id()});
         QCOMPARE(call(s.client, "Echo", {1}), Value(1));
@@ -426,7 +431,7 @@ private Q_SLOTS:
         QCOMPARE(errors.first().first().value<Error>(), Error::TransportFailed);
         QCOMPARE(s.client.errorString(),
                  u"WebSocket closed with status code: 1002 (Used reserved opcode)."_s);
-        QCOMPARE(failure(s.pending)->code, HubError::Code::ConnectionLost);
+        QCOMPARE(failure(s.pending)->code, Error::ConnectionLost);
     }
 
     /// Garbage in the Server-Sent Events stream: lines that are not fields are ignored,
@@ -447,7 +452,7 @@ private Q_SLOTS:
         QCOMPARE(errors.first().first().value<Error>(), Error::ProtocolError);
         QCOMPARE(s.client.errorString(),
                  u"Unexpected JSON Token Type 'Invalid'. Expected a JSON Object."_s);
-        QCOMPARE(failure(s.pending)->code, HubError::Code::ConnectionLost);
+        QCOMPARE(failure(s.pending)->code, Error::ConnectionLost);
     }
 
     /// A 4 MB message (under the default limit of 32 MiB) arrives intact, in both protocols.
@@ -725,7 +730,7 @@ private Q_SLOTS:
         QFETCH(HubProtocolKind, protocol);
         Session s;
         QVERIFY(s.open(protocol));
-        const QByteArray whole = protocol == HubProtocolKind::Json ? JsonNotify : MsgPackNotify;
+        const QByteArray whole = protocol == HubProtocolKind::Json ? jsonNotify() : msgPackNotify();
         // (nothing can be read behind a partial frame: no call in between)
         s.hub.sendRaw(whole.first(5));
         s.hub.sendRaw(whole.sliced(5) + whole); // the rest, and a second one
@@ -777,7 +782,7 @@ private Q_SLOTS:
     void messagesBehindTheHandshake()
     {
         Session s;
-        s.hub.setHandshakeResponse("{}\x1e" + JsonNotify);
+        s.hub.setHandshakeResponse("{}\x1e" + jsonNotify());
         QVERIFY(s.open(HubProtocolKind::Json));
         QTRY_COMPARE(s.notified.size(), 1);
         QVERIFY(s.survived());
@@ -791,7 +796,7 @@ private Q_SLOTS:
         QVERIFY(s.open(HubProtocolKind::Json));
         QFuture<Value> none = s.hub.invokeClient(s.id(), "NoSuchMethod", {1});
         QVERIFY(settle(none));
-        QCOMPARE(failure(none)->code, HubError::Code::ServerError);
+        QCOMPARE(failure(none)->code, Error::ServerError);
         QCOMPARE(failure(none)->message, u"Client didn't provide a result."_s);
 
         s.client.on("OnlyEvents", [](const ValueList &) {});

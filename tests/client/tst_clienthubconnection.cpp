@@ -17,7 +17,6 @@ using namespace Heliograph::Testing;
 using namespace Qt::StringLiterals;
 
 using State = HubConnection::State;
-using Error = HubConnection::Error;
 
 namespace {
 
@@ -183,10 +182,10 @@ private Q_SLOTS:
         // calls while disconnected fail at once, asynchronously
         QFuture<Value> late = c->invoke("Echo", {Value("late")});
         QVERIFY(settle(late));
-        QCOMPARE(failure(late)->code, HubError::Code::NotConnected);
+        QCOMPARE(failure(late)->code, Error::NotConnected);
         QFuture<void> lateSend = c->send("Echo", {Value("late")});
         QVERIFY(settle(lateSend));
-        QCOMPARE(failure(lateSend)->code, HubError::Code::NotConnected);
+        QCOMPARE(failure(lateSend)->code, Error::NotConnected);
 
         // and it starts again
         QVERIFY(connectNow(*c));
@@ -240,7 +239,7 @@ private Q_SLOTS:
         // a result that does not convert fails the future
         QFuture<int> wrong = c->invokeAs<int>("Echo", u"not a number"_s);
         QVERIFY(settle(wrong));
-        QCOMPARE(failure(wrong)->code, HubError::Code::ConversionFailed);
+        QCOMPARE(failure(wrong)->code, Error::ConversionFailed);
         QVERIFY2(failure(wrong)->message.startsWith(u"Echo: "_s),
                  qPrintable(failure(wrong)->message));
 
@@ -275,13 +274,13 @@ private Q_SLOTS:
                  Value("error: An unexpected error occurred invoking 'JoinGroup' on the server."));
         QFuture<Value> f = c->invoke("Echo", {Value(1)});
         QVERIFY(settle(f));
-        QCOMPARE(failure(f)->code, HubError::Code::ServerError);
+        QCOMPARE(failure(f)->code, Error::ServerError);
 
         std::optional<HubResult<Value>> result;
         c->invoke("Echo", {}, this, [&](const HubResult<Value> &r) { result = r; });
         QTRY_VERIFY(result.has_value());
         QVERIFY(!result->has_value());
-        QCOMPARE(result->error().code, HubError::Code::ServerError);
+        QCOMPARE(result->error().code, Error::ServerError);
         // errors do not hurt the connection
         QCOMPARE(call(*c, "Echo", {Value("fine")}), Value("fine"));
         QCOMPARE(c->state(), State::Connected);
@@ -310,7 +309,7 @@ private Q_SLOTS:
         stream->cancel();
         QCOMPARE(finished.size(), 1);
         QVERIFY(stream->isFinished());
-        QCOMPARE(stream->error()->code, HubError::Code::Canceled);
+        QCOMPARE(stream->error()->code, Error::Canceled);
         QCOMPARE(call(*admin, "BroadcastSystemAlert", {Value("four")}), Value());
         QCOMPARE(call(*admin, "GetOnlineUsers").isArray(), true);
         QCOMPARE(items.size(), 3);
@@ -322,7 +321,7 @@ private Q_SLOTS:
         QSignalSpy badCompleted(bad, &HubStream::completed);
         QVERIFY(badErrors.wait(10000));
         const auto error = badErrors.first().first().value<HubError>();
-        QCOMPARE(error.code, HubError::Code::ServerError);
+        QCOMPARE(error.code, Error::ServerError);
         QVERIFY2(error.message.contains(u"'from' must be an ISO 8601 date-time."_s),
                  qPrintable(error.message));
         QCOMPARE(badCompleted.size(), 0);
@@ -344,8 +343,7 @@ private Q_SLOTS:
         QSignalSpy offlineErrors(offline, &HubStream::errorOccurred);
         QCOMPARE(offlineErrors.size(), 0);
         QVERIFY(offlineErrors.wait(5000));
-        QCOMPARE(offlineErrors.first().first().value<HubError>().code,
-                 HubError::Code::NotConnected);
+        QCOMPARE(offlineErrors.first().first().value<HubError>().code, Error::NotConnected);
     }
 
     void uploadStream()
@@ -375,7 +373,7 @@ private Q_SLOTS:
         // one call per upload stream
         QFuture<Value> again = editor->invoke("UploadDocumentPatches", {Value("doc-2")}, {up});
         QVERIFY(settle(again));
-        QCOMPARE(failure(again)->code, HubError::Code::InvalidArgument);
+        QCOMPARE(failure(again)->code, Error::InvalidArgument);
 
         // a failed upload: the server sees the error
         UploadStream *broken = editor->createUploadStream();

@@ -15,7 +15,6 @@ using namespace Heliograph::Testing;
 using namespace Qt::StringLiterals;
 
 using State = HubConnection::State;
-using Error = HubConnection::Error;
 
 class tst_ClientReconnect : public QObject {
     Q_OBJECT
@@ -112,7 +111,7 @@ private Q_SLOTS:
         QVERIFY(reconnecting.wait(15000));
         QCOMPARE(reconnecting.first().first().value<Error>(), Error::TransportFailed);
         QVERIFY(settle(pending));
-        QCOMPARE(failure(pending)->code, HubError::Code::ConnectionLost);
+        QCOMPARE(failure(pending)->code, Error::ConnectionLost);
         QVERIFY2(failure(pending)->message.startsWith(
                      u"Invocation canceled due to the underlying connection being closed."_s),
                  qPrintable(failure(pending)->message));
@@ -173,7 +172,7 @@ private Q_SLOTS:
         c->setServerTimeout(2500ms);
         c->setRetryPolicy(std::make_shared<FixedRetryPolicy>(300ms));
         // classic reconnect here; a stateful resume after a timeout is in tst_clientresilience
-        c->setStatefulReconnect(false);
+        c->setStatefulReconnectEnabled(false);
         QSignalSpy reconnecting(c.get(), &HubConnection::reconnecting);
         QSignalSpy reconnected(c.get(), &HubConnection::reconnected);
         QVERIFY(connectNow(*c));

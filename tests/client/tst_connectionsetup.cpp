@@ -9,33 +9,42 @@
 #include <heliograph/client/hubconnection.h>
 
 #include <QtCore/QElapsedTimer>
+#include <QtCore/QGlobalStatic>
 #include <QtCore/QLoggingCategory>
 #include <QtCore/QMetaEnum>
 #include <QtCore/QMutex>
 #include <QtCore/QPromise>
+#include <QtCore/QTemporaryDir>
 #include <QtCore/QTimer>
+#include <QtNetwork/QSslConfiguration>
+#include <QtNetwork/QSslSocket>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
 
 #include <stdexcept>
+#include <type_traits>
 
 using namespace Heliograph;
 using namespace Heliograph::Testing;
 using namespace Qt::StringLiterals;
 
 using State = HubConnection::State;
-using Error = HubConnection::Error;
 using Transport = HubConnection::Transport;
 
 namespace {
 
-QMutex logMutex;
-QStringList capturedLogs;
+/// What captureLog() saw (a message handler may be called from any thread).
+struct CapturedLogs {
+    QMutex mutex;
+    QStringList lines;
+};
+Q_GLOBAL_STATIC(CapturedLogs, capturedLogs)
+
 void captureLog(QtMsgType, const QMessageLogContext &context, const QString &message)
 {
-    QMutexLocker lock(&logMutex);
-    capturedLogs.append(QString::fromUtf8(context.category ? context.category : "") + u": "_s
-                        + message);
+    QMutexLocker lock(&capturedLogs->mutex);
+    capturedLogs->lines.append(QString::fromUtf8(context.category ? context.category : "") + u": "_s
+                               + message);
 }
 
 } // namespace
@@ -265,14 +274,14 @@ private Q_SLOTS:
     {
         HubConnection c(url(u"/hubs/bench?user=k1"_s, 0, u"ws"_s));
         c.setTransports(Transport::WebSockets);
-        c.setSkipNegotiation(true);
+        c.setSkipNegotiationEnabled(true);
         QVERIFY(connectNow(c));
         QVERIFY(c.connectionId().isEmpty());
         QCOMPARE(c.transport(), Transport::WebSockets);
         QCOMPARE(call(c, "Echo", {Value("direct")}), Value("direct"));
 
         HubConnection wrong(url(u"/hubs/bench"_s));
-        wrong.setSkipNegotiation(true); // with every transport enabled
+        wrong.setSkipNegotiationEnabled(true); // with every transport enabled
         QSignalSpy states(&wrong, &HubConnection::stateChanged);
         QCOMPARE(failToConnect(wrong), Error::InvalidConfiguration);
         QCOMPARE(states.size(), 2); // Connecting, Disconnected: as every failed start
@@ -311,7 +320,7 @@ private Q_SLOTS:
                  u"'401'"_s);
         HubConnection direct(url(u"/hubs/notifications"_s, 0, u"ws"_s));
         direct.setTransports(Transport::WebSockets);
-        direct.setSkipNegotiation(true);
+        direct.setSkipNegotiationEnabled(true);
         QCOMPARE(failToConnect(direct), Error::Unauthorized);
         QVERIFY2(direct.errorString().contains(u"401"_s), qPrintable(direct.errorString()));
 
@@ -367,7 +376,7 @@ private Q_SLOTS:
         SilentHubServer peer(answer);
         HubConnection c(peer.url());
         c.setTransports(Transport::WebSockets);
-        c.setSkipNegotiation(true);
+        c.setSkipNegotiationEnabled(true);
         c.setHandshakeTimeout(300ms);
         QCOMPARE(failToConnect(c), Error::HandshakeFailed);
         QVERIFY2(c.errorString().startsWith(text), qPrintable(c.errorString()));
@@ -384,7 +393,7 @@ private Q_SLOTS:
 
         HubConnection opening(QUrl(u"ws://127.0.0.1:%1/hub"_s.arg(hole.port())));
         opening.setTransports(Transport::WebSockets);
-        opening.setSkipNegotiation(true);
+        opening.setSkipNegotiationEnabled(true);
         opening.setHandshakeTimeout(300ms);
         QCOMPARE(failToConnect(opening), Error::TransportFailed);
         QCOMPARE(opening.errorString(),
@@ -409,7 +418,7 @@ private Q_SLOTS:
         SilentHubServer quiet("{}\x1e"); // answers the handshake, then nothing ever
         HubConnection c(quiet.url());
         c.setTransports(Transport::WebSockets);
-        c.setSkipNegotiation(true);
+        c.setSkipNegotiationEnabled(true);
         c.setKeepAliveInterval(100ms);
         c.setServerTimeout(700ms);
         c.setRetryPolicy(nullptr);
@@ -436,7 +445,7 @@ private Q_SLOTS:
         SilentHubServer quiet("{}\x1e"); // answers the handshake, then nothing ever
         HubConnection c(quiet.url());
         c.setTransports(Transport::WebSockets);
-        c.setSkipNegotiation(true);
+        c.setSkipNegotiationEnabled(true);
         c.setRetryPolicy(nullptr);
         QSignalSpy errors(&c, &HubConnection::errorOccurred);
         QVERIFY(connectNow(c)); // the defaults: a Ping every 15 s, timeout after 30 s
@@ -461,7 +470,7 @@ private Q_SLOTS:
         TcpProxy before(m_server->port());
         TcpProxy after(m_server->port());
         HubConnection c(url(u"/hubs/bench?user=u1"_s, before.port()));
-        c.setStatefulReconnect(false);
+        c.setStatefulReconnectEnabled(false);
         c.setRetryPolicy(std::make_shared<FixedRetryPolicy>(300ms));
         QSignalSpy reconnecting(&c, &HubConnection::reconnecting);
         QSignalSpy reconnected(&c, &HubConnection::reconnected);
@@ -539,6 +548,95 @@ private Q_SLOTS:
         QCOMPARE(c.protocol(), HubConnection::Protocol::Json);
     }
 
+    /// Every setter has a getter, and booleans are setXEnabled() / isXEnabled() (switches)
+    /// and isX() (states). No connection is made.
+    void configurationGetters()
+    {
+        HubConnection c;
+        QVERIFY(!c.isSkipNegotiationEnabled());
+        c.setSkipNegotiationEnabled(true);
+        QVERIFY(c.isSkipNegotiationEnabled());
+        c.setSkipNegotiationEnabled(false);
+        QVERIFY(!c.isSkipNegotiationEnabled());
+
+        QVERIFY(c.isStatefulReconnectEnabled());
+        c.setStatefulReconnectEnabled(false);
+        QVERIFY(!c.isStatefulReconnectEnabled());
+        QVERIFY(c.isOutboxEnabled());
+        c.setOutboxEnabled(false);
+        QVERIFY(!c.isOutboxEnabled());
+        QVERIFY(c.isRecovered());
+
+        QVERIFY(!c.accessTokenProvider());
+        c.setAccessTokenProvider([] { return readyToken(u"token"_s); });
+        QVERIFY(c.accessTokenProvider());
+        QCOMPARE(c.accessTokenProvider()().result(), u"token"_s);
+
+        QVERIFY(!c.outboxStore());
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const auto store = std::make_shared<FileOutboxStore>(dir.filePath(u"outbox"_s));
+        c.setOutboxStore(store);
+        QVERIFY(c.outboxStore() == store);
+        c.setOutboxStore(nullptr);
+        QVERIFY(!c.outboxStore());
+
+        QCOMPARE(c.sslConfiguration(), QSslConfiguration::defaultConfiguration());
+        QSslConfiguration ssl = QSslConfiguration::defaultConfiguration();
+        ssl.setPeerVerifyMode(QSslSocket::VerifyNone);
+        c.setSslConfiguration(ssl);
+        QCOMPARE(c.sslConfiguration(), ssl);
+
+        QVERIFY(DefaultRetryPolicy().isRepeatLastEnabled());
+        const DefaultRetryPolicy once({1s}, false, 0.1);
+        QVERIFY(!once.isRepeatLastEnabled());
+        QCOMPARE(once.delays(), QList<std::chrono::milliseconds>({1s}));
+        QCOMPARE(once.jitter(), 0.1);
+    }
+
+    /// One enum for the connection and its calls, in bands: 0, 1..99 the connection,
+    /// 100..199 one call. The former names are the same type.
+    void errorBands()
+    {
+        static_assert(std::is_same_v<HubConnection::Error, Error>);
+        static_assert(std::is_same_v<HubError::Code, Error>);
+        static_assert(std::is_same_v<decltype(RetryContext::reason), Error>);
+        const QStringList connection {u"NegotiationFailed"_s, u"Unauthorized"_s,
+                                      u"TransportFailed"_s,   u"HandshakeFailed"_s,
+                                      u"ServerTimeout"_s,     u"ServerClosed"_s,
+                                      u"ProtocolError"_s,     u"InvalidConfiguration"_s};
+        const QStringList calls {u"ServerError"_s,      u"NotConnected"_s, u"ConnectionLost"_s,
+                                 u"ConversionFailed"_s, u"Canceled"_s,     u"InvalidArgument"_s,
+                                 u"QueueFull"_s,        u"TimedOut"_s};
+        const QMetaEnum e = QMetaEnum::fromType<Error>();
+        QCOMPARE(e.keyCount(), 1 + connection.size() + calls.size());
+        QCOMPARE(e.keyToValue("NoError"), 0);
+        for (int i = 0; i < e.keyCount(); ++i) {
+            const QString key = QString::fromLatin1(e.key(i));
+            const int value = e.value(i);
+            if (connection.contains(key))
+                QVERIFY2(value >= 1 && value <= 99, qPrintable(key));
+            else if (calls.contains(key))
+                QVERIFY2(value >= 100 && value <= 199, qPrintable(key));
+            else
+                QCOMPARE(key, u"NoError"_s);
+        }
+        // The values are part of the ABI: they never change.
+        QCOMPARE(int(Error::NegotiationFailed), 1);
+        QCOMPARE(int(Error::InvalidConfiguration), 8);
+        QCOMPARE(int(Error::ServerError), 100);
+        QCOMPARE(int(Error::TimedOut), 107);
+
+        QCOMPARE(HubError().code, Error::ServerError);
+        const QMetaProperty code = HubError::staticMetaObject.property(
+            HubError::staticMetaObject.indexOfProperty("code"));
+        QCOMPARE(code.metaType(), QMetaType::fromType<Error>());
+        const QMetaProperty error = HubConnection::staticMetaObject.property(
+            HubConnection::staticMetaObject.indexOfProperty("error"));
+        QCOMPARE(error.metaType(), QMetaType::fromType<Error>());
+        QVERIFY(error.isEnumType());
+    }
+
     void invalidConfiguration()
     {
         HubConnection noUrl;
@@ -561,7 +659,7 @@ private Q_SLOTS:
         QFuture<Value> queued = refused.invoke("Echo", {Value("x")});
         QVERIFY(refusedDisconnected.wait(5000));
         QVERIFY(settle(queued));
-        QCOMPARE(failure(queued)->code, HubError::Code::ConnectionLost);
+        QCOMPARE(failure(queued)->code, Error::ConnectionLost);
         // and the connection can start again once the configuration is right
         refused.setUrl(url(u"/hubs/bench?user=w2"_s));
         QVERIFY(connectNow(refused));
@@ -618,7 +716,7 @@ private Q_SLOTS:
         } else if (how == u"handshake"_s) {
             c.setUrl(refusing.url());
             c.setTransports(Transport::WebSockets);
-            c.setSkipNegotiation(true);
+            c.setSkipNegotiationEnabled(true);
         }
 
         QStringList seen;
@@ -664,8 +762,8 @@ private Q_SLOTS:
         const QString queryToken = token("logan", "t1", {"Viewer"});
         QVERIFY(headerToken != queryToken);
         {
-            QMutexLocker lock(&logMutex);
-            capturedLogs.clear();
+            QMutexLocker lock(&capturedLogs->mutex);
+            capturedLogs->lines.clear();
         }
         QLoggingCategory::setFilterRules(u"heliograph.*.debug=true"_s);
         QtMessageHandler previous = qInstallMessageHandler(captureLog);
@@ -683,10 +781,10 @@ private Q_SLOTS:
             QVERIFY(ok);
             QVERIFY(online.isArray());
         }
-        QMutexLocker lock(&logMutex);
-        QVERIFY(capturedLogs.size() > 5);
+        QMutexLocker lock(&capturedLogs->mutex);
+        QVERIFY(capturedLogs->lines.size() > 5);
         bool sawUrl = false;
-        for (const QString &line : std::as_const(capturedLogs)) {
+        for (const QString &line : std::as_const(capturedLogs->lines)) {
             QVERIFY2(!line.contains(headerToken.left(40)), qPrintable(line));
             QVERIFY2(!line.contains(queryToken.left(40)), qPrintable(line));
             sawUrl = sawUrl || line.contains(u"access_token=redacted"_s);

@@ -21,7 +21,6 @@ using namespace Qt::StringLiterals;
 using namespace std::chrono_literals;
 
 using State = HubConnection::State;
-using Error = HubConnection::Error;
 using Transport = HubConnection::Transport;
 using HubProtocolKind = HubConnection::Protocol;
 
@@ -122,7 +121,7 @@ private Q_SLOTS:
         QCOMPARE(invokedTargets(hub), (QList<QByteArray> {"Add", "add", "Fail", "Nope", "Later"}));
         QCOMPARE(hub.received(MessageType::StreamInvocation).size(), 1);
         QVERIFY(!hub.received(MessageType::Ping).isEmpty()); // the Ping after the handshake
-        QCOMPARE(hub.received().first().connectionId, client->connectionId());
+        QCOMPARE(hub.received().constFirst().connectionId, client->connectionId());
         hub.clearReceived();
         QVERIFY(hub.received().isEmpty());
 
@@ -132,6 +131,31 @@ private Q_SLOTS:
         QTRY_COMPARE(gone.size(), 1);
         QCOMPARE(hub.connectionCount(), 0);
         QCOMPARE(hub.received(MessageType::Close).size(), 1);
+    }
+
+    /// Every setter of the fake hub has a getter; recording is a switch.
+    void settings()
+    {
+        FakeHub hub;
+        QVERIFY(hub.isListening());
+        QCOMPARE(hub.transports(), Transport::WebSockets | Transport::ServerSentEvents);
+        hub.setTransports(Transport::WebSockets);
+        QCOMPARE(hub.transports(), HubConnection::Transports(Transport::WebSockets));
+        QVERIFY(hub.handshakeResponse().isEmpty());
+        hub.setHandshakeResponse("{\"error\":\"no\"}\x1e");
+        QCOMPARE(hub.handshakeResponse(), QByteArray("{\"error\":\"no\"}\x1e"));
+        QCOMPARE(hub.dropProbability(), 0.0);
+        hub.setDropProbability(0.25, 1);
+        QCOMPARE(hub.dropProbability(), 0.25);
+        QCOMPARE(hub.delay(), 0ms);
+        hub.setDelay(20ms);
+        QCOMPARE(hub.delay(), 20ms);
+        hub.resetFaults();
+        QCOMPARE(hub.dropProbability(), 0.0);
+        QCOMPARE(hub.delay(), 0ms);
+        QVERIFY(hub.isRecordingEnabled());
+        hub.setRecordingEnabled(false);
+        QVERIFY(!hub.isRecordingEnabled());
     }
 
     void sendToClients_data() { addRows(); }
@@ -171,7 +195,7 @@ private Q_SLOTS:
         QCOMPARE(failure(none)->message, u"Client didn't provide a result."_s);
         QFuture<Value> nobody = hub.invokeClient(u"no such id"_s, "Name", {});
         QVERIFY(nobody.isFinished());
-        QCOMPARE(failure(nobody)->code, HubError::Code::NotConnected);
+        QCOMPARE(failure(nobody)->code, Error::NotConnected);
     }
 
     void drop_data() { addRows(); }
@@ -204,7 +228,7 @@ private Q_SLOTS:
         // the pending call fails when the connection ends
         client->stop();
         QVERIFY(settle(lost));
-        QCOMPARE(failure(lost)->code, HubError::Code::ConnectionLost);
+        QCOMPARE(failure(lost)->code, Error::ConnectionLost);
     }
 
     void dropProbabilityIsSeeded_data() { addRows(); }
@@ -329,7 +353,7 @@ private Q_SLOTS:
         QCOMPARE(reconnecting.size(), 2);
         QCOMPARE(reconnecting.last().first().value<Error>(), Error::TransportFailed);
         QVERIFY(pending.isFinished());
-        QCOMPARE(failure(pending)->code, HubError::Code::ConnectionLost);
+        QCOMPARE(failure(pending)->code, Error::ConnectionLost);
         QVERIFY2(failure(pending)->message.startsWith(
                      u"Invocation canceled due to the underlying connection being closed."_s),
                  qPrintable(failure(pending)->message));

@@ -45,7 +45,7 @@ public:
     {
         // Warnings about what the fuzzer sends are expected; keep the output readable.
         QLoggingCategory::setFilterRules(u"heliograph.*=false"_s);
-        m_hub.setRecording(false);
+        m_hub.setRecordingEnabled(false);
         m_hub.handle("Echo", [](const ValueList &a) { return a.value(0); });
         m_hub.handleAsync("Never", [this](const ValueList &) {
             auto p = std::make_shared<QPromise<Value>>();
@@ -89,7 +89,7 @@ private:
         auto c = std::make_unique<HubConnection>(url);
         c->setTransports(transport);
         c->setProtocol(protocol);
-        c->setSkipNegotiation(skipNegotiation);
+        c->setSkipNegotiationEnabled(skipNegotiation);
         c->setRetryPolicy(nullptr);
         c->setHandshakeTimeout(3000ms);
         c->setKeepAliveInterval(0ms);

@@ -38,7 +38,7 @@ template<typename T> std::optional<HubError> failure(QFuture<T> future)
     } catch (const HubErrorException &e) {
         return e.error();
     } catch (...) {
-        return HubError {HubError::Code::ServerError, QStringLiteral("unexpected exception type")};
+        return HubError {Error::ServerError, QStringLiteral("unexpected exception type")};
     }
     return std::nullopt;
 }

@@ -64,10 +64,10 @@ Connector::Connector(Settings settings, QObject *parent)
     connect(&m_stepTimer, &QTimer::timeout, this, [this] {
         if (m_negotiateReply) {
             discardReply();
-            fail(HubConnection::Error::NegotiationFailed,
+            fail(Error::NegotiationFailed,
                  u"Negotiation timed out after %1 ms."_s.arg(m_settings.stepTimeoutMs));
         } else if (m_transport) {
-            transportFailed({HubConnection::Error::TransportFailed,
+            transportFailed({Error::TransportFailed,
                              u"Opening the %1 transport timed out after %2 ms."_s
                                  .arg(HubConnection::transportName(m_transport->kind()))
                                  .arg(m_settings.stepTimeoutMs),
@@ -114,7 +114,7 @@ void Connector::start()
     m_starting = true;
     m_url = httpUrl(m_settings.url);
     if (!m_settings.request.manager)
-        fail(HubConnection::Error::InvalidConfiguration, u"No network access manager."_s);
+        fail(Error::InvalidConfiguration, u"No network access manager."_s);
     else
         fetchToken();
     m_starting = false;
@@ -138,11 +138,11 @@ void Connector::fetchToken()
     try {
         future = m_settings.tokenProvider();
     } catch (const std::exception &e) {
-        fail(HubConnection::Error::Unauthorized,
+        fail(Error::Unauthorized,
              u"The access token provider failed: %1"_s.arg(QString::fromUtf8(e.what())));
         return;
     } catch (...) {
-        fail(HubConnection::Error::Unauthorized, u"The access token provider failed."_s);
+        fail(Error::Unauthorized, u"The access token provider failed."_s);
         return;
     }
     auto *watcher = new QFutureWatcher<QString>(this);
@@ -154,16 +154,15 @@ void Connector::fetchToken()
         try {
             f.waitForFinished(); // finished already: only rethrows a stored exception
         } catch (const std::exception &e) {
-            fail(HubConnection::Error::Unauthorized,
+            fail(Error::Unauthorized,
                  u"The access token provider failed: %1"_s.arg(QString::fromUtf8(e.what())));
             return;
         } catch (...) {
-            fail(HubConnection::Error::Unauthorized, u"The access token provider failed."_s);
+            fail(Error::Unauthorized, u"The access token provider failed."_s);
             return;
         }
         if (f.resultCount() == 0) {
-            fail(HubConnection::Error::Unauthorized,
-                 u"The access token provider canceled its future."_s);
+            fail(Error::Unauthorized, u"The access token provider canceled its future."_s);
             return;
         }
         m_settings.request.accessToken = f.result().toUtf8();
@@ -175,7 +174,7 @@ void Connector::fetchToken()
 void Connector::negotiate()
 {
     if (!m_settings.request.manager) {
-        fail(HubConnection::Error::NegotiationFailed, u"The network access manager is gone."_s);
+        fail(Error::NegotiationFailed, u"The network access manager is gone."_s);
         return;
     }
     QUrl url = negotiateUrl(m_url);
@@ -237,18 +236,17 @@ void Connector::onNegotiated(QNetworkReply *reply)
         if (status == 404)
             message += u" Either this is not a SignalR endpoint or there is a proxy blocking "
                        u"the connection."_s;
-        fail(status == 401 || status == 403 ? HubConnection::Error::Unauthorized
-                                            : HubConnection::Error::NegotiationFailed,
+        fail(status == 401 || status == 403 ? Error::Unauthorized : Error::NegotiationFailed,
              message);
         return;
     }
     if (status != 0 && status != 200) { // another success code: as the JavaScript client
-        fail(HubConnection::Error::NegotiationFailed,
+        fail(Error::NegotiationFailed,
              u"Unexpected status code returned from negotiate '%1'."_s.arg(status));
         return;
     }
     if (reply->error() != QNetworkReply::NoError) {
-        fail(HubConnection::Error::NegotiationFailed,
+        fail(Error::NegotiationFailed,
              u"Failed to complete negotiation with the server: %1"_s.arg(
                  redacted(reply->errorString())));
         return;
@@ -256,18 +254,17 @@ void Connector::onNegotiated(QNetworkReply *reply)
     const QByteArray body = reply->readAll();
     Expected<NegotiateResponse> parsed = NegotiateResponse::fromJson(body);
     if (!parsed) {
-        fail(HubConnection::Error::NegotiationFailed,
+        fail(Error::NegotiationFailed,
              u"Failed to complete negotiation with the server: %1"_s.arg(parsed.error().message));
         return;
     }
     if (parsed->error) {
-        fail(HubConnection::Error::NegotiationFailed, *parsed->error);
+        fail(Error::NegotiationFailed, *parsed->error);
         return;
     }
     if (parsed->isRedirect()) {
         if (m_redirects >= MaxRedirects) {
-            fail(HubConnection::Error::NegotiationFailed,
-                 u"Negotiate redirection limit exceeded."_s);
+            fail(Error::NegotiationFailed, u"Negotiate redirection limit exceeded."_s);
             return;
         }
         ++m_redirects;
@@ -282,7 +279,7 @@ void Connector::onNegotiated(QNetworkReply *reply)
         return;
     }
     if (parsed->useStatefulReconnect && !m_askedStateful) {
-        fail(HubConnection::Error::NegotiationFailed,
+        fail(Error::NegotiationFailed,
              u"Client didn't negotiate Stateful Reconnect but the server did."_s);
         return;
     }
@@ -312,7 +309,7 @@ void Connector::chooseTransport()
              u"Unable to connect to the server with any of the available transports. %1"_s.arg(
                  m_lastTransportError.message));
     } else {
-        fail(HubConnection::Error::TransportFailed,
+        fail(Error::TransportFailed,
              u"None of the transports supported by the client are supported by the server."_s);
     }
 }
@@ -346,7 +343,7 @@ void Connector::openTransport(HubConnection::Transport kind, const QUrl &url)
         if (m_transport == transport && !m_done)
             transportFailed(e.isError()
                                 ? e
-                                : TransportError {HubConnection::Error::TransportFailed,
+                                : TransportError {Error::TransportFailed,
                                                   u"The transport closed while opening."_s, 0});
     });
     m_stepTimer.start(m_settings.stepTimeoutMs);
@@ -362,7 +359,7 @@ void Connector::transportFailed(const TransportError &error)
     transport->deleteLater();
     qCInfo(lcHubConnection) << "the" << HubConnection::transportName(kind)
                             << "transport failed:" << error.message;
-    if (error.code == HubConnection::Error::Unauthorized || m_settings.skipNegotiation
+    if (error.code == Error::Unauthorized || m_settings.skipNegotiation
         || !m_settings.resumeUrl.isEmpty()) {
         fail(error.code, error.message);
         return;
@@ -389,7 +386,7 @@ Transport *Connector::takeTransport()
     return t;
 }
 
-void Connector::fail(HubConnection::Error error, const QString &message)
+void Connector::fail(Error error, const QString &message)
 {
     if (m_done)
         return;

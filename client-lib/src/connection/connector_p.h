@@ -61,7 +61,7 @@ public:
 
 Q_SIGNALS:
     void succeeded();
-    void failed(Heliograph::HubConnection::Error error, const QString &message);
+    void failed(Heliograph::Error error, const QString &message);
 
 private:
     void fetchToken();
@@ -70,7 +70,7 @@ private:
     void chooseTransport();
     void openTransport(HubConnection::Transport kind, const QUrl &url);
     void transportFailed(const TransportError &error);
-    void fail(HubConnection::Error error, const QString &message);
+    void fail(Error error, const QString &message);
     void abortAll();
     void discardReply();
 

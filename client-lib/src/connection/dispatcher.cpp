@@ -6,23 +6,16 @@
 
 #include <heliograph/protocol/handshake.h>
 
-#include <QtCore/QCoreApplication>
 #include <QtCore/QFutureWatcher>
-#include <QtCore/QPromise>
-#include <QtCore/QThread>
-#include <QtCore/QVariant>
-#include <QtNetwork/QHostAddress>
-#include <QtNetwork/QNetworkAccessManager>
 
-#include <algorithm>
 #include <exception>
-#include <limits>
 
 using namespace Qt::StringLiterals;
 
 namespace Heliograph {
 
 using Detail::lcHubConnection;
+
 void HubConnection::Private::onTransportReceived(const QByteArray &payload)
 {
     bytesReceived += quint64(payload.size());
@@ -65,7 +58,7 @@ void HubConnection::Private::processHandshake()
     handshakeBuffer.clear();
     handshakeDone = true;
     reader->append(rest);
-    const quint64 session = m_session;
+    const quint64 session = currentSession;
     QPointer<HubConnection> guard(q);
     established();
     if (guard && isCurrent(session))
@@ -94,7 +87,7 @@ void HubConnection::Private::established()
         << protocol->name() << "connection id" << connectionId;
     setRecovered(true);
     // The rejoin calls go first; the outbox follows once they are answered.
-    const quint64 session = m_session;
+    const quint64 session = currentSession;
     runRejoins();
     if (isCurrent(session) && rejoinsPending == 0)
         flushOutbox();
@@ -105,7 +98,7 @@ void HubConnection::Private::established()
 void HubConnection::Private::processMessages()
 {
     QPointer<HubConnection> guard(q);
-    const quint64 session = m_session;
+    const quint64 session = currentSession;
     while (guard && isCurrent(session)) {
         MessageReader::Result r = reader->read();
         if (r.status == MessageReader::Status::NeedMoreData)
@@ -182,7 +175,7 @@ void HubConnection::Private::handleInvocation(InvocationMessage &&invocation)
     const QByteArray key = invocation.target.toLower();
     const QList<std::shared_ptr<HandlerEntry>> list = handlers.value(key);
     QPointer<HubConnection> guard(q);
-    const quint64 session = m_session;
+    const quint64 session = currentSession;
     for (const std::shared_ptr<HandlerEntry> &e : list) {
         if (e->removed)
             continue;
@@ -255,24 +248,21 @@ void HubConnection::Private::handleInvocation(InvocationMessage &&invocation)
 
 void HubConnection::Private::handleCompletion(CompletionMessage &&completion)
 {
-    if (auto it = pending.find(completion.invocationId); it != pending.end()) {
-        const ResultCallback callback = std::move(it.value());
-        pending.erase(it);
+    if (pending.contains(completion.invocationId)) {
+        const ResultCallback callback = pending.take(completion.invocationId);
         if (completion.kind == CompletionMessage::Kind::Error)
-            callback(HubError {HubError::Code::ServerError, QString::fromUtf8(completion.error)});
+            callback(HubError {Error::ServerError, QString::fromUtf8(completion.error)});
         else
             callback(completion.result);
         return;
     }
-    if (auto it = streams.find(completion.invocationId); it != streams.end()) {
-        QPointer<HubStream> s = it.value();
-        streams.erase(it);
+    if (streams.contains(completion.invocationId)) {
+        const QPointer<HubStream> s = streams.take(completion.invocationId);
         if (!s || s->d->finished)
             return;
         s->d->finished = true;
         if (completion.kind == CompletionMessage::Kind::Error) {
-            s->d->error
-                = HubError {HubError::Code::ServerError, QString::fromUtf8(completion.error)};
+            s->d->error = HubError {Error::ServerError, QString::fromUtf8(completion.error)};
             Q_EMIT s->errorOccurred(*s->d->error);
         } else {
             Q_EMIT s->completed();
@@ -330,7 +320,7 @@ void HubConnection::Private::call(CallKind kind, const QByteArray &method,
                                   ResultCallback onResult, std::function<void(bool)> onSent,
                                   HubStream *stream)
 {
-    auto failLater = [this, stream, onResult, onSent](HubError err) {
+    auto failLater = [this, stream, onResult, onSent](const HubError &err) {
         // Never call back from inside the call: the caller may not be ready for it.
         QMetaObject::invokeMethod(
             q,
@@ -354,18 +344,18 @@ void HubConnection::Private::call(CallKind kind, const QByteArray &method,
         || (state == State::Connected && !bypassOutbox && outboxBlocksCalls());
     if (waiting && queueable && active.outboxEnabled) {
         if (!enqueue(kind, method, arguments, onResult, onSent))
-            failLater({HubError::Code::QueueFull,
+            failLater({Error::QueueFull,
                        u"The outbox is full (%1 calls waiting for the connection)."_s.arg(
                            outbox.size())});
         return;
     }
     if (state != State::Connected || (!transport && !sr.resuming)) {
-        failLater({HubError::Code::NotConnected, NotConnectedText});
+        failLater({Error::NotConnected, NotConnectedText});
         return;
     }
     for (UploadStream *u : ups) {
         if (!u || u->d->connection != q || u->d->state != UploadStream::Private::State::Unbound) {
-            failLater({HubError::Code::InvalidArgument,
+            failLater({Error::InvalidArgument,
                        u"An upload stream must come from this connection's createUploadStream() "
                        u"and can be passed to one call only."_s});
             return;
@@ -380,13 +370,13 @@ void HubConnection::Private::call(CallKind kind, const QByteArray &method,
         ? HubMessage(StreamInvocationMessage {{}, id, method, arguments, streamIds})
         : HubMessage(InvocationMessage {{}, id, method, arguments, streamIds});
     if (kind == CallKind::Invoke)
-        pending.insert(id, std::move(onResult));
+        pending.emplace(id, std::move(onResult));
     if (kind == CallKind::Stream) {
         stream->d->invocationId = id;
-        stream->d->session = m_session;
+        stream->d->session = currentSession;
         streams.insert(id, stream);
     }
-    const quint64 session = m_session;
+    const quint64 session = currentSession;
     QPointer<HubConnection> guard(q);
     sendMessage(message, std::move(onSent));
     if (!guard || !isCurrent(session))
@@ -447,15 +437,15 @@ void HubConnection::Private::removeHandler(quint64 id)
         QList<std::shared_ptr<HandlerEntry>> &list = it.value();
         for (qsizetype i = 0; i < list.size(); ++i) {
             if (list[i]->id == id) {
-                list[i]->removed = true;
-                list.removeAt(i);
+                const std::shared_ptr<HandlerEntry> entry = list.takeAt(i);
+                entry->removed = true;
                 if (list.isEmpty())
-                    handlers.erase(it);
+                    handlers.remove(entry->method.toLower()); // the key addHandler() used
                 return;
             }
         }
     }
-    for (auto it = resultHandlers.begin(); it != resultHandlers.end(); ++it) {
+    for (auto it = resultHandlers.cbegin(); it != resultHandlers.cend(); ++it) {
         if (it->id == id) {
             resultHandlers.erase(it);
             return;

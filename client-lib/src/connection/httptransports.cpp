@@ -32,7 +32,7 @@ void discard(QPointer<QNetworkReply> &reply, QObject *receiver)
 
 TransportError missingManager()
 {
-    return {HubConnection::Error::TransportFailed, u"The network access manager is gone."_s, 0};
+    return {Error::TransportFailed, u"The network access manager is gone."_s, 0};
 }
 } // namespace
 
@@ -171,12 +171,11 @@ void ServerSentEventsTransport::onFinished()
         // end by the server comes with a Close message first anyway.
         if (reply->error() != QNetworkReply::NoError)
             finish(
-                {HubConnection::Error::TransportFailed,
+                {Error::TransportFailed,
                  u"The Server-Sent Events stream failed: %1."_s.arg(redacted(reply->errorString())),
                  statusOf(reply)});
         else
-            finish({HubConnection::Error::TransportFailed,
-                    u"The Server-Sent Events stream ended."_s, 0});
+            finish({Error::TransportFailed, u"The Server-Sent Events stream ended."_s, 0});
         return;
     default:
         return;
@@ -336,8 +335,7 @@ void LongPollingTransport::poll()
         }
         if (status == 204) {
             m_sender.abort();
-            finish({HubConnection::Error::ServerClosed,
-                    u"The server ended the long-polling connection."_s, 204});
+            finish({Error::ServerClosed, u"The server ended the long-polling connection."_s, 204});
             return;
         }
         if (reply->error() != QNetworkReply::NoError || status != 200) {

@@ -21,13 +21,12 @@ using namespace Qt::StringLiterals;
 namespace Heliograph {
 
 using Detail::lcHubConnection;
-namespace Detail {
-void warnHandlerArguments(const QByteArray &method, const QString &why)
+
+void HubConnection::warnHandlerArguments(const QByteArray &method, const QString &why)
 {
     qCWarning(lcHubConnection).noquote()
         << "handler of" << QString::fromUtf8(method) << "not called:" << why;
 }
-} // namespace Detail
 
 // --- Private: lifecycle -------------------------------------------------------------------
 
@@ -81,7 +80,8 @@ void HubConnection::Private::start()
     QString invalid;
     if (config.url.isEmpty() || !config.url.isValid())
         invalid = u"No valid URL is set."_s;
-    else if (config.skipNegotiation && config.transports != Transports(Transport::WebSockets))
+    else if (config.skipNegotiationEnabled
+             && config.transports != Transports(Transport::WebSockets))
         invalid = u"Negotiation can only be skipped when using the WebSocket transport directly."_s;
     else if (!(config.transports
                & (config.protocol == Protocol::Json
@@ -149,8 +149,8 @@ Detail::Connector *HubConnection::Private::makeConnector(bool resume)
     s.url = urlWithCursors();
     s.transports = active.transports;
     s.format = protocol->transferFormat();
-    s.skipNegotiation = active.skipNegotiation;
-    s.statefulReconnect = active.statefulReconnect && !active.skipNegotiation;
+    s.skipNegotiation = active.skipNegotiationEnabled;
+    s.statefulReconnect = active.statefulReconnectEnabled && !active.skipNegotiationEnabled;
     if (resume) {
         s.resumeUrl = sr.url;
         s.transports = Transport::WebSockets;
@@ -192,7 +192,7 @@ void HubConnection::Private::onConnectorSucceeded()
     sr.url = c->transportUrl();
     c->disconnect(q);
     c->deleteLater();
-    ++m_session;
+    ++currentSession;
     attachTransport(t);
     handshakeDone = false;
     handshakeBuffer.clear();
@@ -281,7 +281,7 @@ void HubConnection::Private::attemptFailed(Error e, const QString &message)
         qCWarning(lcHubConnection).noquote() << "could not connect:" << message;
         setError(e, message);
         setState(State::Disconnected);
-        failOutbox({HubError::Code::ConnectionLost, message});
+        failOutbox({Error::ConnectionLost, message});
         notify(Event::Failed);
         return;
     }
@@ -308,7 +308,7 @@ void HubConnection::Private::attemptFailed(Error e, const QString &message)
     qCWarning(lcHubConnection).noquote() << text;
     setError(e, text);
     setState(State::Disconnected);
-    failOutbox({HubError::Code::ConnectionLost, text});
+    failOutbox({Error::ConnectionLost, text});
     notify(Event::Failed);
 }
 
@@ -382,11 +382,11 @@ void HubConnection::Private::connectionLost(Error e, const QString &message, boo
     // Pending calls fail once the state says why (a continuation may look at it).
     const quint64 transition = transitions;
     QPointer<HubConnection> guard(q);
-    failEverything({HubError::Code::ConnectionLost, CanceledText + u' ' + message});
+    failEverything({Error::ConnectionLost, CanceledText + u' ' + message});
     if (!guard || transition != transitions)
         return; // a continuation moved on (stop(), start())
     if (!delay) {
-        failOutbox({HubError::Code::ConnectionLost, CanceledText + u' ' + message});
+        failOutbox({Error::ConnectionLost, CanceledText + u' ' + message});
         if (!guard || transition != transitions)
             return;
     }
@@ -426,7 +426,7 @@ void HubConnection::Private::stop()
         {
             const quint64 transition = transitions;
             QPointer<HubConnection> guard(q);
-            failOutbox({HubError::Code::ConnectionLost, CanceledText});
+            failOutbox({Error::ConnectionLost, CanceledText});
             if (!guard || transition != transitions)
                 return;
         }
@@ -441,9 +441,9 @@ void HubConnection::Private::stop()
     setState(State::Disconnecting);
     const quint64 transition = transitions;
     QPointer<HubConnection> guard(q);
-    failEverything({HubError::Code::ConnectionLost, CanceledText});
+    failEverything({Error::ConnectionLost, CanceledText});
     if (guard && transition == transitions)
-        failOutbox({HubError::Code::ConnectionLost, CanceledText});
+        failOutbox({Error::ConnectionLost, CanceledText});
     notify(Event::None);
     if (!guard || transition != transitions)
         return; // a slot moved on
@@ -465,7 +465,7 @@ void HubConnection::Private::finishStop()
 
 void HubConnection::Private::teardownSession(bool graceful)
 {
-    ++m_session;
+    ++currentSession;
     handshakeTimer.stop();
     heartbeatTimer.stop();
     if (Detail::Connector *c = std::exchange(connector, nullptr)) {
@@ -694,8 +694,8 @@ HubConnection::~HubConnection()
     d->destroying = true;
     d->retryTimer.stop();
     d->teardownSession(false);
-    d->failEverything({HubError::Code::ConnectionLost, CanceledText});
-    d->failOutbox({HubError::Code::ConnectionLost, CanceledText});
+    d->failEverything({Error::ConnectionLost, CanceledText});
+    d->failOutbox({Error::ConnectionLost, CanceledText});
 }
 
 void HubConnection::setUrl(const QUrl &url)
@@ -768,20 +768,25 @@ HubConnection::Transports HubConnection::transports() const
     return d->config.transports;
 }
 
-void HubConnection::setSkipNegotiation(bool skip)
+void HubConnection::setSkipNegotiationEnabled(bool enabled)
 {
-    d->config.skipNegotiation = skip;
+    d->config.skipNegotiationEnabled = enabled;
 }
 
-bool HubConnection::skipNegotiation() const
+bool HubConnection::isSkipNegotiationEnabled() const
 {
-    return d->config.skipNegotiation;
+    return d->config.skipNegotiationEnabled;
 }
 
 void HubConnection::setAccessTokenProvider(AccessTokenProvider provider)
 {
     d->config.tokenProvider = std::move(provider);
     d->active.tokenProvider = d->config.tokenProvider;
+}
+
+HubConnection::AccessTokenProvider HubConnection::accessTokenProvider() const
+{
+    return d->config.tokenProvider;
 }
 
 void HubConnection::setHeaders(const HttpHeaders &headers)
@@ -813,6 +818,13 @@ void HubConnection::setSslConfiguration(const QSslConfiguration &configuration)
     Q_UNUSED(configuration)
 #endif
 }
+
+#if QT_CONFIG(ssl) // QSslConfiguration exists only in a Qt built with TLS
+QSslConfiguration HubConnection::sslConfiguration() const
+{
+    return d->config.ssl.value_or(QSslConfiguration::defaultConfiguration());
+}
+#endif
 
 void HubConnection::setKeepAliveInterval(std::chrono::milliseconds interval)
 {
@@ -885,7 +897,7 @@ HubConnection::Transport HubConnection::transport() const
     return d->transportKind;
 }
 
-HubConnection::Error HubConnection::error() const
+Error HubConnection::error() const
 {
     return d->error;
 }
@@ -968,8 +980,7 @@ QFuture<void> HubConnection::send(const QByteArray &method, const ValueList &arg
         },
         [promise](bool ok) {
             if (!ok)
-                promise->setException(
-                    HubErrorException({HubError::Code::ConnectionLost, CanceledText}));
+                promise->setException(HubErrorException({Error::ConnectionLost, CanceledText}));
             promise->finish();
         },
         nullptr);

@@ -22,13 +22,16 @@ namespace Heliograph {
 
 using namespace std::chrono_literals;
 
-struct Subscription::Data {
+// The Private classes are hidden (Q_DECL_HIDDEN): nested in exported classes they would be
+// exported too, member functions and the std:: templates instantiated with them included.
+
+struct Q_DECL_HIDDEN Subscription::Data {
     QPointer<HubConnection> connection;
     QByteArray method;
     quint64 id = 0;
 };
 
-struct HubStream::Private {
+struct Q_DECL_HIDDEN HubStream::Private {
     QPointer<HubConnection> connection;
     QByteArray invocationId;
     quint64 session = 0;
@@ -36,7 +39,7 @@ struct HubStream::Private {
     std::optional<HubError> error;
 };
 
-struct UploadStream::Private {
+struct Q_DECL_HIDDEN UploadStream::Private {
     enum class State : quint8 { Unbound, Open, Closed };
     QPointer<HubConnection> connection;
     State state = State::Unbound;
@@ -47,7 +50,7 @@ struct UploadStream::Private {
     std::optional<QString> failRequested;
 };
 
-class HubConnection::Private {
+class Q_DECL_HIDDEN HubConnection::Private {
 public:
     enum class CallKind : quint8 { Invoke, Send, Stream };
 
@@ -57,7 +60,7 @@ public:
         StructKeyCase messagePackKeyCase = StructKeyCase::CamelCase;
         Transports transports
             = Transport::WebSockets | Transport::ServerSentEvents | Transport::LongPolling;
-        bool skipNegotiation = false;
+        bool skipNegotiationEnabled = false;
         AccessTokenProvider tokenProvider;
         HttpHeaders headers;
         QPointer<QNetworkAccessManager> manager;
@@ -69,7 +72,7 @@ public:
         std::chrono::milliseconds handshakeTimeout = 15s;
         qint64 maxReceiveMessageSize = 32 * 1024 * 1024; ///< framed; 0 = unlimited
         std::shared_ptr<RetryPolicy> retryPolicy = std::make_shared<DefaultRetryPolicy>();
-        bool statefulReconnect = true;
+        bool statefulReconnectEnabled = true;
         qsizetype statefulBufferSize = 100000;
         bool outboxEnabled = true;
         int outboxLimit = 1000;
@@ -205,11 +208,11 @@ public:
               std::function<void(bool)> onSent, HubStream *stream);
     QByteArray nextInvocationId()
     {
-        return QByteArray::number(m_nextInvocationId++);
+        return QByteArray::number(invocationCounter++);
     }
     bool isCurrent(quint64 session) const
     {
-        return session == m_session && state == State::Connected;
+        return session == currentSession && state == State::Connected;
     }
 
     // handlers
@@ -251,7 +254,7 @@ public:
     bool bypassOutbox = false; ///< rejoin calls and the outbox flush go straight out
 
     // the session: one connect attempt and the transport it opened
-    quint64 m_session = 0;
+    quint64 currentSession = 0; ///< bumped by every new session: stale callbacks compare it
     Detail::Connector *connector = nullptr;
     Detail::Transport *transport = nullptr;
     QString pendingConnectionId;
@@ -291,7 +294,7 @@ public:
     int retryCount = 0;
 
     // calls
-    quint64 m_nextInvocationId = 1;
+    quint64 invocationCounter = 1; ///< the next invocation or stream id
     QHash<QByteArray, ResultCallback> pending;
     QHash<QByteArray, QPointer<HubStream>> streams;
     QList<QPointer<UploadStream>> uploads;

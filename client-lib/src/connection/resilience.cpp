@@ -140,7 +140,7 @@ void HubConnection::Private::expireOutbox()
     QPointer<HubConnection> guard(q);
     for (const Queued &e : std::as_const(expired)) {
         const HubError err {
-            HubError::Code::TimedOut,
+            Error::TimedOut,
             u"'%1' waited %2 ms in the outbox without a connection."_s.arg(
                 QString::fromUtf8(e.method), QString::number(active.outboxTimeout.count()))};
         qCInfo(lcHubConnection) << "outbox:" << e.method << "timed out";
@@ -225,7 +225,7 @@ void HubConnection::Private::restoreOutbox()
 
 void HubConnection::Private::flushOutbox()
 {
-    const quint64 session = m_session;
+    const quint64 session = currentSession;
     QPointer<HubConnection> guard(q);
     bool persistedSent = false;
     while (!outbox.empty() && guard && isCurrent(session)) {
@@ -253,7 +253,7 @@ void HubConnection::Private::runRejoins()
 {
     if (rejoins.isEmpty())
         return;
-    const quint64 session = m_session;
+    const quint64 session = currentSession;
     const QList<Rejoin> calls = rejoins;
     rejoinsPending += int(calls.size());
     QPointer<HubConnection> guard(q);
@@ -262,15 +262,15 @@ void HubConnection::Private::runRejoins()
         call(
             CallKind::Invoke, r.method, r.arguments, {},
             [this, session, method = r.method](const HubResult<Value> &result) {
-                if (session != m_session)
+                if (session != currentSession)
                     return; // that connection is gone; the next one rejoins again
-                if (!result && result.error().code != HubError::Code::ConnectionLost) {
+                if (!result && result.error().code != Error::ConnectionLost) {
                     qCWarning(lcHubConnection).noquote()
                         << "rejoin call" << QString::fromUtf8(method)
                         << "failed:" << result.error().message;
                     QPointer<HubConnection> alive(q);
                     Q_EMIT q->rejoinFailed(method, result.error());
-                    if (!alive || session != m_session)
+                    if (!alive || session != currentSession)
                         return;
                 }
                 if (--rejoinsPending == 0 && isCurrent(session))
@@ -361,14 +361,14 @@ void HubConnection::Private::setRecovered(bool value)
 
 // --- HubConnection: configuration ---------------------------------------------------------
 
-void HubConnection::setStatefulReconnect(bool enabled)
+void HubConnection::setStatefulReconnectEnabled(bool enabled)
 {
-    d->config.statefulReconnect = enabled;
+    d->config.statefulReconnectEnabled = enabled;
 }
 
-bool HubConnection::statefulReconnect() const
+bool HubConnection::isStatefulReconnectEnabled() const
 {
-    return d->config.statefulReconnect;
+    return d->config.statefulReconnectEnabled;
 }
 
 void HubConnection::setStatefulReconnectBufferSize(qsizetype bytes)
@@ -416,6 +416,11 @@ std::chrono::milliseconds HubConnection::outboxTimeout() const
 void HubConnection::setOutboxStore(std::shared_ptr<OutboxStore> store)
 {
     d->config.outboxStore = std::move(store);
+}
+
+std::shared_ptr<OutboxStore> HubConnection::outboxStore() const
+{
+    return d->config.outboxStore;
 }
 
 void HubConnection::setNetworkMonitor(NetworkMonitor *monitor)
@@ -499,7 +504,7 @@ quint64 HubConnection::replayedMessages() const
     return d->replayedMessages;
 }
 
-bool HubConnection::recovered() const
+bool HubConnection::isRecovered() const
 {
     return d->recovered;
 }
@@ -509,7 +514,7 @@ bool HubConnection::recovered() const
 CursorStore::~CursorStore() = default;
 OutboxStore::~OutboxStore() = default;
 
-struct FileCursorStore::Private {
+struct Q_DECL_HIDDEN FileCursorStore::Private {
     explicit Private(const QString &path)
         : settings(path, QSettings::IniFormat)
     { }
@@ -537,7 +542,7 @@ void FileCursorStore::save(const QString &key, qint64 sequence)
         qCWarning(lcHubConnection) << "could not save the replay cursor" << key;
 }
 
-struct FileOutboxStore::Private {
+struct Q_DECL_HIDDEN FileOutboxStore::Private {
     QString path;
 };
 

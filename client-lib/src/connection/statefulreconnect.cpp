@@ -4,25 +4,10 @@
 #include "hubconnection_helpers_p.h"
 #include "logging_p.h"
 
-#include <heliograph/protocol/handshake.h>
-
-#include <QtCore/QCoreApplication>
-#include <QtCore/QFutureWatcher>
-#include <QtCore/QPromise>
-#include <QtCore/QThread>
-#include <QtCore/QVariant>
-#include <QtNetwork/QHostAddress>
-#include <QtNetwork/QNetworkAccessManager>
-
-#include <algorithm>
-#include <exception>
-#include <limits>
-
-using namespace Qt::StringLiterals;
-
 namespace Heliograph {
 
 using Detail::lcHubConnection;
+
 // --- Private: stateful reconnect ----------------------------------------------------------
 
 void HubConnection::Private::beginResume(Error e, const QString &message)

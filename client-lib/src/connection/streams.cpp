@@ -11,7 +11,7 @@ namespace Heliograph {
 
 // --- HubErrorException --------------------------------------------------------------------
 
-struct HubErrorException::Private {
+struct Q_DECL_HIDDEN HubErrorException::Private {
     HubError error;
     QByteArray what; ///< error.message as UTF-8, for what()
 };
@@ -126,7 +126,7 @@ void HubStream::cancel()
     if (d->finished)
         return;
     d->finished = true;
-    d->error = HubError {HubError::Code::Canceled, u"The stream was canceled."_s};
+    d->error = HubError {Error::Canceled, u"The stream was canceled."_s};
     if (d->connection) {
         HubConnection::Private *c = d->connection->d.get();
         c->streams.remove(d->invocationId);
@@ -243,7 +243,7 @@ DefaultRetryPolicy::DefaultRetryPolicy()
     : DefaultRetryPolicy({0ms, 2s, 5s, 10s, 30s}, true, 0.2)
 { }
 
-struct DefaultRetryPolicy::Private {
+struct Q_DECL_HIDDEN DefaultRetryPolicy::Private {
     QList<std::chrono::milliseconds> delays;
     bool repeatLast = true;
     double jitter = 0.2;
@@ -276,7 +276,7 @@ QList<std::chrono::milliseconds> DefaultRetryPolicy::delays() const
     return d->delays;
 }
 
-bool DefaultRetryPolicy::repeatsLast() const
+bool DefaultRetryPolicy::isRepeatLastEnabled() const
 {
     return d->repeatLast;
 }

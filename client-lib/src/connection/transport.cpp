@@ -26,7 +26,7 @@ QString messageTooLargeText(qint64 limit)
 
 TransportError messageTooLarge(qint64 limit)
 {
-    return {HubConnection::Error::ProtocolError, messageTooLargeText(limit), 0};
+    return {Error::ProtocolError, messageTooLargeText(limit), 0};
 }
 
 qint64 transportBufferLimit(qint64 limit)
@@ -74,17 +74,17 @@ TransportError replyError(QNetworkReply *reply, const QString &what)
     TransportError e;
     e.httpStatus = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
     if (e.httpStatus == 401 || e.httpStatus == 403) {
-        e.code = HubConnection::Error::Unauthorized;
+        e.code = Error::Unauthorized;
         e.message = u"%1 was refused: HTTP %2 %3."_s.arg(
             what, QString::number(e.httpStatus),
             reply->attribute(QNetworkRequest::HttpReasonPhraseAttribute).toString());
     } else if (e.httpStatus != 0) {
-        e.code = HubConnection::Error::TransportFailed;
+        e.code = Error::TransportFailed;
         e.message = u"%1 failed: HTTP %2 %3."_s.arg(
             what, QString::number(e.httpStatus),
             reply->attribute(QNetworkRequest::HttpReasonPhraseAttribute).toString());
     } else {
-        e.code = HubConnection::Error::TransportFailed;
+        e.code = Error::TransportFailed;
         e.message = u"%1 failed: %2."_s.arg(what, redacted(reply->errorString()));
     }
     return e;
@@ -106,7 +106,7 @@ void Transport::setOpened()
     Q_EMIT opened();
 }
 
-void Transport::finish(TransportError error)
+void Transport::finish(const TransportError &error)
 {
     if (m_state == State::Closed)
         return;
@@ -171,8 +171,8 @@ void HttpSender::postNext()
         return;
     }
     if (!m_settings.manager) {
-        const TransportError e {HubConnection::Error::TransportFailed,
-                                u"The network access manager is gone."_s, 0};
+        const TransportError e {Error::TransportFailed, u"The network access manager is gone."_s,
+                                0};
         abort();
         Q_EMIT failed(e);
         return;

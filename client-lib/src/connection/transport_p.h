@@ -30,12 +30,12 @@ namespace Heliograph::Detail {
 
 /// How a transport ended or failed to open.
 struct TransportError {
-    HubConnection::Error code = HubConnection::Error::NoError;
+    Error code = Error::NoError;
     QString message;
     int httpStatus = 0;
     /// An open WebSocket ended without a close handshake (what stateful reconnect resumes).
     bool abrupt = false;
-    bool isError() const noexcept { return code != HubConnection::Error::NoError; }
+    bool isError() const noexcept { return code != Error::NoError; }
 };
 
 /// What every HTTP request and the WebSocket handshake carry.
@@ -106,7 +106,7 @@ protected:
     enum class State { Idle, Opening, Open, Closing, Closed };
     void setOpened();
     /// Emits closed() unless it was emitted already.
-    void finish(TransportError error);
+    void finish(const TransportError &error);
     State m_state = State::Idle;
 };
 

@@ -199,9 +199,8 @@ void WebSocketTransport::onDisconnected()
         break; // the close we asked for
     case State::Opening:
         e.httpStatus = m_httpStatus;
-        e.code = (m_httpStatus == 401 || m_httpStatus == 403)
-            ? HubConnection::Error::Unauthorized
-            : HubConnection::Error::TransportFailed;
+        e.code = (m_httpStatus == 401 || m_httpStatus == 403) ? Error::Unauthorized
+                                                              : Error::TransportFailed;
         e.message = m_httpStatus
             ? u"The WebSocket upgrade was refused: HTTP %1."_s.arg(m_httpStatus)
             : u"The WebSocket could not connect: %1."_s.arg(m_lastError.isEmpty() ? u"closed"_s
@@ -217,15 +216,15 @@ void WebSocketTransport::onDisconnected()
                    && (!m_lastError.isEmpty()
                        || m_socket.closeCode()
                            == QWebSocketProtocol::CloseCodeAbnormalDisconnection)) {
-            e.code = HubConnection::Error::TransportFailed;
+            e.code = Error::TransportFailed;
             e.abrupt = true;
             e.message = u"The WebSocket failed: %1."_s.arg(
                 m_lastError.isEmpty() ? u"closed without a close frame"_s : m_lastError);
         } else if (m_socket.closeCode() == QWebSocketProtocol::CloseCodeNormal) {
-            e.code = HubConnection::Error::ServerClosed;
+            e.code = Error::ServerClosed;
             e.message = u"The server closed the WebSocket."_s;
         } else {
-            e.code = HubConnection::Error::TransportFailed;
+            e.code = Error::TransportFailed;
             const QString reason = m_socket.closeReason();
             e.message = u"WebSocket closed with status code: %1 (%2)."_s.arg(
                 QString::number(int(m_socket.closeCode())),

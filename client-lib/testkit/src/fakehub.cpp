@@ -160,7 +160,7 @@ QString exceptionText(const std::exception &e)
 
 } // namespace
 
-class FakeHub::Private {
+class Q_DECL_HIDDEN FakeHub::Private {
 public:
     struct Out {
         enum class Kind : quint8 { Handshake, Payload, RawFrame, RawSocket, CloseTransport };
@@ -221,8 +221,8 @@ public:
             }
         }
         for (const ClientCall &call : std::as_const(clientCalls)) {
-            call.promise->setException(HubErrorException(
-                {HubError::Code::ConnectionLost, u"The fake hub was destroyed."_s}));
+            call.promise->setException(
+                HubErrorException({Error::ConnectionLost, u"The fake hub was destroyed."_s}));
             call.promise->finish();
         }
     }
@@ -537,14 +537,14 @@ public:
         } else if (auto *s = std::get_if<StreamInvocationMessage>(&message)) {
             answerStream(c, s->invocationId, s->target, s->arguments);
         } else if (auto *done = std::get_if<CompletionMessage>(&message)) {
-            const auto it = clientCalls.find(done->invocationId);
-            if (it == clientCalls.end() || it->connectionId != c->id)
+            const auto it = clientCalls.constFind(done->invocationId);
+            if (it == clientCalls.cend() || it->connectionId != c->id)
                 return;
             const std::shared_ptr<QPromise<Value>> promise = it->promise;
             clientCalls.erase(it);
             if (done->kind == CompletionMessage::Kind::Error)
-                promise->setException(HubErrorException(
-                    {HubError::Code::ServerError, QString::fromUtf8(done->error)}));
+                promise->setException(
+                    HubErrorException({Error::ServerError, QString::fromUtf8(done->error)}));
             else
                 promise->addResult(done->result);
             promise->finish();
@@ -762,15 +762,17 @@ public:
         c->queue.clear();
         connections.removeAll(c);
         const QPointer<FakeHub> guard(q);
-        for (auto it = clientCalls.begin(); it != clientCalls.end();) {
-            if (it->connectionId != c->id) {
-                ++it;
-                continue;
-            }
-            const std::shared_ptr<QPromise<Value>> promise = it->promise;
-            it = clientCalls.erase(it);
+        // Taken out first: a continuation of a failed call may call back into the hub.
+        QList<std::shared_ptr<QPromise<Value>>> orphaned;
+        clientCalls.removeIf([&](QHash<QByteArray, ClientCall>::iterator it) {
+            if (it->connectionId != c->id)
+                return false;
+            orphaned.append(it->promise);
+            return true;
+        });
+        for (const std::shared_ptr<QPromise<Value>> &promise : std::as_const(orphaned)) {
             promise->setException(
-                HubErrorException({HubError::Code::ConnectionLost, u"The connection ended."_s}));
+                HubErrorException({Error::ConnectionLost, u"The connection ended."_s}));
             promise->finish();
         }
         if (!c->handshakeDone)
@@ -838,6 +840,11 @@ void FakeHub::setTransports(HubConnection::Transports transports)
     d->transports = transports;
 }
 
+HubConnection::Transports FakeHub::transports() const
+{
+    return d->transports;
+}
+
 QStringList FakeHub::connectionIds() const
 {
     QStringList ids;
@@ -867,18 +874,18 @@ HubConnection::Transport FakeHub::transportOf(const QString &connectionId) const
 void FakeHub::handle(const QByteArray &method, Handler handler)
 {
     d->asyncHandlers.remove(method.toLower());
-    d->handlers.insert(method.toLower(), std::move(handler));
+    d->handlers.emplace(method.toLower(), std::move(handler));
 }
 
 void FakeHub::handleAsync(const QByteArray &method, AsyncHandler handler)
 {
     d->handlers.remove(method.toLower());
-    d->asyncHandlers.insert(method.toLower(), std::move(handler));
+    d->asyncHandlers.emplace(method.toLower(), std::move(handler));
 }
 
 void FakeHub::handleStream(const QByteArray &method, StreamHandler handler)
 {
-    d->streamHandlers.insert(method.toLower(), std::move(handler));
+    d->streamHandlers.emplace(method.toLower(), std::move(handler));
 }
 
 void FakeHub::removeHandler(const QByteArray &method)
@@ -892,6 +899,11 @@ void FakeHub::removeHandler(const QByteArray &method)
 void FakeHub::setHandshakeResponse(const QByteArray &raw)
 {
     d->handshakeResponse = raw;
+}
+
+QByteArray FakeHub::handshakeResponse() const
+{
+    return d->handshakeResponse;
 }
 
 void FakeHub::sendMessage(const HubMessage &message, const QString &connectionId)
@@ -914,8 +926,8 @@ QFuture<Value> FakeHub::invokeClient(const QString &connectionId, const QByteArr
     QFuture<Value> future = promise->future();
     const Private::ConnectionPtr c = d->byId(connectionId);
     if (!c || !c->handshakeDone) {
-        promise->setException(HubErrorException(
-            {HubError::Code::NotConnected, u"No connected client with that id."_s}));
+        promise->setException(
+            HubErrorException({Error::NotConnected, u"No connected client with that id."_s}));
         promise->finish();
         return future;
     }
@@ -976,6 +988,11 @@ void FakeHub::setDropProbability(double p, quint32 seed)
     d->random.seed(seed);
 }
 
+double FakeHub::dropProbability() const
+{
+    return d->dropProbability;
+}
+
 void FakeHub::duplicateNext(int count)
 {
     d->duplicateNext += qMax(0, count);
@@ -984,6 +1001,11 @@ void FakeHub::duplicateNext(int count)
 void FakeHub::setDelay(std::chrono::milliseconds delay)
 {
     d->delay = qMax(delay, std::chrono::milliseconds(0));
+}
+
+std::chrono::milliseconds FakeHub::delay() const
+{
+    return d->delay;
 }
 
 void FakeHub::resetFaults()
@@ -1018,11 +1040,16 @@ void FakeHub::clearReceived()
     d->log.clear();
 }
 
-void FakeHub::setRecording(bool on)
+void FakeHub::setRecordingEnabled(bool enabled)
 {
-    d->recording = on;
-    if (!on)
+    d->recording = enabled;
+    if (!enabled)
         d->log.clear();
+}
+
+bool FakeHub::isRecordingEnabled() const
+{
+    return d->recording;
 }
 
 } // namespace Heliograph::Testing

@@ -164,7 +164,7 @@ class tst_AdminHub : public QObject {
         auto c = std::make_unique<HubConnection>(url(path, negotiate));
         c->setTransports(transport);
         c->setProtocol(protocol);
-        c->setSkipNegotiation(!negotiate);
+        c->setSkipNegotiationEnabled(!negotiate);
         c->setAccessTokenProvider([accessToken] { return readyToken(accessToken); });
         return c;
     }

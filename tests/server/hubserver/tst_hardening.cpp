@@ -215,7 +215,7 @@ class tst_Hardening : public QObject {
         auto r = std::make_unique<Receiver>();
         r->connection = std::make_unique<HubConnection>(
             QUrl(u"ws://127.0.0.1:%1/hubs/notifications%2"_s.arg(port).arg(query)));
-        r->connection->setSkipNegotiation(true);
+        r->connection->setSkipNegotiationEnabled(true);
         r->connection->setTransports(Transport::WebSockets);
         r->connection->setProtocol(protocol);
         const QString t = QString::fromUtf8(token(user, tenant));

@@ -2,7 +2,15 @@
 #pragma once
 
 // The connection API of Heliograph Client: a SignalR hub connection over WebSockets,
-// Server-Sent Events or long polling, with the JSON or MessagePack hub protocol.
+// Server-Sent Events or long polling, with the JSON or MessagePack hub protocol. This header
+// includes the rest of the API, one header per type:
+//
+//   error.h         Heliograph::Error, the failure codes (a connection band, a call band)
+//   huberror.h      HubError, HubErrorException, HubResult
+//   subscription.h  Subscription (what on() and onInvoke() return)
+//   hubstream.h     HubStream, UploadStream
+//   retrypolicy.h   RetryContext, RetryPolicy, DefaultRetryPolicy
+//   resilience.h    ReplayCursorOptions, CursorStore, OutboxStore, NetworkMonitor
 //
 //   auto *hub = new Heliograph::HubConnection(QUrl(u"https://example.com/hubs/chat"_s), this);
 //   hub->on<QString, QString>("ReceiveMessage", [](QString user, QString text) { ... });
@@ -46,27 +54,31 @@
 //    dropped; the state stays Connected, pending calls and streams carry on, resumed() is
 //    emitted. If the resume fails, the connection is lost as below.
 //  - Automatic reconnect (RetryPolicy): a new connection. Invocations, streams and uploads
-//    pending when the connection is lost or stopped fail with HubError::Code::ConnectionLost.
+//    pending when the connection is lost or stopped fail with Error::ConnectionLost.
 //  - The rejoin registry (addRejoin()): calls made again after every new connection, first.
 //  - The offline outbox: invoke() and send() made while Connecting or Reconnecting are queued
 //    (bounded, each with a timeout) and sent in order once the rejoin calls are answered.
 //    With an OutboxStore, queued sends survive an application restart. Calls made while
-//    Disconnected fail with HubError::Code::NotConnected; streams are never queued.
+//    Disconnected fail with Error::NotConnected; streams are never queued.
 //  - Replay cursors (addReplayCursor()): the last sequence received is presented on every
 //    connect so the server replays what was missed; duplicates are dropped; `recovered`
 //    says whether anything was missed.
 //  - Network awareness (setNetworkMonitor()): no reconnect attempts while offline, an
 //    attempt at once when the network is back.
 
+#include <heliograph/client/error.h>
 #include <heliograph/client/heliographclient_export.h>
+#include <heliograph/client/huberror.h>
+#include <heliograph/client/hubstream.h>
 #include <heliograph/client/resilience.h>
+#include <heliograph/client/retrypolicy.h>
+#include <heliograph/client/subscription.h>
 #include <heliograph/protocol/convert.h>
 #include <heliograph/protocol/expected.h>
 #include <heliograph/protocol/hubprotocol.h>
 #include <heliograph/protocol/value.h>
 
 #include <QtCore/QDateTime>
-#include <QtCore/QException>
 #include <QtCore/QFuture>
 #include <QtCore/QObject>
 #include <QtCore/QString>
@@ -79,7 +91,6 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
-#include <variant>
 
 QT_BEGIN_NAMESPACE
 class QNetworkAccessManager;
@@ -87,118 +98,6 @@ class QSslConfiguration;
 QT_END_NAMESPACE
 
 namespace Heliograph {
-
-class HubConnection;
-class HubStream;
-class UploadStream;
-class RetryPolicy;
-
-/// Why an invocation, a send, a stream or a client-to-server stream did not succeed.
-struct HELIOGRAPH_CLIENT_EXPORT HubError {
-    Q_GADGET
-    /// What kind of failure.
-    Q_PROPERTY(Code code MEMBER code)
-    /// The details, for humans (the server's error text for ServerError).
-    Q_PROPERTY(QString message MEMBER message)
-public:
-    /// The kinds of failure.
-    enum class Code {
-        ServerError, ///< the server completed the invocation with an error (its text)
-        NotConnected, ///< the connection was Disconnected (or, without the outbox, not Connected)
-        ConnectionLost, ///< the connection ended (lost or stopped) before the completion
-        ConversionFailed, ///< the result or item did not convert to the requested C++ type
-        Canceled, ///< the client canceled it
-        InvalidArgument, ///< the call itself was wrong (e.g. an upload stream used twice)
-        QueueFull, ///< the offline outbox was full when the call was made
-        TimedOut, ///< the call waited in the offline outbox longer than its timeout
-    };
-    Q_ENUM(Code)
-
-    Code code = Code::ServerError; ///< what kind of failure
-    QString message; ///< the details, for humans
-
-    friend bool operator==(const HubError &, const HubError &) = default;
-};
-
-/// A HubError carried by a failed QFuture (catch it in `onFailed`).
-class HELIOGRAPH_CLIENT_EXPORT HubErrorException : public QException {
-public:
-    /// Carries `error`.
-    explicit HubErrorException(HubError error);
-    ~HubErrorException() override;
-    /// Copies the error.
-    HubErrorException(const HubErrorException &other);
-    /// Copies the error.
-    HubErrorException &operator=(const HubErrorException &other);
-
-    /// The error carried.
-    const HubError &error() const noexcept;
-    /// The error's message, UTF-8.
-    const char *what() const noexcept override;
-    /// Throws a copy of this exception (QException's API).
-    void raise() const override;
-    /// A copy on the heap (QException's API).
-    HubErrorException *clone() const override;
-
-private:
-    struct Private;
-    const std::unique_ptr<Private> d;
-};
-
-/// Either a value or a HubError: what the callback flavour of HubConnection::invoke() gets.
-template<typename T> using HubResult = Expected<T, HubError>;
-
-/// A handler registration made with HubConnection::on() or onInvoke(). Copies refer to the
-/// same registration; destroying a Subscription does not remove the handler (call
-/// disconnect(), or give on() a context object).
-class HELIOGRAPH_CLIENT_EXPORT Subscription {
-public:
-    Subscription();
-    ~Subscription();
-    /// Refers to the same registration.
-    Subscription(const Subscription &);
-    /// Takes over the reference; the source refers to none.
-    Subscription(Subscription &&) noexcept;
-    /// Refers to the same registration as `other` (the handler of the previous one stays).
-    Subscription &operator=(const Subscription &);
-    /// Takes over the reference (the handler of the previous one stays).
-    Subscription &operator=(Subscription &&) noexcept;
-
-    /// The handler is still registered (its connection and context object exist).
-    bool isActive() const;
-    /// Removes the handler; no-op when it is gone already.
-    void disconnect();
-    /// The hub method the handler is registered for.
-    QByteArray method() const;
-
-private:
-    friend class HubConnection;
-    struct Data;
-    explicit Subscription(std::shared_ptr<Data> data);
-    std::shared_ptr<Data> d;
-};
-
-namespace Detail {
-HELIOGRAPH_CLIENT_EXPORT void warnHandlerArguments(const QByteArray &method, const QString &why);
-
-template<typename... Args, std::size_t... I>
-bool convertArguments(const ValueList &in, std::tuple<Args...> &out, QString &error,
-                      std::index_sequence<I...>)
-{
-    bool ok = true;
-    [[maybe_unused]] auto one = [&](const Value &v, auto &target, std::size_t index) {
-        if (!ok)
-            return;
-        using T = std::remove_cvref_t<decltype(target)>;
-        if (!ValueTraits<T>::fromValue(v, target, error)) {
-            error = QStringLiteral("argument %1: ").arg(index) + error;
-            ok = false;
-        }
-    };
-    (one(in.value(qsizetype(I)), std::get<I>(out), I), ...);
-    return ok;
-}
-} // namespace Detail
 
 /// A connection to one SignalR hub. See the state table at the top of this header.
 class HELIOGRAPH_CLIENT_EXPORT HubConnection : public QObject {
@@ -211,8 +110,8 @@ class HELIOGRAPH_CLIENT_EXPORT HubConnection : public QObject {
     Q_PROPERTY(Transport transport READ transport NOTIFY transportChanged)
     /// "json" or "messagepack".
     Q_PROPERTY(QString protocolName READ protocolName NOTIFY protocolChanged)
-    /// Why the connection failed, was lost or ended (see Error).
-    Q_PROPERTY(Error error READ error NOTIFY errorChanged)
+    /// Why the connection failed, was lost or ended (the connection band of Heliograph::Error).
+    Q_PROPERTY(Heliograph::Error error READ error NOTIFY errorChanged)
     /// The details of error, for humans.
     Q_PROPERTY(QString errorString READ errorString NOTIFY errorChanged)
     /// The latest round trip in milliseconds (see roundTripTime()).
@@ -229,8 +128,8 @@ class HELIOGRAPH_CLIENT_EXPORT HubConnection : public QObject {
     Q_PROPERTY(int queuedMessages READ queuedMessages NOTIFY statisticsChanged)
     /// Invocations of replay-cursor methods the server marked as replayed.
     Q_PROPERTY(quint64 replayedMessages READ replayedMessages NOTIFY statisticsChanged)
-    /// Nothing was missed since the latest new connection (see recovered()).
-    Q_PROPERTY(bool recovered READ recovered NOTIFY recoveredChanged)
+    /// Nothing was missed since the latest new connection (see isRecovered()).
+    Q_PROPERTY(bool recovered READ isRecovered NOTIFY recoveredChanged)
     /// See nextRetryAt().
     Q_PROPERTY(QDateTime nextRetryAt READ nextRetryAt NOTIFY statisticsChanged)
     /// The hub endpoint (see setUrl()).
@@ -245,20 +144,11 @@ public:
     enum class State { Disconnected, Connecting, Connected, Reconnecting, Disconnecting };
     Q_ENUM(State)
 
-    /// Why the connection failed, was lost or ended. Set when it happens; reset by start()
-    /// and by a successful reconnect.
-    enum class Error {
-        NoError,
-        NegotiationFailed, ///< negotiate failed: network, HTTP status, error text, redirects
-        Unauthorized, ///< HTTP 401/403, or the access token provider failed
-        TransportFailed, ///< no transport could be opened, or the open one failed
-        HandshakeFailed, ///< the handshake was refused, malformed or timed out
-        ServerTimeout, ///< nothing received within serverTimeout()
-        ServerClosed, ///< the server closed the connection (Close message, or the transport)
-        ProtocolError, ///< the server sent bytes the hub protocol cannot read
-        InvalidConfiguration, ///< e.g. no URL, skipNegotiation without WebSockets only
-    };
-    Q_ENUM(Error)
+    /// The former name of the connection's failure codes, now Heliograph::Error (its
+    /// connection band, 1..99). Set when it happens; reset by start() and by a successful
+    /// reconnect.
+    /// \deprecated Use Heliograph::Error; kept for source compatibility until 1.0.
+    using Error = Heliograph::Error;
 
     /// The hub protocol: JSON (text) or MessagePack (binary).
     enum class Protocol { Json, MessagePack };
@@ -331,15 +221,18 @@ public:
     void setTransports(Transports transports);
     /// The transports to try.
     Transports transports() const;
-    /// Connects the WebSocket straight to url() without negotiating. Needs transports() to
-    /// be exactly WebSockets; connectionId() then stays empty.
-    void setSkipNegotiation(bool skip);
+    /// Connects the WebSocket straight to url() without negotiating (the official clients'
+    /// skipNegotiation). Needs transports() to be exactly WebSockets; connectionId() then
+    /// stays empty. Default: false.
+    void setSkipNegotiationEnabled(bool enabled);
     /// Whether negotiate is skipped.
-    bool skipNegotiation() const;
+    bool isSkipNegotiationEnabled() const;
     /// Called before every connect and reconnect attempt; the token goes into an
     /// `Authorization: Bearer` header of every request. A failed or empty future is an
     /// Unauthorized failure / no token. Never logged.
     void setAccessTokenProvider(AccessTokenProvider provider);
+    /// The access token provider; empty when none is set.
+    AccessTokenProvider accessTokenProvider() const;
     /// Extra headers for every HTTP request and the WebSocket handshake.
     void setHeaders(const HttpHeaders &headers);
     /// The extra headers.
@@ -348,10 +241,15 @@ public:
     /// proxy and cookies also go to the WebSocket. Must live on this object's thread and
     /// outlive it, or be reset. nullptr (default): an internal one.
     void setNetworkAccessManager(QNetworkAccessManager *manager);
-    /// The manager set with setNetworkAccessManager(), or nullptr.
+    /// The manager in use: the one set with setNetworkAccessManager(), else the one the
+    /// connections without their own share on this thread (made on first use; settings made
+    /// on it apply to all of them).
     QNetworkAccessManager *networkAccessManager() const;
     /// TLS settings for every request and the WebSocket (default: Qt's default).
     void setSslConfiguration(const QSslConfiguration &configuration);
+    /// The TLS settings: those set, else QSslConfiguration::defaultConfiguration() (include
+    /// <QtNetwork/QSslConfiguration> to call it; only in a Qt built with TLS).
+    QSslConfiguration sslConfiguration() const;
     /// A Ping is sent when nothing was sent for this long. Default 15 s; 0 disables. Applies
     /// to the live connection at once.
     void setKeepAliveInterval(std::chrono::milliseconds interval);
@@ -382,7 +280,7 @@ public:
     ///
     /// The connection then ends like on any other protocol error: Error::ProtocolError, with
     /// errorString() "The server sent a message larger than the limit of N bytes.", pending
-    /// calls fail with HubError::Code::ConnectionLost, and the retry policy decides on an
+    /// calls fail with Error::ConnectionLost, and the retry policy decides on an
     /// automatic reconnect (no stateful resume: the same message would come again). In the
     /// handshake response it is a HandshakeFailed attempt.
     void setMaximumReceiveMessageSize(qint64 bytes);
@@ -395,9 +293,9 @@ public:
     std::shared_ptr<RetryPolicy> retryPolicy() const;
     /// Asks for stateful reconnect in negotiate (used only on WebSockets, when the server
     /// agrees). Default: true.
-    void setStatefulReconnect(bool enabled);
+    void setStatefulReconnectEnabled(bool enabled);
     /// Whether stateful reconnect is asked for.
-    bool statefulReconnect() const;
+    bool isStatefulReconnectEnabled() const;
     /// Bytes of sent messages the server has not acknowledged yet, kept for replay. Past it,
     /// send() futures finish only once the server acknowledges. Default 100 000.
     void setStatefulReconnectBufferSize(qsizetype bytes);
@@ -407,12 +305,11 @@ public:
     void setOutboxEnabled(bool enabled);
     /// Whether the offline outbox is on.
     bool isOutboxEnabled() const;
-    /// The most calls the outbox holds; a call beyond fails with HubError::Code::QueueFull.
+    /// The most calls the outbox holds; a call beyond fails with Error::QueueFull.
     void setOutboxLimit(int calls);
     /// The most calls the outbox holds.
     int outboxLimit() const;
-    /// How long a call may wait in the outbox; after that it fails with
-    /// HubError::Code::TimedOut.
+    /// How long a call may wait in the outbox; after that it fails with Error::TimedOut.
     void setOutboxTimeout(std::chrono::milliseconds timeout);
     /// How long a call may wait in the outbox.
     std::chrono::milliseconds outboxTimeout() const;
@@ -421,6 +318,8 @@ public:
     /// it never times out and stays stored until it is handed to a transport, by this run
     /// or by the next start() with the same store. nullptr (default): memory only.
     void setOutboxStore(std::shared_ptr<OutboxStore> store);
+    /// The outbox store; nullptr when queued calls are kept in memory only.
+    std::shared_ptr<OutboxStore> outboxStore() const;
     /// Pauses automatic reconnect while `monitor` says offline. Default: the system's
     /// (NetworkMonitor::createSystemMonitor()) where there is one; nullptr turns it off. Not
     /// owned unless parented to this connection.
@@ -452,9 +351,9 @@ public:
     QString connectionId() const;
     /// The transport in use; None unless Connected or Disconnecting.
     Transport transport() const;
-    /// Why the connection last failed, was lost or ended; NoError after start() and after a
-    /// successful reconnect.
-    Error error() const;
+    /// Why the connection last failed, was lost or ended (the connection band of
+    /// Heliograph::Error); NoError after start() and after a successful reconnect.
+    Heliograph::Error error() const;
     /// The details of error(), for humans.
     QString errorString() const;
 
@@ -478,7 +377,7 @@ public:
     quint64 replayedMessages() const;
     /// False once a replay cursor saw a gap since the latest connect or reconnect (something
     /// was missed that the server did not replay); true again at the next new connection.
-    bool recovered() const;
+    bool isRecovered() const;
     /// When the next automatic reconnect attempt starts (for a countdown); invalid unless
     /// Reconnecting with an attempt scheduled (not while one runs or while offline).
     QDateTime nextRetryAt() const;
@@ -493,7 +392,7 @@ public:
     void invoke(const QByteArray &method, const ValueList &arguments, const QObject *context,
                 ResultCallback callback, const QList<UploadStream *> &uploads = {});
     /// Typed: arguments through toValue(), the result through fromValue<R>() (a conversion
-    /// failure fails the future with HubError::Code::ConversionFailed).
+    /// failure fails the future with Error::ConversionFailed).
     template<typename R = void, typename... A>
     QFuture<R> invokeAs(const QByteArray &method, const A &...arguments)
     {
@@ -505,7 +404,7 @@ public:
                 } else {
                     Expected<R> converted = fromValue<R>(result);
                     if (!converted)
-                        throw HubErrorException(HubError {HubError::Code::ConversionFailed,
+                        throw HubErrorException(HubError {Error::ConversionFailed,
                                                           QString::fromUtf8(method)
                                                               + QStringLiteral(": ")
                                                               + converted.error().message});
@@ -541,9 +440,9 @@ public:
         return on(method, Handler([method, handler = std::move(handler)](const ValueList &args) {
                       std::tuple<std::remove_cvref_t<Args>...> converted;
                       QString error;
-                      if (!Detail::convertArguments(args, converted, error,
-                                                    std::index_sequence_for<Args...> {})) {
-                          Detail::warnHandlerArguments(method, error);
+                      if (!convertArguments(args, converted, error,
+                                            std::index_sequence_for<Args...> {})) {
+                          warnHandlerArguments(method, error);
                           return;
                       }
                       std::apply(handler, std::move(converted));
@@ -591,13 +490,13 @@ Q_SIGNALS:
     /// start() succeeded.
     void connected();
     /// The connection was lost; an automatic reconnect is under way.
-    void reconnecting(Heliograph::HubConnection::Error error);
+    void reconnecting(Heliograph::Error error);
     /// An automatic reconnect succeeded; a new connection with a new id.
     void reconnected(const QString &connectionId);
     /// The state became Disconnected (stop(), a failure, or the retry policy gave up).
     void disconnected();
     /// A final failure: start() failed, or the connection ended for good.
-    void errorOccurred(Heliograph::HubConnection::Error error);
+    void errorOccurred(Heliograph::Error error);
     /// A stateful reconnect replaced the lost socket; nothing was lost.
     void resumed();
     /// The recovered property changed.
@@ -607,139 +506,37 @@ Q_SIGNALS:
     /// A rejoin call failed after a (re)connect.
     void rejoinFailed(const QByteArray &method, const Heliograph::HubError &error);
 
+public:
 private:
     friend class HubStream;
     friend class UploadStream;
     friend class Subscription;
+
+    /// Logs that a typed handler of `method` was not called (its arguments did not convert).
+    static void warnHandlerArguments(const QByteArray &method, const QString &why);
+    /// The arguments of a typed handler (on<Args...>()), converted one by one.
+    template<typename... Args, std::size_t... I>
+    static bool convertArguments(const ValueList &in, std::tuple<Args...> &out, QString &error,
+                                 std::index_sequence<I...>)
+    {
+        bool ok = true;
+        [[maybe_unused]] auto one = [&](const Value &v, auto &target, std::size_t index) {
+            if (!ok)
+                return;
+            using T = std::remove_cvref_t<decltype(target)>;
+            if (!ValueTraits<T>::fromValue(v, target, error)) {
+                error = QStringLiteral("argument %1: ").arg(index) + error;
+                ok = false;
+            }
+        };
+        (one(in.value(qsizetype(I)), std::get<I>(out), I), ...);
+        return ok;
+    }
+
     class Private;
     const std::unique_ptr<Private> d;
 };
 
 Q_DECLARE_OPERATORS_FOR_FLAGS(HubConnection::Transports)
-
-/// What a RetryPolicy is told before each reconnect attempt.
-struct RetryContext {
-    /// Attempts made so far in this reconnect (0 before the first).
-    int previousRetryCount = 0;
-    /// Time since the connection was lost.
-    std::chrono::milliseconds elapsed {0};
-    /// The latest failure: the loss itself, then the failure of the latest attempt.
-    HubConnection::Error reason = HubConnection::Error::NoError;
-    /// The details of reason, for humans.
-    QString reasonString;
-};
-
-/// Decides whether and when to try reconnecting. Called on the connection's thread.
-class HELIOGRAPH_CLIENT_EXPORT RetryPolicy {
-public:
-    virtual ~RetryPolicy();
-    /// The delay before the next attempt, or std::nullopt to give up (-> Disconnected).
-    virtual std::optional<std::chrono::milliseconds> nextRetryDelay(const RetryContext &context)
-        = 0;
-
-protected:
-    /// For subclasses.
-    RetryPolicy() = default;
-    /// Subclasses may be copyable.
-    RetryPolicy(const RetryPolicy &) = default;
-    /// Subclasses may be copyable.
-    RetryPolicy &operator=(const RetryPolicy &) = default;
-};
-
-/// Delays from a list, then the last one forever (or give up), each varied by ±jitter.
-class HELIOGRAPH_CLIENT_EXPORT DefaultRetryPolicy : public RetryPolicy {
-public:
-    /// 0, 2, 5, 10, 30 s, then every 30 s forever, ±20 %.
-    DefaultRetryPolicy();
-    /// `jitter` is a fraction (0.2 = ±20 %); `repeatLast` false gives up after the list.
-    explicit DefaultRetryPolicy(QList<std::chrono::milliseconds> delays, bool repeatLast = true,
-                                double jitter = 0.2);
-    ~DefaultRetryPolicy() override;
-    /// Copies the delays and settings.
-    DefaultRetryPolicy(const DefaultRetryPolicy &other);
-    /// Copies the delays and settings.
-    DefaultRetryPolicy &operator=(const DefaultRetryPolicy &other);
-
-    std::optional<std::chrono::milliseconds> nextRetryDelay(const RetryContext &context) override;
-
-    /// The delays, in order.
-    QList<std::chrono::milliseconds> delays() const;
-    /// Whether the last delay repeats forever (false: give up after the list).
-    bool repeatsLast() const;
-    /// The jitter, a fraction of each delay (0.2 = ±20 %).
-    double jitter() const;
-
-private:
-    struct Private;
-    const std::unique_ptr<Private> d;
-};
-
-/// A server-to-client stream started by HubConnection::stream().
-class HELIOGRAPH_CLIENT_EXPORT HubStream : public QObject {
-    Q_OBJECT
-    /// The stream has ended: completed, failed or canceled.
-    Q_PROPERTY(bool finished READ isFinished NOTIFY finished)
-public:
-    ~HubStream() override;
-
-    /// The id of the stream's invocation (the one CancelInvocation names).
-    QByteArray invocationId() const;
-    /// The stream has ended: completed, failed or canceled.
-    bool isFinished() const;
-    /// The error that ended the stream, if one did.
-    std::optional<HubError> error() const;
-
-public Q_SLOTS:
-    /// Sends CancelInvocation; no item, completed() or errorOccurred() follows, only finished().
-    void cancel();
-
-Q_SIGNALS:
-    /// One item of the stream, in the order the server sent them.
-    void item(const Heliograph::Value &value);
-    /// The server completed the stream.
-    void completed();
-    /// The server completed it with an error, or the connection was lost.
-    void errorOccurred(const Heliograph::HubError &error);
-    /// After completed(), errorOccurred() or cancel().
-    void finished();
-
-private:
-    friend class HubConnection;
-    explicit HubStream(HubConnection *connection);
-    struct Private;
-    const std::unique_ptr<Private> d;
-};
-
-/// A client-to-server stream: create it with HubConnection::createUploadStream(), pass it to
-/// one invoke()/send()/stream(), write items, then complete() it. Items written before that
-/// call are buffered and sent right after the invocation.
-class HELIOGRAPH_CLIENT_EXPORT UploadStream : public QObject {
-    Q_OBJECT
-public:
-    ~UploadStream() override;
-
-    /// Assigned when the stream is passed to a call; empty before.
-    QByteArray streamId() const;
-    /// Items can still be written.
-    bool isOpen() const;
-    /// False when the stream is completed, failed, or its connection is gone.
-    bool write(const Value &item);
-    /// write() of `toValue(item)`.
-    template<typename T> bool writeAs(const T &item) { return write(Heliograph::toValue(item)); }
-    /// Ends the stream normally.
-    void complete();
-    /// Ends the stream with an error text the server sees.
-    void fail(const QString &error);
-
-Q_SIGNALS:
-    /// The stream cannot take more items (completed, failed or its connection ended).
-    void closed();
-
-private:
-    friend class HubConnection;
-    explicit UploadStream(HubConnection *connection);
-    struct Private;
-    const std::unique_ptr<Private> d;
-};
 
 } // namespace Heliograph

@@ -88,6 +88,8 @@ public:
     /// What negotiate offers: WebSockets and/or ServerSentEvents (default: both). Long
     /// polling is ignored.
     void setTransports(HubConnection::Transports transports);
+    /// What negotiate offers (as set).
+    HubConnection::Transports transports() const;
 
     /// Connections that completed the handshake and are still open, in the order they did.
     QStringList connectionIds() const;
@@ -110,6 +112,8 @@ public:
     /// Bytes to answer every following handshake with, instead of `{}` + RS (e.g. an error
     /// response, or garbage). The hub then treats the handshake as done. Empty: normal.
     void setHandshakeResponse(const QByteArray &raw);
+    /// The bytes every handshake is answered with; empty: the normal `{}` + RS.
+    QByteArray handshakeResponse() const;
 
     // --- sending to clients (empty connectionId: every connection) --------------------------
 
@@ -145,10 +149,14 @@ public:
     /// Drops each delivery with probability `p` (0 disables), decided by a generator seeded
     /// with `seed`: the same messages in the same order give the same drops.
     void setDropProbability(double p, quint32 seed);
+    /// The probability each delivery is dropped with (0: none).
+    double dropProbability() const;
     /// Sends the next `count` deliveries twice (adds to what is left).
     void duplicateNext(int count);
     /// Holds back everything sent after the handshake by `delay` (0: none), order kept.
     void setDelay(std::chrono::milliseconds delay);
+    /// How long everything sent after the handshake is held back (0: not at all).
+    std::chrono::milliseconds delay() const;
     /// Clears drops, probability, duplicates and the delay (held-back messages still go).
     void resetFaults();
     /// Deliveries dropped so far.
@@ -160,8 +168,11 @@ public:
     /// Only the messages of one type (e.g. MessageType::Invocation), any connection.
     QList<HubMessage> received(MessageType type) const;
     void clearReceived();
-    /// Off: received() stays empty (signals are still emitted). Default on.
-    void setRecording(bool on);
+    /// Off: received() stays empty and what it held is cleared (signals are still emitted).
+    /// Default on.
+    void setRecordingEnabled(bool enabled);
+    /// Whether received() records what clients send.
+    bool isRecordingEnabled() const;
 
 Q_SIGNALS:
     /// A client completed the handshake.
@@ -173,7 +184,7 @@ Q_SIGNALS:
 
 private:
     class Private;
-    std::unique_ptr<Private> d;
+    const std::unique_ptr<Private> d;
 };
 
 } // namespace Heliograph::Testing
