@@ -250,8 +250,8 @@ Item {
                         required property var connectedSince
                         required property string remoteAddress
                         required property bool firstOfUser
-                        readonly property Dialog notifyDialog: notifyDialog /* Qt 6.4's qmllint treats every Component as bound; the outer id resolves at runtime */ // qmllint disable unqualified
-                        readonly property Dialog disconnectDialog: disconnectDialog /* Qt 6.4's qmllint treats every Component as bound; the outer id resolves at runtime */ // qmllint disable unqualified
+                        readonly property Dialog notifyPrompt: notifyDialog /* Qt 6.4's qmllint treats every Component as bound; the outer id resolves at runtime */ // qmllint disable unqualified
+                        readonly property Dialog disconnectPrompt: disconnectDialog /* Qt 6.4's qmllint treats every Component as bound; the outer id resolves at runtime */ // qmllint disable unqualified
                         width: ListView.view.width
                         Label {
                             objectName: "userHeading"
@@ -294,7 +294,7 @@ Item {
                                     text: qsTr("Notify…")
                                     flat: true
                                     onClicked: {
-                                        const dialog = connectionRow.notifyDialog
+                                        const dialog = connectionRow.notifyPrompt
                                         dialog.userId = connectionRow.userId
                                         dialog.displayName = connectionRow.displayName
                                         dialog.open()
@@ -305,7 +305,7 @@ Item {
                                     text: qsTr("Disconnect…")
                                     flat: true
                                     onClicked: {
-                                        const dialog = connectionRow.disconnectDialog
+                                        const dialog = connectionRow.disconnectPrompt
                                         dialog.connectionId = connectionRow.connectionId
                                         dialog.displayName = connectionRow.displayName
                                         dialog.open()
