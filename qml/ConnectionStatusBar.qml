@@ -53,9 +53,9 @@ Pane {
         }
         Label {
             // No stale figure offline: only while connected.
-            visible: bar.connection.state === HubConnection.State.Connected && bar.connection.roundTripTime >= 0 /* Qt 6.4's qmllint has no type for qint64 (QmlHubConnection.roundTripTime) */ // qmllint disable type
+            visible: bar.connection.state === HubConnection.State.Connected && bar.connection.roundTripTime >= 0
             color: Theme.mutedText
-            text: qsTr("RTT %1 ms").arg(bar.connection.roundTripTime) /* Qt 6.4's qmllint has no type for qint64 (QmlHubConnection.roundTripTime) */ // qmllint disable type
+            text: qsTr("RTT %1 ms").arg(bar.connection.roundTripTime)
         }
         Label {
             visible: bar.connection.queuedMessages > 0

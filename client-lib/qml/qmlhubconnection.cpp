@@ -383,6 +383,11 @@ qint64 QmlHubConnection::roundTripTime() const
     return m_hub->roundTripTime();
 }
 
+double QmlHubConnection::roundTripTimeForQml() const
+{
+    return static_cast<double>(m_hub->roundTripTime());
+}
+
 int QmlHubConnection::reconnectCount() const
 {
     return m_hub->reconnectCount();

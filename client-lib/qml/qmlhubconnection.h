@@ -101,7 +101,9 @@ class QmlHubConnection : public QmlErrorValues, public QQmlParserStatus {
     Q_PROPERTY(QString errorString READ errorString NOTIFY errorChanged)
 
     // --- statistics (reset by start) -------------------------------------------------------
-    Q_PROPERTY(qint64 roundTripTime READ roundTripTime NOTIFY statisticsChanged)
+    /// The last measured round trip in ms; -1: none yet. A double to QML (Qt 6.4's QML tooling
+    /// has no qint64; the value is exact far beyond any round trip).
+    Q_PROPERTY(double roundTripTime READ roundTripTimeForQml NOTIFY statisticsChanged)
     Q_PROPERTY(int reconnectCount READ reconnectCount NOTIFY statisticsChanged)
     Q_PROPERTY(quint64 bytesReceived READ bytesReceived NOTIFY statisticsChanged)
     Q_PROPERTY(quint64 bytesSent READ bytesSent NOTIFY statisticsChanged)
@@ -157,6 +159,7 @@ public:
     Error error() const;
     QString errorString() const;
     qint64 roundTripTime() const;
+    double roundTripTimeForQml() const;
     int reconnectCount() const;
     quint64 bytesReceived() const;
     quint64 bytesSent() const;

@@ -1,39 +1,20 @@
 // SPDX-License-Identifier: MIT
 // Qt Quick Test runner for the Heliograph.Client QML module (one CTest entry per tst_*.qml).
 // The setup starts the real heliograph-server in-process (port 0, bench hub on) and gives QML
-// its URLs and tokens through the singleton TestServer (import HeliographTest).
+// its URLs and tokens through the singleton TestServer (import HeliographTest: the QML module
+// HeliographTestQml, a static library with a static plugin, testserver.h).
 #include "clienttestsupport.h"
+#include "testserver.h"
 
 #include <QtQml/QQmlEngine>
-#include <QtQml/qqml.h>
+#include <QtQml/QQmlExtensionPlugin>
 #include <QtQuickTest/quicktest.h>
+
+Q_IMPORT_QML_PLUGIN(HeliographTestPlugin)
 
 using namespace Qt::StringLiterals;
 
 namespace {
-
-quint16 serverPort = 0;
-
-/// What QML needs to know about the server.
-class TestServer : public QObject {
-    Q_OBJECT
-    Q_PROPERTY(QString baseUrl READ baseUrl CONSTANT)
-    Q_PROPERTY(QString benchUrl READ benchUrl CONSTANT)
-    Q_PROPERTY(QString notificationsUrl READ notificationsUrl CONSTANT)
-public:
-    QString baseUrl() const { return u"http://127.0.0.1:%1"_s.arg(serverPort); }
-    QString benchUrl() const { return baseUrl() + u"/hubs/bench"_s; }
-    QString notificationsUrl() const { return baseUrl() + u"/hubs/notifications"_s; }
-    /// A token for the notification hub and the push API (role Service: any tenant).
-    Q_INVOKABLE QString token(const QString &user, const QString &tenant,
-                              const QStringList &roles = {}) const
-    {
-        QList<QByteArray> r;
-        for (const QString &role : roles)
-            r.append(role.toUtf8());
-        return Heliograph::Testing::token(user.toUtf8(), tenant.toUtf8(), r);
-    }
-};
 
 class Setup : public QObject {
     Q_OBJECT
@@ -45,14 +26,12 @@ public Q_SLOTS:
         m_server = Heliograph::Testing::startServer();
         if (!m_server)
             qFatal("the server did not start");
-        serverPort = m_server->port();
-        qmlRegisterSingletonType<TestServer>(
-            "HeliographTest", 1, 0, "TestServer",
-            [](QQmlEngine *, QJSEngine *) -> QObject * { return new TestServer; });
+        TestServer::setPort(m_server->port());
     }
     void qmlEngineAvailable(QQmlEngine *engine)
     {
         engine->addImportPath(QStringLiteral(HELIOGRAPH_QML_IMPORT_DIR));
+        engine->addImportPath(u"qrc:/qt/qml"_s); // HeliographTest (Qt 6.4 lacks it by default)
     }
     void cleanupTestCase() { m_server.reset(); }
 };
