@@ -30,7 +30,8 @@ std::optional<JwtClaims> decodeJwtClaims(const QString &token)
         const QJsonValue v = o.value(key);
         if (v.isString())
             claims.roles.append(v.toString());
-        for (const QJsonValue &r : v.toArray())
+        const QJsonArray roles = v.toArray();
+        for (const QJsonValueConstRef r : roles)
             claims.roles.append(r.toString());
     }
     claims.roles.removeDuplicates();

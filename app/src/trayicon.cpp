@@ -90,6 +90,10 @@ const QDBusArgument &operator>>(const QDBusArgument &argument, SniToolTip &toolT
 
 // The interface on the bus. Qt DBus answers org.freedesktop.DBus.Properties and Introspect
 // from these declarations; the signals below go out on the bus when emitted.
+// clazy:excludeall=qproperty-without-notify
+// (these are D-Bus properties of the StatusNotifierItem spec: a change is announced on the bus by
+// the spec's own signals, NewTitle, NewIcon, NewStatus..., below; a Qt NOTIFY signal does not
+// reach the bus, and hosts do not listen for PropertiesChanged)
 class StatusNotifierItemAdaptor : public QDBusAbstractAdaptor {
     Q_OBJECT
     Q_CLASSINFO("D-Bus Interface", "org.kde.StatusNotifierItem")
