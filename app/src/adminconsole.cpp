@@ -213,6 +213,8 @@ void AdminConsole::subscribe()
 {
     delete m_metricsStream;
     delete m_eventStream;
+    // The previous server's points would read as this one's until GetHistory answers.
+    m_history->clear();
     m_hub->invoke("GetHistory", {}, this, [this](const HubResult<Value> &result) {
         if (result)
             m_history->replace(result.value());
