@@ -141,6 +141,13 @@ HttpResponse PushApi::handle(const RouteRequest &request) const
     if (!body->isMap())
         return problem(400, u"The body must be a JSON object."_s);
 
+    if (m_unavailable) {
+        if (const QString why = m_unavailable(); !why.isEmpty()) {
+            HttpResponse r = problem(503, why + u"; nothing was accepted."_s);
+            r.setHeader("Retry-After", "1");
+            return r;
+        }
+    }
     QString error;
     if (kind == Notifications) {
         QString title, text, type;

@@ -7,6 +7,8 @@
 #include "auth/jwt.h"
 #include "transport/hubserver.h"
 
+#include <functional>
+
 namespace Heliograph::Server {
 
 class NotificationService;
@@ -20,7 +22,12 @@ public:
 
     static HttpResponse problem(int status, const QString &detail);
 
+    /// Sends wait for this to say "" (e.g. the backplane's Redis is up); otherwise they get 503
+    /// with Retry-After and the reason, before anything is stored.
+    void setAvailabilityCheck(std::function<QString()> check) { m_unavailable = std::move(check); }
+
 private:
+    std::function<QString()> m_unavailable;
     JwtValidator m_validator;
     NotificationService &m_service;
     Presence &m_presence;

@@ -8,6 +8,7 @@
 #include "auth/jwks.h"
 #include "auth/jwt.h"
 #include "bench/benchhub.h"
+#include "cluster/redisbackplane.h"
 #include "notifications/notificationhub.h"
 #include "signalr/connectionregistry.h"
 #include "signalr/identity.h"
@@ -17,10 +18,12 @@
 
 #include <heliograph/protocol/json.h>
 
+#include <QtCore/QCoreApplication>
 #include <QtCore/QDir>
 #include <QtCore/QFile>
 #include <QtCore/QLoggingCategory>
 #include <QtCore/QProcessEnvironment>
+#include <QtCore/QSysInfo>
 #include <QtCore/QTimer>
 
 #include <sys/resource.h>
@@ -204,6 +207,7 @@ struct ServerApp::Private {
     std::unique_ptr<AdminMonitor> adminMonitor;
     std::unique_ptr<HubLifetimeManager> adminLifetime;
     std::unique_ptr<AdminHub> adminHub;
+    std::unique_ptr<RedisBackplane> backplane; ///< --redis
     std::unique_ptr<HubServer> server;
     std::unique_ptr<HubServer> metricsServer; ///< --metrics-listen
     std::optional<JwtValidator> validator;
@@ -376,6 +380,8 @@ bool ServerApp::start(const ServeOptions &o, QString &error)
         qCWarning(lcApp) << "the benchmark hub is enabled at" << d->benchHub->path()
                          << "without authentication: for benchmarks only";
     }
+    if (!o.redis.isEmpty())
+        startBackplane(o);
     // Service tokens for the push API need no tenant.
     JwtValidationOptions apiOptions = d->validator->options();
     apiOptions.requiredClaims = {o.jwtUserClaim};
@@ -391,6 +397,8 @@ bool ServerApp::start(const ServeOptions &o, QString &error)
         apiValidator = *v;
     }
     d->pushApi = std::make_unique<PushApi>(apiValidator, *d->service, d->hub->presence());
+    if (RedisBackplane *backplane = d->backplane.get())
+        d->pushApi->setAvailabilityCheck([backplane] { return backplane->unavailableReason(); });
     PushApi *api = d->pushApi.get();
     d->server->addRoute("*", "/api/tenants/",
                         [api](const RouteRequest &r) { return api->handle(r); });
@@ -440,17 +448,27 @@ bool ServerApp::start(const ServeOptions &o, QString &error)
         }
     }
     Storage *storage = d->storage.get();
-    d->server->addRoute("GET", "/health", [](const RouteRequest &) {
+    const QByteArray node = d->backplane ? d->backplane->options().nodeName : QByteArray();
+    d->server->addRoute("GET", "/health", [node](const RouteRequest &) {
         HttpResponse r(200);
-        r.setBody("Healthy", "text/plain");
+        // A cluster's node says which it is (a load balancer's health check names it).
+        r.setBody(node.isEmpty() ? QByteArray("Healthy") : "Healthy\nnode: " + node, "text/plain");
+        if (!node.isEmpty())
+            r.setHeader("X-Heliograph-Node", node);
         return r;
     });
     // With an identity provider: not ready until its keys are loaded (no token could pass).
     std::shared_ptr<JwksKeyStore> providerKeys = d->jwks ? d->jwks->store() : nullptr;
-    d->server->addRoute("GET", "/ready", [storage, providerKeys](const RouteRequest &) {
+    RedisBackplane *backplane = d->backplane.get();
+    d->server->addRoute("GET", "/ready", [storage, providerKeys, backplane](const RouteRequest &) {
         if (providerKeys && !providerKeys->current()) {
             HttpResponse r(503);
             r.setBody("Identity provider keys not loaded", "text/plain");
+            return r;
+        }
+        if (backplane && !backplane->isAvailable()) {
+            HttpResponse r(503);
+            r.setBody(backplane->unavailableReason().toUtf8(), "text/plain");
             return r;
         }
         const bool ready = storage->isReady();
@@ -480,6 +498,32 @@ bool ServerApp::start(const ServeOptions &o, QString &error)
     qCInfo(lcApp) << "listening on" << o.address.toString() << d->server->port() << "with"
                   << d->server->threadCount() << "threads, data in" << QDir(dataDir).absolutePath();
     return true;
+}
+
+void ServerApp::startBackplane(const ServeOptions &o)
+{
+    BackplaneOptions options;
+    options.address = *RedisAddress::parse(o.redis, nullptr); // checked by the settings
+    options.nodeName = o.nodeName;
+    if (options.nodeName.isEmpty())
+        options.nodeName = QSysInfo::machineHostName().toUtf8() + '-'
+            + QByteArray::number(QCoreApplication::applicationPid());
+    options.channelPrefix = o.redisPrefix;
+    options.messagePackKeyCase = o.hub.messagePackKeyCase;
+    d->backplane = std::make_unique<RedisBackplane>(std::move(options));
+    // ASP.NET Core's channels carry the hub class's full name; ours have stable names of the
+    // same shape, and an operator joining an ASP.NET Core cluster names its classes instead.
+    auto join = [&](HubLifetimeManager *lifetime, const QByteArray &hub, const QByteArray &name) {
+        if (lifetime)
+            lifetime->setBackplane(
+                d->backplane->attach(*lifetime, o.backplaneHubNames.value(hub, name)));
+    };
+    join(d->lifetime.get(), "notifications", "Heliograph.Server.NotificationHub");
+    join(d->adminLifetime.get(), "admin", "Heliograph.Server.AdminHub");
+    join(d->benchLifetime.get(), "bench", "Heliograph.Server.BenchHub");
+    d->backplane->start();
+    qCWarning(lcApp) << "cluster: fan-out is shared over Redis; the notification store, presence, "
+                        "documents and the per-user limit are still per node (docs/cluster.md)";
 }
 
 bool ServerApp::startSignIn(const ServeOptions &o, const QByteArray &hs256Secret, QString &error)
@@ -545,6 +589,8 @@ void ServerApp::stop()
     if (d->server)
         d->server->stop();
     d->server.reset();
+    // No more deliveries into the lifetime managers below.
+    d->backplane.reset();
     d->authApi.reset();
     d->authService.reset();
     d->benchHub.reset();

@@ -8,6 +8,7 @@
 #include "auth/jwt.h"
 #include "transport/hubserver.h"
 
+#include <QtCore/QHash>
 #include <QtCore/QString>
 
 #include <memory>
@@ -54,6 +55,12 @@ struct ServeOptions {
     std::optional<std::pair<QHostAddress, quint16>> metricsListen;
     bool benchHub = false; ///< the unauthenticated benchmark hub at /hubs/bench
     AuthOptions auth; ///< sign-in (/auth/login, /auth/refresh) and demo mode
+    /// Several nodes (docs/cluster.md): the Redis URL (empty: one node), this node's name
+    /// (empty: host name and pid), the channel prefix, and hub names on the backplane by hub.
+    QString redis;
+    QByteArray nodeName;
+    QByteArray redisPrefix;
+    QHash<QByteArray, QByteArray> backplaneHubNames;
 };
 
 /// Reads `--config FILE` (JSON), HELIOGRAPH_* environment variables and flags, in that order of
@@ -74,6 +81,7 @@ public:
 
 private:
     bool startSignIn(const ServeOptions &options, const QByteArray &hs256Secret, QString &error);
+    void startBackplane(const ServeOptions &options);
 
     struct Private;
     std::unique_ptr<Private> d;

@@ -2,6 +2,7 @@
 #include "app/settings.h"
 
 #include "app/serverapp.h"
+#include "cluster/redisclient.h"
 
 #include <QtCore/QRegularExpression>
 
@@ -101,6 +102,7 @@ QList<QByteArray> commaList(const QString &value)
 constexpr auto S = Setting::Group::Server;
 constexpr auto T = Setting::Group::Tokens;
 constexpr auto A = Setting::Group::SignIn;
+constexpr auto C = Setting::Group::Cluster;
 constexpr qint64 U32 = std::numeric_limits<quint32>::max();
 
 const Setting Settings[] = {
@@ -309,6 +311,48 @@ const Setting Settings[] = {
      A, true,
      HG_SETTING_FN(const auto b = parseBool(value); if (!b) return invalid(self.name, value, error);
                    o.auth.demo = *b; return true;)},
+    // --- cluster ------------------------------------------------------------------------------
+    {"redis", "URL", "—",
+     "`redis://[user:password@]host[:port][/db]`: join the nodes on this Redis. Sends to all, a "
+     "group or a user reach every node's connections, in ASP.NET Core's Redis backplane format "
+     "(see `docs/cluster.md`). Without it the server is one node",
+     C, false,
+     HG_SETTING_FN(QString why;
+                   if (!RedisAddress::parse(value, &why)) {
+                       error = why;
+                       return false;
+                   } o.redis
+                   = value;
+                   return true;)},
+    {"node-name", "NAME", "host name and process id",
+     "this node's name in logs, `/health` and its server names on the backplane", C,
+     false,
+     HG_SETTING_FN(const QByteArray name = value.trimmed().toUtf8();
+                   if (name.isEmpty() || name.contains(':')
+                       || name.size() > 100) return invalid(self.name, value, error);
+                   o.nodeName = name; return true;)},
+    {"redis-prefix", "PREFIX", "none",
+     "prepended to every backplane channel without a separator, as StackExchange.Redis's "
+     "`ChannelPrefix` (to share one Redis between clusters)",
+     C, false, HG_SETTING_FN(Q_UNUSED(error); o.redisPrefix = value.toUtf8(); return true;)},
+    {"backplane-hub-name", "HUB=NAME,...", "`Heliograph.Server.NotificationHub` and alike",
+     "the name each hub (`notifications`, `admin`, `bench`) has on the backplane. To join an "
+     "ASP.NET Core cluster, the full name of its hub class, e.g. "
+     "`notifications=MyApp.Hubs.NotificationHub`",
+     C, false,
+     HG_SETTING_FN(for (const QString &pair
+                        : value.split(u',', Qt::SkipEmptyParts)) {
+         const qsizetype eq = pair.indexOf(u'=');
+         const QString hub = pair.left(eq).trimmed();
+         const QString name = pair.mid(eq + 1).trimmed();
+         if (eq <= 0 || name.isEmpty()
+             || (hub != u"notifications"_s && hub != u"admin"_s && hub != u"bench"_s)) {
+             error = u"backplane-hub-name expects HUB=NAME with HUB one of notifications, "
+                     "admin, bench; got '%1'"_s.arg(pair);
+             return false;
+         }
+         o.backplaneHubNames.insert(hub.toUtf8(), name.toUtf8());
+     } return true;)},
 };
 
 #undef HG_SETTING_FN

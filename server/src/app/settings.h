@@ -16,7 +16,7 @@ struct ServeOptions;
 
 struct Setting {
     /// Where the setting is documented (docs/configuration.md has a section per group).
-    enum class Group : quint8 { Server, Tokens, SignIn };
+    enum class Group : quint8 { Server, Tokens, SignIn, Cluster };
 
     // UTF-8; help and defaultValue are Markdown (backticks), as docs/configuration.md shows them.
     const char *name = "";

@@ -67,7 +67,25 @@ QList<OnlineUserDto> Presence::online(const QByteArray &tenant) const
 NotificationService::NotificationService(Storage &storage, HubLifetimeManager &lifetime)
     : m_storage(storage)
     , m_lifetime(lifetime)
-{ }
+{
+    // Live delivery skips connections whose replay already covered this sequence. A filter by
+    // target rather than one per send: with a backplane the send comes back from Redis, and
+    // each node applies it to its own connections.
+    m_lifetime.setDeliveryFilter(
+        "ReceiveNotification", [](HubConnectionContext &c, const HubMessage &message) {
+            if (c.state() != HubConnectionContext::State::Connected)
+                return false;
+            const auto *inv = std::get_if<InvocationMessage>(&message);
+            if (!inv || inv->arguments.isEmpty())
+                return true;
+            const qint64 sequence = inv->arguments.constFirst()["sequence"].toInteger();
+            QVariant &cursor = c.items()[QString::fromLatin1(CursorKey)];
+            if (cursor.toLongLong() >= sequence)
+                return false;
+            cursor = sequence;
+            return true;
+        });
+}
 
 Expected<StoredNotification> NotificationService::push(const QByteArray &tenant,
                                                        const QByteArray &user, const QString &title,
@@ -84,19 +102,8 @@ Expected<StoredNotification> NotificationService::push(const QByteArray &tenant,
                                stored->type,
                                stored->createdAt,
                                stored->sequence};
-    const qint64 sequence = stored->sequence;
-    // Live delivery skips connections whose replay already covered this sequence.
-    m_lifetime.sendGroupIf(Groups::user(tenant, user),
-                           makeInvocation("ReceiveNotification", {toValue(dto)}),
-                           [sequence](HubConnectionContext &c) {
-                               if (c.state() != HubConnectionContext::State::Connected)
-                                   return false;
-                               QVariant &cursor = c.items()[QString::fromLatin1(CursorKey)];
-                               if (cursor.toLongLong() >= sequence)
-                                   return false;
-                               cursor = sequence;
-                               return true;
-                           });
+    m_lifetime.sendGroup(Groups::user(tenant, user),
+                         makeInvocation("ReceiveNotification", {toValue(dto)}));
     return stored;
 }
 

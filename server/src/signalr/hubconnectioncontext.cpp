@@ -455,6 +455,18 @@ void HubConnectionContext::invokeClient(QByteArray target, ValueList arguments,
     sendMessage(InvocationMessage {{}, id, std::move(target), std::move(arguments), {}});
 }
 
+void HubConnectionContext::invokeClientSerialized(const SharedMessage &invocation,
+                                                  const QByteArray &invocationId,
+                                                  ClientResultHandler handler)
+{
+    if (m_state != State::Connected || m_clientResults.contains(invocationId)) {
+        handler(ClientResult {false, {}, u"Connection disconnected."_s});
+        return;
+    }
+    m_clientResults.emplace(invocationId, std::move(handler));
+    send(invocation);
+}
+
 void HubConnectionContext::asyncInvocationDone(HubReply *reply)
 {
     m_replies.remove(reply);
@@ -484,6 +496,18 @@ qsizetype HubConnectionContext::send(const SharedMessage &message)
     if (m_state != State::Connected)
         return 0;
     const QByteArray &bytes = message->bytesFor(*m_protocol);
+    if (bytes.isEmpty()) {
+        // A message from another node that did not serialize it for this protocol: writing
+        // nothing would lose it silently; ASP.NET Core closes the connection too.
+        qCWarning(lcConnection).noquote()
+            << who() << "closed: a message from another node lacks the"
+            << m_protocol->name().toByteArray() << "protocol";
+        close(withDetail(u"Connection closed with an error."_s,
+                         u"InvalidOperationException: This message was received from another "
+                         "server that did not have the requested protocol available."_s),
+              true);
+        return 0;
+    }
     writeMessage(bytes, isSequenced(message->message));
     return bytes.size();
 }

@@ -88,6 +88,9 @@ public:
     /// this connection's thread, once: with the client's result, its error, or
     /// "Connection disconnected." if the connection ends first.
     void invokeClient(QByteArray target, ValueList arguments, ClientResultHandler handler);
+    /// The same for a call another node serialized (its invocation id inside `invocation`).
+    void invokeClientSerialized(const SharedMessage &invocation, const QByteArray &invocationId,
+                                ClientResultHandler handler);
 
     /// Sends Close (with an error text and reconnect advice), then ends the transport.
     void close(std::optional<QByteArray> error = {}, bool allowReconnect = false);

@@ -107,11 +107,19 @@ struct SerializedMessage {
         HubProtocol::json().write(message, json);
         HubProtocol::messagePack().write(message, messagePack);
     }
+    /// A message another node serialized: its bytes are written as they are (an empty one means
+    /// that node did not serialize for the protocol). `m` is the message they hold.
+    SerializedMessage(HubMessage m, QByteArray jsonBytes, QByteArray messagePackBytes)
+        : message(std::move(m))
+        , json(std::move(jsonBytes))
+        , messagePack(std::move(messagePackBytes))
+        , m_preserialized(true)
+    { }
     const QByteArray &bytesFor(const HubProtocol &p) const
     {
         if (&p == &HubProtocol::json())
             return json;
-        if (&p == &HubProtocol::messagePack(StructKeyCase::PascalCase)) {
+        if (!m_preserialized && &p == &HubProtocol::messagePack(StructKeyCase::PascalCase)) {
             std::call_once(m_pascalOnce, [this, &p] { p.write(message, m_pascal); });
             return m_pascal;
         }
@@ -119,6 +127,7 @@ struct SerializedMessage {
     }
 
 private:
+    bool m_preserialized = false;
     mutable std::once_flag m_pascalOnce;
     mutable QByteArray m_pascal;
 };

@@ -7,6 +7,7 @@
 
 #include <QtCore/QThread>
 
+#include <array>
 #include <atomic>
 
 namespace Heliograph::Server {
@@ -76,14 +77,23 @@ template<typename F> void HubLifetimeManager::forEachShard(F &&f)
         runOn(s, f); // a copy per shard
 }
 
+void HubLifetimeManager::setDeliveryFilter(QByteArray target, Filter filter)
+{
+    m_filters.insert(std::move(target), std::move(filter));
+}
+
 void HubLifetimeManager::add(HubConnectionContext *connection)
 {
     Shard *s = shardForCurrentThread();
     s->connections.insert(connection->connectionId(), connection);
     if (!connection->user().userId.isEmpty())
         s->users[connection->user().userId].insert(connection);
-    QMutexLocker lock(&m_mutex);
-    m_directory.insert(connection->connectionId(), s);
+    {
+        QMutexLocker lock(&m_mutex);
+        m_directory.insert(connection->connectionId(), s);
+    }
+    if (m_backplane)
+        m_backplane->connectionAdded(connection->connectionId(), connection->user().userId);
 }
 
 void HubLifetimeManager::remove(HubConnectionContext *connection)
@@ -110,43 +120,71 @@ void HubLifetimeManager::remove(HubConnectionContext *connection)
                 s->groups.remove(g);
         }
     }
-    QMutexLocker lock(&m_mutex);
-    m_directory.remove(connection->connectionId());
+    {
+        QMutexLocker lock(&m_mutex);
+        m_directory.remove(connection->connectionId());
+    }
+    if (m_backplane)
+        m_backplane->connectionRemoved(connection->connectionId(), user,
+                                       connection->groups().values());
 }
 
-void HubLifetimeManager::addToGroup(const QByteArray &connectionId, const QByteArray &group)
+bool HubLifetimeManager::applyGroupChange(const QByteArray &connectionId, const QByteArray &group,
+                                          bool add, std::function<void()> applied)
 {
     Shard *s = shardOf(connectionId);
     if (!s)
-        return;
-    runOn(s, [connectionId, group](Shard &shard) {
+        return false;
+    runOn(s, [this, connectionId, group, add, applied = std::move(applied)](Shard &shard) {
         HubConnectionContext *c = shard.connections.value(connectionId);
-        if (!c)
-            return;
-        shard.groups[group].insert(c);
-        c->m_groups.insert(group);
-        c->groupChanged(group, true);
-    });
-}
-
-void HubLifetimeManager::removeFromGroup(const QByteArray &connectionId, const QByteArray &group)
-{
-    Shard *s = shardOf(connectionId);
-    if (!s)
-        return;
-    runOn(s, [connectionId, group](Shard &shard) {
-        HubConnectionContext *c = shard.connections.value(connectionId);
-        if (!c)
-            return;
-        auto it = shard.groups.find(group);
-        if (it != shard.groups.end()) {
-            it->remove(c);
-            if (it->isEmpty())
-                shard.groups.remove(group);
+        if (c && add && !c->m_groups.contains(group)) {
+            shard.groups[group].insert(c);
+            c->m_groups.insert(group);
+            c->groupChanged(group, true);
+            if (m_backplane)
+                m_backplane->groupJoined(group);
+        } else if (c && !add && c->m_groups.contains(group)) {
+            auto it = shard.groups.find(group);
+            if (it != shard.groups.end()) {
+                it->remove(c);
+                if (it->isEmpty())
+                    shard.groups.remove(group);
+            }
+            c->m_groups.remove(group);
+            c->groupChanged(group, false);
+            if (m_backplane)
+                m_backplane->groupLeft(group);
         }
-        c->m_groups.remove(group);
-        c->groupChanged(group, false);
+        if (applied)
+            applied();
     });
+    return true;
+}
+
+void HubLifetimeManager::changeGroup(const QByteArray &connectionId, const QByteArray &group,
+                                     bool add, std::function<void(bool)> done)
+{
+    std::function<void()> applied;
+    if (done)
+        applied = [done] { done(true); };
+    if (applyGroupChange(connectionId, group, add, std::move(applied)))
+        return;
+    if (m_backplane)
+        m_backplane->changeRemoteGroup(connectionId, group, add, std::move(done));
+    else if (done)
+        done(false);
+}
+
+void HubLifetimeManager::addToGroup(const QByteArray &connectionId, const QByteArray &group,
+                                    std::function<void(bool)> done)
+{
+    changeGroup(connectionId, group, true, std::move(done));
+}
+
+void HubLifetimeManager::removeFromGroup(const QByteArray &connectionId, const QByteArray &group,
+                                         std::function<void(bool)> done)
+{
+    changeGroup(connectionId, group, false, std::move(done));
 }
 
 namespace {
@@ -168,40 +206,62 @@ bool excludedFrom(const QList<QByteArray> &excluded, const QByteArray &id)
 }
 } // namespace
 
+// `members` is a copy (QHash::value): a send may close a connection, which edits the set.
+template<typename Range>
+void HubLifetimeManager::deliverTo(const Range &members, const SharedMessage &message,
+                                   const QList<QByteArray> &excluded) const
+{
+    const Filter *filter = nullptr;
+    if (!m_filters.isEmpty()) {
+        if (const auto *inv = std::get_if<InvocationMessage>(&message->message)) {
+            auto it = m_filters.constFind(inv->target);
+            if (it != m_filters.cend())
+                filter = &*it;
+        }
+    }
+    qsizetype n = 0, bytes = 0;
+    for (HubConnectionContext *c : members) {
+        if (excludedFrom(excluded, c->connectionId()))
+            continue;
+        if (filter && !(*filter)(*c, message->message))
+            continue;
+        bytes += c->send(message), ++n;
+    }
+    countDeliveries(message, n, bytes);
+}
+
 void HubLifetimeManager::sendAll(SharedMessage message, QList<QByteArray> excluded)
 {
-    forEachShard([message = std::move(message), excluded = std::move(excluded)](Shard &shard) {
-        qsizetype n = 0, bytes = 0;
-        for (HubConnectionContext *c : std::as_const(shard.connections))
-            if (!excludedFrom(excluded, c->connectionId()))
-                bytes += c->send(message), ++n;
-        countDeliveries(message, n, bytes);
+    if (m_backplane) {
+        m_backplane->publish(HubBackplane::Target::All, {}, message, excluded);
+        return;
+    }
+    deliverAll(message, excluded);
+}
+
+void HubLifetimeManager::deliverAll(const SharedMessage &message, const QList<QByteArray> &excluded)
+{
+    forEachShard([this, message, excluded](Shard &shard) {
+        deliverTo(shard.connections.values(), message, excluded);
     });
 }
 
 void HubLifetimeManager::sendGroup(const QByteArray &group, SharedMessage message,
                                    QList<QByteArray> excluded)
 {
-    forEachShard(
-        [group, message = std::move(message), excluded = std::move(excluded)](Shard &shard) {
-            // A copy (QHash::value): a send may close a connection, which edits the set.
-            const QSet<HubConnectionContext *> members = shard.groups.value(group);
-            qsizetype n = 0, bytes = 0;
-            for (HubConnectionContext *c : members)
-                if (!excludedFrom(excluded, c->connectionId()))
-                    bytes += c->send(message), ++n;
-            countDeliveries(message, n, bytes);
-        });
+    if (m_backplane) {
+        m_backplane->publish(HubBackplane::Target::Group, group, message, excluded);
+        return;
+    }
+    deliverGroup(group, message, excluded);
 }
 
-void HubLifetimeManager::sendGroupIf(const QByteArray &group, SharedMessage message, Filter filter)
+void HubLifetimeManager::deliverGroup(const QByteArray &group, const SharedMessage &message,
+                                      const QList<QByteArray> &excluded)
 {
-    forEachInGroup(
-        group, [message = std::move(message), filter = std::move(filter)](HubConnectionContext &c) {
-            if (filter(c)) {
-                countDeliveries(message, 1, c.send(message));
-            }
-        });
+    forEachShard([this, group, message, excluded](Shard &shard) {
+        deliverTo(shard.groups.value(group), message, excluded);
+    });
 }
 
 void HubLifetimeManager::forEachInGroup(const QByteArray &group,
@@ -217,24 +277,43 @@ void HubLifetimeManager::forEachInGroup(const QByteArray &group,
 
 void HubLifetimeManager::sendUser(const QByteArray &userId, SharedMessage message)
 {
-    forEachShard([userId, message = std::move(message)](Shard &shard) {
-        // A copy (QHash::value): a send may close a connection, which edits the set.
-        const QSet<HubConnectionContext *> members = shard.users.value(userId);
-        qsizetype n = 0, bytes = 0;
-        for (HubConnectionContext *c : members)
-            bytes += c->send(message), ++n;
-        countDeliveries(message, n, bytes);
+    if (m_backplane) {
+        m_backplane->publish(HubBackplane::Target::User, userId, message, {});
+        return;
+    }
+    deliverUser(userId, message);
+}
+
+void HubLifetimeManager::deliverUser(const QByteArray &userId, const SharedMessage &message)
+{
+    forEachShard([this, userId, message](Shard &shard) {
+        deliverTo(shard.users.value(userId), message, {});
     });
 }
 
 void HubLifetimeManager::sendConnection(const QByteArray &connectionId, SharedMessage message)
 {
     Shard *s = shardOf(connectionId);
+    if (!s) {
+        if (m_backplane)
+            m_backplane->publish(HubBackplane::Target::Connection, connectionId, message, {});
+        return;
+    }
+    runOn(s, [this, connectionId, message = std::move(message)](Shard &shard) {
+        if (HubConnectionContext *c = shard.connections.value(connectionId))
+            deliverTo(std::array {c}, message, {});
+    });
+}
+
+void HubLifetimeManager::deliverConnection(const QByteArray &connectionId,
+                                           const SharedMessage &message)
+{
+    Shard *s = shardOf(connectionId);
     if (!s)
         return;
-    runOn(s, [connectionId, message = std::move(message)](Shard &shard) {
+    runOn(s, [this, connectionId, message](Shard &shard) {
         if (HubConnectionContext *c = shard.connections.value(connectionId))
-            countDeliveries(message, 1, c->send(message));
+            deliverTo(std::array {c}, message, {});
     });
 }
 
@@ -248,7 +327,13 @@ void HubLifetimeManager::invokeClient(const QByteArray &connectionId, QByteArray
         QStringLiteral("Connection '%1' does not exist.").arg(QString::fromUtf8(connectionId))};
     Shard *s = shardOf(connectionId);
     if (!s) {
-        handler(missing);
+        // Another node's connection: only without an `accept` condition, which that node could
+        // not check (it would take the caller's tenant on trust).
+        if (m_backplane && !accept)
+            m_backplane->invokeRemote(connectionId, std::move(target), std::move(arguments),
+                                      std::move(handler));
+        else
+            handler(missing);
         return;
     }
     runOn(s,
@@ -261,6 +346,29 @@ void HubLifetimeManager::invokeClient(const QByteArray &connectionId, QByteArray
               }
               c->invokeClient(target, arguments, handler);
           });
+}
+
+bool HubLifetimeManager::invokeLocal(const QByteArray &connectionId,
+                                     const SharedMessage &invocation,
+                                     const QByteArray &invocationId,
+                                     SerializedResultHandler handler)
+{
+    Shard *s = shardOf(connectionId);
+    if (!s)
+        return false;
+    runOn(s, [connectionId, invocation, invocationId, handler = std::move(handler)](Shard &shard) {
+        HubConnectionContext *c = shard.connections.value(connectionId);
+        if (!c) {
+            handler(ClientResult {false, {}, QStringLiteral("Connection disconnected.")},
+                    HubProtocol::json());
+            return;
+        }
+        const HubProtocol &protocol = *c->protocol();
+        c->invokeClientSerialized(
+            invocation, invocationId,
+            [handler, &protocol](const ClientResult &r) { handler(r, protocol); });
+    });
+    return true;
 }
 
 int HubLifetimeManager::connectionCount() const

@@ -169,8 +169,8 @@ private Q_SLOTS:
         QVERIFY(doc.open(QIODevice::ReadOnly));
         const QString text = QString::fromUtf8(doc.readAll());
         int missing = 0;
-        for (const auto group :
-             {Setting::Group::Server, Setting::Group::Tokens, Setting::Group::SignIn}) {
+        for (const auto group : {Setting::Group::Server, Setting::Group::Tokens,
+                                 Setting::Group::SignIn, Setting::Group::Cluster}) {
             const QString table = settingsMarkdown(group);
             if (!text.contains(table)) {
                 qWarning().noquote() << "docs/configuration.md lacks this table:\n" << table;
