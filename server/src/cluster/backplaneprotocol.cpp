@@ -144,7 +144,8 @@ public:
             return unsignedBytes(2);
         if (*b == 0xdd)
             return unsignedBytes(4);
-        return fail(u"Expected an array, got the MessagePack code 0x%1."_s.arg(uint(*b), 2, 16, QChar(u'0')));
+        return fail(u"Expected an array, got the MessagePack code 0x%1."_s.arg(uint(*b), 2, 16,
+                                                                               QChar(u'0')));
     }
     std::optional<quint32> mapHeader()
     {
@@ -157,7 +158,8 @@ public:
             return unsignedBytes(2);
         if (*b == 0xdf)
             return unsignedBytes(4);
-        return fail(u"Expected a map, got the MessagePack code 0x%1."_s.arg(uint(*b), 2, 16, QChar(u'0')));
+        return fail(
+            u"Expected a map, got the MessagePack code 0x%1."_s.arg(uint(*b), 2, 16, QChar(u'0')));
     }
     /// A str, bin or nil (empty), as .NET's ReadString/ReadBytes accept.
     std::optional<QByteArray> bytes()
@@ -177,8 +179,8 @@ public:
         else if (*b == 0xc0)
             return QByteArray();
         else
-            return fail(
-                u"Expected a string, got the MessagePack code 0x%1."_s.arg(uint(*b), 2, 16, QChar(u'0')));
+            return fail(u"Expected a string, got the MessagePack code 0x%1."_s.arg(uint(*b), 2, 16,
+                                                                                   QChar(u'0')));
         if (!n)
             return std::nullopt;
         if (qsizetype(*n) > m_data.size() - m_pos)
@@ -227,8 +229,8 @@ public:
         case 0xd3:
             return sized(8, true);
         default:
-            return fail(
-                u"Expected an integer, got the MessagePack code 0x%1."_s.arg(uint(*b), 2, 16, QChar(u'0')));
+            return fail(u"Expected an integer, got the MessagePack code 0x%1."_s.arg(
+                uint(*b), 2, 16, QChar(u'0')));
         }
     }
     std::optional<qint32> int32()
