@@ -325,8 +325,7 @@ const Setting Settings[] = {
                    = value;
                    return true;)},
     {"node-name", "NAME", "host name and process id",
-     "this node's name in logs, `/health` and its server names on the backplane", C,
-     false,
+     "this node's name in logs, `/health` and its server names on the backplane", C, false,
      HG_SETTING_FN(const QByteArray name = value.trimmed().toUtf8();
                    if (name.isEmpty() || name.contains(':')
                        || name.size() > 100) return invalid(self.name, value, error);
