@@ -86,7 +86,7 @@ struct RedisBackplane::Private {
         if (!closed)
             postTo(context.get(), std::forward<F>(f));
     }
-    void publish(QByteArray channel, QByteArray payload,
+    void publish(const QByteArray &channel, const QByteArray &payload,
                  std::function<void(const RedisReply &)> done = {});
     void onMessage(const QByteArray &channel, const QByteArray &payload);
 };
@@ -170,7 +170,7 @@ public:
             if (!userId.isEmpty()) {
                 auto it = self->m_userRefs.find(userId);
                 if (it != self->m_userRefs.end() && --*it <= 0) {
-                    self->m_userRefs.erase(it);
+                    self->m_userRefs.remove(userId);
                     b.subscriber->unsubscribe(self->channel("user", userId));
                 }
             }
@@ -324,7 +324,7 @@ private:
         if (it == m_groupRefs.end())
             return;
         if (--*it <= 0) {
-            m_groupRefs.erase(it);
+            m_groupRefs.remove(group);
             b.subscriber->unsubscribe(channel("group", group));
         }
     }
@@ -471,7 +471,7 @@ private:
 
 // --- RedisBackplane --------------------------------------------------------------------------
 
-void RedisBackplane::Private::publish(QByteArray channel, QByteArray payload,
+void RedisBackplane::Private::publish(const QByteArray &channel, const QByteArray &payload,
                                       std::function<void(const RedisReply &)> done)
 {
     Metrics::instance().add("heliograph_backplane_messages_total", {{"direction", "out"}});

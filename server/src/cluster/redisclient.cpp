@@ -43,7 +43,7 @@ std::optional<RedisAddress> RedisAddress::parse(const QString &url, QString *err
     const QString path = u.path();
     if (!path.isEmpty() && path != u"/"_s) {
         bool ok = false;
-        a.db = path.mid(1).toInt(&ok);
+        a.db = QStringView(path).mid(1).toInt(&ok);
         if (!ok || a.db < 0)
             return fail(u"the redis URL's path must be a database number, not \"%1\""_s.arg(path));
     }

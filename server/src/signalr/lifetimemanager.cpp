@@ -77,9 +77,9 @@ template<typename F> void HubLifetimeManager::forEachShard(F &&f)
         runOn(s, f); // a copy per shard
 }
 
-void HubLifetimeManager::setDeliveryFilter(QByteArray target, Filter filter)
+void HubLifetimeManager::setDeliveryFilter(const QByteArray &target, const Filter &filter)
 {
-    m_filters.insert(std::move(target), std::move(filter));
+    m_filters.insert(target, filter);
 }
 
 void HubLifetimeManager::add(HubConnectionContext *connection)
@@ -230,7 +230,7 @@ void HubLifetimeManager::deliverTo(const Range &members, const SharedMessage &me
     countDeliveries(message, n, bytes);
 }
 
-void HubLifetimeManager::sendAll(SharedMessage message, QList<QByteArray> excluded)
+void HubLifetimeManager::sendAll(const SharedMessage &message, const QList<QByteArray> &excluded)
 {
     if (m_backplane) {
         m_backplane->publish(HubBackplane::Target::All, {}, message, excluded);
@@ -246,8 +246,8 @@ void HubLifetimeManager::deliverAll(const SharedMessage &message, const QList<QB
     });
 }
 
-void HubLifetimeManager::sendGroup(const QByteArray &group, SharedMessage message,
-                                   QList<QByteArray> excluded)
+void HubLifetimeManager::sendGroup(const QByteArray &group, const SharedMessage &message,
+                                   const QList<QByteArray> &excluded)
 {
     if (m_backplane) {
         m_backplane->publish(HubBackplane::Target::Group, group, message, excluded);
@@ -275,7 +275,7 @@ void HubLifetimeManager::forEachInGroup(const QByteArray &group,
     });
 }
 
-void HubLifetimeManager::sendUser(const QByteArray &userId, SharedMessage message)
+void HubLifetimeManager::sendUser(const QByteArray &userId, const SharedMessage &message)
 {
     if (m_backplane) {
         m_backplane->publish(HubBackplane::Target::User, userId, message, {});

@@ -47,7 +47,7 @@ public:
     /// Decides, on each member's thread, whether a message with `target` is delivered to it
     /// (e.g. a notification its replay already covered is not). Set before connections arrive.
     using Filter = std::function<bool(HubConnectionContext &, const HubMessage &)>;
-    void setDeliveryFilter(QByteArray target, Filter filter);
+    void setDeliveryFilter(const QByteArray &target, const Filter &filter);
 
     /// Called on the connection's thread.
     void add(HubConnectionContext *connection);
@@ -64,11 +64,12 @@ public:
     void removeFromGroup(const QByteArray &connectionId, const QByteArray &group,
                          std::function<void(bool)> done = {});
 
-    void sendAll(SharedMessage message, QList<QByteArray> excluded = {});
-    void sendGroup(const QByteArray &group, SharedMessage message, QList<QByteArray> excluded = {});
+    void sendAll(const SharedMessage &message, const QList<QByteArray> &excluded = {});
+    void sendGroup(const QByteArray &group, const SharedMessage &message,
+                   const QList<QByteArray> &excluded = {});
     /// Runs `f` on the thread of every local member of `group`, once per member.
     void forEachInGroup(const QByteArray &group, std::function<void(HubConnectionContext &)> f);
-    void sendUser(const QByteArray &userId, SharedMessage message);
+    void sendUser(const QByteArray &userId, const SharedMessage &message);
     void sendConnection(const QByteArray &connectionId, SharedMessage message);
 
     /// Invokes a client method with a result on any connection. `handler` runs once on the
