@@ -110,14 +110,17 @@ AdminMonitor::Point AdminMonitor::sample()
     p.health.rssBytes = residentBytes();
     p.health.storageOk = m_storageOk ? m_storageOk() : true;
     p.health.version = QString::fromLatin1(HELIOGRAPH_VERSION_STRING);
+    if (m_nodes)
+        p.nodes = m_nodes(p.health);
     return p;
 }
 
 MetricsSnapshotDto AdminMonitor::view(const Point &point, const AdminScope &scope)
 {
-    MetricsSnapshotDto out {point.at, {}, point.health};
+    MetricsSnapshotDto out {point.at, {}, point.health, {}};
     if (scope.everyTenant) {
         out.tenants = point.tenants;
+        out.nodes = point.nodes; // infrastructure: Operators only
         return out;
     }
     const QString own = QString::fromUtf8(scope.tenant);

@@ -51,12 +51,23 @@ struct ServerHealthDto {
 };
 HELIOGRAPH_DESCRIBE(ServerHealthDto, uptimeSeconds, connections, rssBytes, storageOk, version)
 
+/// A node of the cluster (one entry when the server runs alone): Operators only.
+struct NodeDto {
+    QString name;
+    int connections = 0;
+    qint64 uptimeSeconds = 0;
+    bool healthy = true;
+    bool self = false; ///< the node this admin connection is on
+};
+HELIOGRAPH_DESCRIBE(NodeDto, name, connections, uptimeSeconds, healthy, self)
+
 struct MetricsSnapshotDto {
     QDateTime at;
     QList<TenantMetricsDto> tenants;
     ServerHealthDto health;
+    QList<NodeDto> nodes;
 };
-HELIOGRAPH_DESCRIBE(MetricsSnapshotDto, at, tenants, health)
+HELIOGRAPH_DESCRIBE(MetricsSnapshotDto, at, tenants, health, nodes)
 
 /// kind: connectionOpened, connectionClosed, userJoined, userLeft, action.
 struct AdminEventDto {
@@ -100,6 +111,13 @@ public:
     /// Thread-safe; reaches the event streams with the next tick.
     void record(AdminEventDto event);
 
+    /// The cluster's nodes for each point, given this node's health (asked on the monitor's
+    /// thread). Before the first tick.
+    void setNodesProvider(std::function<QList<NodeDto>(const ServerHealthDto &)> provider)
+    {
+        m_nodes = std::move(provider);
+    }
+
     /// Takes a point and delivers it (the timer calls this every second).
     void tick();
 
@@ -108,6 +126,7 @@ private:
         QDateTime at;
         QList<TenantMetricsDto> tenants; ///< every tenant with connections or traffic
         ServerHealthDto health; ///< server-wide
+        QList<NodeDto> nodes;
     };
     struct Subscriber {
         std::weak_ptr<ServerStream> stream;
@@ -119,6 +138,7 @@ private:
 
     ConnectionRegistry &m_registry;
     std::function<bool()> m_storageOk;
+    std::function<QList<NodeDto>(const ServerHealthDto &)> m_nodes;
     QTimer m_timer;
     QElapsedTimer m_uptime;
     // Touched only by tick() (the monitor's thread).

@@ -20,12 +20,14 @@
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QDir>
+#include <QtCore/QElapsedTimer>
 #include <QtCore/QFile>
 #include <QtCore/QLoggingCategory>
 #include <QtCore/QProcessEnvironment>
 #include <QtCore/QSysInfo>
 #include <QtCore/QTimer>
 
+#include <algorithm>
 #include <sys/resource.h>
 
 using namespace Qt::StringLiterals;
@@ -382,6 +384,26 @@ bool ServerApp::start(const ServeOptions &o, QString &error)
     }
     if (!o.redis.isEmpty())
         startBackplane(o);
+    // The admin console's nodes: this one alone, or every node with a fresh heartbeat.
+    const QString selfName = d->backplane ? QString::fromUtf8(d->backplane->options().nodeName)
+                                          : QSysInfo::machineHostName();
+    d->adminMonitor->setNodesProvider(
+        [backplane = d->backplane.get(), selfName](const ServerHealthDto &health) {
+            const NodeDto self {selfName, health.connections, health.uptimeSeconds,
+                                health.storageOk && (!backplane || backplane->isAvailable()), true};
+            QList<NodeDto> out;
+            if (backplane) {
+                for (const NodeStatus &n : backplane->nodes()) {
+                    const QString name = QString::fromUtf8(n.name);
+                    if (name != selfName)
+                        out.append({name, n.connections, n.uptimeSeconds, n.healthy, false});
+                }
+            }
+            out.append(self);
+            std::sort(out.begin(), out.end(),
+                      [](const NodeDto &a, const NodeDto &b) { return a.name < b.name; });
+            return out;
+        });
     // Service tokens for the push API need no tenant.
     JwtValidationOptions apiOptions = d->validator->options();
     apiOptions.requiredClaims = {o.jwtUserClaim};
@@ -521,6 +543,16 @@ void ServerApp::startBackplane(const ServeOptions &o)
     join(d->lifetime.get(), "notifications", "Heliograph.Server.NotificationHub");
     join(d->adminLifetime.get(), "admin", "Heliograph.Server.AdminHub");
     join(d->benchLifetime.get(), "bench", "Heliograph.Server.BenchHub");
+    // The heartbeat's figures (asked on the Redis thread: both calls are thread-safe).
+    HubLifetimeManager *lifetime = d->lifetime.get();
+    auto uptime = std::make_shared<QElapsedTimer>();
+    uptime->start();
+    d->backplane->setStatusProvider([lifetime, uptime] {
+        NodeStatus s;
+        s.connections = lifetime->connectionCount();
+        s.uptimeSeconds = uptime->elapsed() / 1000;
+        return s;
+    });
     d->backplane->start();
     qCWarning(lcApp) << "cluster: fan-out is shared over Redis; the notification store, presence, "
                         "documents and the per-user limit are still per node (docs/cluster.md)";

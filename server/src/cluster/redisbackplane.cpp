@@ -7,12 +7,15 @@
 #include "transport/metrics.h"
 
 #include <QtCore/QDateTime>
+#include <QtCore/QJsonDocument>
+#include <QtCore/QJsonObject>
 #include <QtCore/QLoggingCategory>
 #include <QtCore/QMutex>
 #include <QtCore/QRandomGenerator>
 #include <QtCore/QThread>
 #include <QtCore/QTimer>
 
+#include <algorithm>
 #include <atomic>
 
 using namespace Qt::StringLiterals;
@@ -75,9 +78,15 @@ struct RedisBackplane::Private {
     std::atomic<bool> subscriberUp {false};
     QList<std::shared_ptr<HubChannels>> hubs; ///< fixed once started
     QTimer *sweep = nullptr; ///< on `thread`: expires acks and client results
-    mutable QMutex mutex; ///< guards `closed` and the last error
+    QTimer *heartbeat = nullptr; ///< on `thread`
+    std::function<NodeStatus()> status;
+    mutable QMutex mutex; ///< guards `closed`, the last error and `nodes`
     bool closed = false;
     QString lastError = u"not connected to Redis yet"_s;
+    QList<NodeStatus> nodes;
+
+    QByteArray nodesKey() const { return options.channelPrefix + "heliograph:nodes"; }
+    void beat();
 
     /// Runs `f` on the Redis thread, after everything posted before it; dropped once closed.
     template<typename F> void post(F &&f)
@@ -487,6 +496,43 @@ void RedisBackplane::Private::publish(const QByteArray &channel, const QByteArra
         });
 }
 
+// A node's heartbeat: its status in the nodes hash, then the hash read back. Entries silent for
+// 5 s leave the list; after a minute they are deleted (by whichever node sees them first).
+void RedisBackplane::Private::beat()
+{
+    if (!commandsUp.load())
+        return;
+    NodeStatus self = status ? status() : NodeStatus {};
+    self.healthy = commandsUp.load() && subscriberUp.load();
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    const QByteArray json = QJsonDocument(QJsonObject {{u"connections"_s, self.connections},
+                                                       {u"uptimeSeconds"_s, self.uptimeSeconds},
+                                                       {u"healthy"_s, self.healthy},
+                                                       {u"at"_s, now}})
+                                .toJson(QJsonDocument::Compact);
+    commands->command({"HSET", nodesKey(), options.nodeName, json});
+    commands->command({"HGETALL", nodesKey()}, [this](const RedisReply &r) {
+        if (r.type != RedisReply::Type::Array)
+            return;
+        const qint64 now = QDateTime::currentMSecsSinceEpoch();
+        QList<NodeStatus> fresh;
+        for (qsizetype i = 0; i + 1 < r.elements.size(); i += 2) {
+            const QJsonObject o = QJsonDocument::fromJson(r.elements[i + 1].string).object();
+            NodeStatus n {r.elements[i].string, o.value(u"connections"_s).toInt(),
+                          qint64(o.value(u"uptimeSeconds"_s).toDouble()),
+                          o.value(u"healthy"_s).toBool(), qint64(o.value(u"at"_s).toDouble())};
+            if (now - n.lastSeenMs > 60'000)
+                commands->command({"HDEL", nodesKey(), n.name});
+            else if (now - n.lastSeenMs <= 5'000)
+                fresh.append(std::move(n));
+        }
+        std::sort(fresh.begin(), fresh.end(),
+                  [](const NodeStatus &a, const NodeStatus &b) { return a.name < b.name; });
+        QMutexLocker lock(&mutex);
+        nodes = std::move(fresh);
+    });
+}
+
 void RedisBackplane::Private::onMessage(const QByteArray &channel, const QByteArray &payload)
 {
     for (const auto &hub : std::as_const(hubs)) {
@@ -521,6 +567,7 @@ RedisBackplane::~RedisBackplane()
             d->context.get(),
             [p = d.get()] {
                 delete p->sweep;
+                delete p->heartbeat;
                 delete p->commands;
                 delete p->subscriber;
                 p->commands = p->subscriber = nullptr;
@@ -578,6 +625,11 @@ void RedisBackplane::start()
                 hub->sweep(now);
         });
         p->sweep->start(5s);
+        p->heartbeat = new QTimer;
+        QObject::connect(p->heartbeat, &QTimer::timeout, p->heartbeat, [p] { p->beat(); });
+        QObject::connect(p->commands, &RedisConnection::connected, p->heartbeat,
+                         [p] { p->beat(); });
+        p->heartbeat->start(1s);
         p->commands->start();
         p->subscriber->start();
     });
@@ -601,6 +653,17 @@ QString RedisBackplane::unavailableReason() const
 const BackplaneOptions &RedisBackplane::options() const
 {
     return d->options;
+}
+
+void RedisBackplane::setStatusProvider(std::function<NodeStatus()> provider)
+{
+    d->status = std::move(provider);
+}
+
+QList<NodeStatus> RedisBackplane::nodes() const
+{
+    QMutexLocker lock(&d->mutex);
+    return d->nodes;
 }
 
 } // namespace Heliograph::Server

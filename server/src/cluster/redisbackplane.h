@@ -13,6 +13,7 @@
 
 #include <QtCore/QObject>
 
+#include <functional>
 #include <memory>
 
 namespace Heliograph::Server {
@@ -27,6 +28,16 @@ struct BackplaneOptions {
     QByteArray channelPrefix;
     /// How MessagePack writes struct keys in what this node publishes (HubOptions).
     StructKeyCase messagePackKeyCase = StructKeyCase::CamelCase;
+};
+
+/// What a node says about itself in its heartbeat (once a second, in the hash
+/// `{prefix}heliograph:nodes`; a node silent for 5 s is gone from the list).
+struct NodeStatus {
+    QByteArray name;
+    int connections = 0;
+    qint64 uptimeSeconds = 0;
+    bool healthy = true;
+    qint64 lastSeenMs = 0; ///< when its last heartbeat was written (ms since the epoch)
 };
 
 class RedisBackplane {
@@ -45,6 +56,12 @@ public:
     /// Why not, for /ready ("" when available).
     QString unavailableReason() const;
     const BackplaneOptions &options() const;
+
+    /// This node's heartbeat content, asked once a second on the Redis thread. Before start().
+    void setStatusProvider(std::function<NodeStatus()> provider);
+    /// The nodes whose heartbeat is fresh, this one included, by name (thread-safe; as of the
+    /// last heartbeat read).
+    QList<NodeStatus> nodes() const;
 
     struct Private;
 

@@ -8,6 +8,7 @@
 #include "redisserver.h"
 
 #include <heliograph/client/hubconnection.h>
+#include <heliograph/client/hubstream.h>
 
 #include <QtCore/QJsonDocument>
 #include <QtCore/QJsonObject>
@@ -186,6 +187,48 @@ private Q_SLOTS:
         aliceB->hub->stop();
         QTRY_COMPARE_WITH_TIMEOUT(subscribers(m_redis.port(), Hub + ":group:user:acme/alice"), 1,
                                   10'000);
+    }
+
+    // Heartbeats: an Operator's admin console lists every node with a fresh heartbeat, an
+    // Admin of a tenant none; a stopped node leaves the list within seconds.
+    void operatorSeesEveryNode()
+    {
+        auto a = startNode("node-x", m_redis.port());
+        auto b = startNode("node-y", m_redis.port());
+        QVERIFY(a && b);
+        const auto names = [](const Value &snapshot) {
+            QStringList out;
+            for (const Value &n : snapshot["nodes"].array())
+                out.append(n["name"].toString() + (n["self"].toBool() ? u"*"_s : QString()));
+            return out;
+        };
+        const auto console = [](quint16 port, QList<QByteArray> roles, QList<Value> &items) {
+            auto hub = std::make_unique<HubConnection>(
+                QUrl(u"http://127.0.0.1:%1/hubs/admin"_s.arg(port)));
+            hub->setAccessTokenProvider(
+                [t = token("olga", "ops", std::move(roles))] { return readyToken(t); });
+            if (!connectNow(*hub))
+                return std::unique_ptr<HubConnection>();
+            HubStream *stream = hub->stream("StreamMetrics");
+            QObject::connect(stream, &HubStream::item, hub.get(),
+                             [&items](const Value &v) { items.append(v); });
+            return hub;
+        };
+        QList<Value> operatorItems, adminItems;
+        auto op = console(a->port(), {"Operator"}, operatorItems);
+        auto admin = console(a->port(), {"Admin"}, adminItems);
+        QVERIFY(op && admin);
+        // Other tests' nodes may still be in the hash for a few seconds: look for ours.
+        QTRY_VERIFY_WITH_TIMEOUT(!operatorItems.isEmpty()
+                                     && names(operatorItems.constLast()).contains(u"node-x*"_s)
+                                     && names(operatorItems.constLast()).contains(u"node-y"_s),
+                                 10'000);
+        QTRY_VERIFY_WITH_TIMEOUT(!adminItems.isEmpty(), 10'000);
+        QVERIFY(adminItems.constLast()["nodes"].array().isEmpty());
+
+        b.reset();
+        QTRY_VERIFY_WITH_TIMEOUT(!names(operatorItems.constLast()).contains(u"node-y"_s), 15'000);
+        QVERIFY(names(operatorItems.constLast()).contains(u"node-x*"_s));
     }
 
     void hubNamesAndPrefixAreConfigurable()
