@@ -194,6 +194,15 @@ public:
                 b.subscriber->subscribe(self->channel("group", group));
         });
     }
+    void whenGroupSubscribed(const QByteArray &group, std::function<void()> then) override
+    {
+        const bool posted
+            = withBackplane([self = shared_from_this(), group, then](auto &b) mutable {
+                  b.subscriber->whenSubscribed(self->channel("group", group), std::move(then));
+              });
+        if (!posted)
+            then();
+    }
     void groupLeft(const QByteArray &group) override
     {
         withBackplane([self = shared_from_this(), group](auto &b) { self->leave(b, group); });

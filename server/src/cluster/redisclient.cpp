@@ -282,8 +282,10 @@ void RedisConnection::ready()
     qCInfo(lcRedis).noquote() << m_name << "connection to" << m_address.display() << "ready";
     if (m_mode == Mode::Subscriber && !m_channels.isEmpty()) {
         QList<QByteArray> args {"SUBSCRIBE"};
-        for (auto it = m_channels.cbegin(); it != m_channels.cend(); ++it)
+        for (auto it = m_channels.begin(); it != m_channels.end(); ++it) {
+            it.value() = false; // confirmed again by Redis's answer
             args.append(it.key());
+        }
         send(args, &RedisConnection::onSubscriberReply, nullptr);
     }
     Q_EMIT connected();
@@ -368,8 +370,14 @@ void RedisConnection::onSubscriberReply(redisAsyncContext *ac, void *reply, void
     if (!self || self->m_destroying || !r || r->type != REDIS_REPLY_ARRAY || r->elements < 3)
         return;
     const redisReply *kind = r->element[0];
-    if (kind->type != REDIS_REPLY_STRING
-        || QByteArrayView(kind->str, qsizetype(kind->len)) != "message")
+    if (kind->type != REDIS_REPLY_STRING)
+        return;
+    const QByteArrayView what(kind->str, qsizetype(kind->len));
+    if (what == "subscribe" && r->element[1]->type == REDIS_REPLY_STRING) {
+        self->confirmed(QByteArray(r->element[1]->str, qsizetype(r->element[1]->len)));
+        return;
+    }
+    if (what != "message")
         return;
     const redisReply *channel = r->element[1];
     const redisReply *payload = r->element[2];
@@ -401,9 +409,29 @@ void RedisConnection::subscribe(const QByteArray &channel)
     Q_ASSERT(m_mode == Mode::Subscriber);
     if (m_channels.contains(channel))
         return;
-    m_channels.insert(channel, true);
+    m_channels.insert(channel, false); // until Redis confirms
     if (m_ready)
         send({"SUBSCRIBE", channel}, &RedisConnection::onSubscriberReply, nullptr);
+}
+
+void RedisConnection::whenSubscribed(const QByteArray &channel, std::function<void()> then)
+{
+    auto it = m_channels.constFind(channel);
+    if (it == m_channels.cend() || it.value()) {
+        then();
+        return;
+    }
+    m_waiting[channel].append(std::move(then));
+}
+
+void RedisConnection::confirmed(const QByteArray &channel)
+{
+    auto it = m_channels.find(channel);
+    if (it == m_channels.end())
+        return; // unsubscribed meanwhile
+    it.value() = true;
+    for (const auto &then : m_waiting.take(channel))
+        then();
 }
 
 void RedisConnection::unsubscribe(const QByteArray &channel)
@@ -411,6 +439,9 @@ void RedisConnection::unsubscribe(const QByteArray &channel)
     Q_ASSERT(m_mode == Mode::Subscriber);
     if (!m_channels.remove(channel))
         return;
+    for (const auto &then : m_waiting.take(channel))
+        then(); // nothing to wait for any more
+
     if (m_ready)
         send({"UNSUBSCRIBE", channel}, &RedisConnection::onSubscriberReply, nullptr);
 }

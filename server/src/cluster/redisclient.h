@@ -76,6 +76,9 @@ public:
     void subscribe(const QByteArray &channel);
     void unsubscribe(const QByteArray &channel);
     bool isSubscribed(const QByteArray &channel) const { return m_channels.contains(channel); }
+    /// Runs `then` once Redis confirmed the subscription to `channel` (at once if it has, or if
+    /// the channel is not wanted); after a reconnect, once it is confirmed again.
+    void whenSubscribed(const QByteArray &channel, std::function<void()> then);
 
 Q_SIGNALS:
     /// Connected, authenticated, database selected (Commands) or subscriptions renewed
@@ -108,7 +111,9 @@ private:
     std::chrono::milliseconds m_backoff {100};
     QTimer m_retry;
     QTimer m_connectTimeout;
-    QHash<QByteArray, bool> m_channels; ///< subscriber: wanted channels (value unused)
+    QHash<QByteArray, bool> m_channels; ///< subscriber: wanted channels -> confirmed by Redis
+    QHash<QByteArray, QList<std::function<void()>>> m_waiting; ///< whenSubscribed()
+    void confirmed(const QByteArray &channel);
 };
 
 } // namespace Heliograph::Server

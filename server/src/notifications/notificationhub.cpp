@@ -425,6 +425,15 @@ void NotificationHub::onConnected(HubCallContext &ctx)
         {Value::fromUtf8(c.connectionId()), Value(QDateTime::currentDateTimeUtc())},
         {}});
     replay(ctx);
+    if (ctx.clients().backplane()) {
+        // Live notifications reach this node once Redis confirms its subscription to the
+        // user's group; what was stored before that (after replay()'s read) is sent from the
+        // store then, before any live one (both come through the Redis thread, in order).
+        auto high = m_service.storage().lastNotificationSequence(user.tenantId, user.userId);
+        c.items()[QString::fromLatin1(CatchUpKey)] = high ? *high : 0;
+        ctx.clients().whenGroupReady(c.connectionId(), Groups::user(user.tenantId, user.userId),
+                                     [this](HubConnectionContext &conn) { catchUp(conn); });
+    }
     const int live = m_presence.connect(user.tenantId, user.userId, user.name);
     c.items()[u"presence"_s] = true;
     if (live == 1)
@@ -476,6 +485,32 @@ void NotificationHub::replay(HubCallContext &ctx)
         cursor = qMax(cursor, n.sequence);
     }
     c.items()[QString::fromLatin1(NotificationService::CursorKey)] = cursor;
+}
+
+void NotificationHub::catchUp(HubConnectionContext &c)
+{
+    if (c.state() != HubConnectionContext::State::Connected)
+        return;
+    const Principal &user = c.user();
+    QVariant &cursorItem = c.items()[QString::fromLatin1(NotificationService::CursorKey)];
+    qint64 cursor = cursorItem.toLongLong();
+    const qint64 from = qMax(cursor, c.items().value(QString::fromLatin1(CatchUpKey)).toLongLong());
+    auto missed = m_service.storage().notificationsAfter(user.tenantId, user.userId, from,
+                                                         m_options.maxReplay);
+    if (!missed) {
+        qCWarning(lcNotifications)
+            << "catch-up failed for" << user.userId << missed.error().message;
+        return;
+    }
+    for (const StoredNotification &n : std::as_const(*missed)) {
+        if (n.sequence <= cursor)
+            continue;
+        const NotificationDto dto {
+            QString::fromUtf8(n.id), n.title, n.body, n.type, n.createdAt, n.sequence, true};
+        c.sendMessage(InvocationMessage {{}, {}, "ReceiveNotification", {toValue(dto)}, {}});
+        cursor = n.sequence;
+    }
+    cursorItem = cursor;
 }
 
 void NotificationHub::onDisconnected(HubCallContext &ctx)

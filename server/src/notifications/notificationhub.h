@@ -147,6 +147,12 @@ public:
 
 private:
     void replay(HubCallContext &ctx);
+    /// With a backplane: what was stored between replay() and the moment this node receives
+    /// the user's live notifications (its Redis subscription confirmed).
+    void catchUp(HubConnectionContext &connection);
+    /// The item holding the newest sequence stored when the connection started (catchUp()
+    /// sends what came after it).
+    static constexpr const char *CatchUpKey = "notificationCatchUpFrom";
     void streamAuditLog(HubCallContext &ctx, const ServerStreamPtr &stream, const QString &from);
 
     NotificationService &m_service;

@@ -34,6 +34,9 @@ public:
         = 0;
     virtual void groupJoined(const QByteArray &group) = 0;
     virtual void groupLeft(const QByteArray &group) = 0;
+    /// Runs `then` (on any thread) once this node receives what is published to `group`: after
+    /// Redis confirmed the subscription a groupJoined() made before this call.
+    virtual void whenGroupSubscribed(const QByteArray &group, std::function<void()> then) = 0;
 
     /// Adds or removes a connection that is not on this node; `done(true)` once the node that
     /// has it acknowledged, `done(false)` if none did in time. `done` runs on any thread.

@@ -187,6 +187,29 @@ void HubLifetimeManager::removeFromGroup(const QByteArray &connectionId, const Q
     changeGroup(connectionId, group, false, std::move(done));
 }
 
+void HubLifetimeManager::whenGroupReady(const QByteArray &connectionId, const QByteArray &group,
+                                        std::function<void(HubConnectionContext &)> f)
+{
+    Shard *s = shardOf(connectionId);
+    if (!s)
+        return;
+    auto run = [s, connectionId, f = std::move(f)] {
+        runOn(s, [connectionId, f](Shard &shard) {
+            if (HubConnectionContext *c = shard.connections.value(connectionId))
+                f(*c);
+        });
+    };
+    if (!m_backplane) {
+        run();
+        return;
+    }
+    // Through the shard first: a group change issued before this call may still be queued
+    // there, and its groupJoined() must reach the backplane before this question does.
+    runOn(s, [this, group, run = std::move(run)](Shard &) mutable {
+        m_backplane->whenGroupSubscribed(group, std::move(run));
+    });
+}
+
 namespace {
 void countDeliveries(const SharedMessage &m, qsizetype n, qsizetype bytes)
 {

@@ -64,6 +64,12 @@ public:
     void removeFromGroup(const QByteArray &connectionId, const QByteArray &group,
                          std::function<void(bool)> done = {});
 
+    /// Runs `f` on the connection's thread once its node receives what is published to `group`
+    /// (with a backplane: once Redis confirmed the subscription; without one: next on its
+    /// thread). Nothing if the connection is gone by then.
+    void whenGroupReady(const QByteArray &connectionId, const QByteArray &group,
+                        std::function<void(HubConnectionContext &)> f);
+
     void sendAll(const SharedMessage &message, const QList<QByteArray> &excluded = {});
     void sendGroup(const QByteArray &group, const SharedMessage &message,
                    const QList<QByteArray> &excluded = {});

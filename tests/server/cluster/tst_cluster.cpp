@@ -14,6 +14,8 @@
 #include <QtCore/QJsonObject>
 #include <QtNetwork/QNetworkAccessManager>
 #include <QtNetwork/QNetworkReply>
+#include <QtNetwork/QTcpServer>
+#include <QtNetwork/QTcpSocket>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
 
@@ -97,6 +99,65 @@ std::unique_ptr<Client> connectClient(quint16 port, const QByteArray &user,
 }
 
 const QByteArray Hub = "Heliograph.Server.NotificationHub";
+
+/// Between a node and Redis: forwards everything, except that while `hold` is set, a
+/// connection that sends SUBSCRIBE has that and everything after it kept back until release().
+class SubscribeHoldingProxy : public QObject {
+public:
+    explicit SubscribeHoldingProxy(quint16 target)
+        : m_target(target)
+    {
+        connect(&m_server, &QTcpServer::newConnection, this, [this] {
+            while (QTcpSocket *client = m_server.nextPendingConnection()) {
+                auto pair = std::make_shared<Pair>();
+                pair->client = client;
+                pair->server = new QTcpSocket(this);
+                m_pairs.append(pair);
+                connect(pair->server, &QTcpSocket::connected, pair->server,
+                        [pair] { pair->server->write(std::exchange(pair->early, {})); });
+                connect(client, &QTcpSocket::readyRead, client, [this, pair] {
+                    const QByteArray data = pair->client->readAll();
+                    if (pair->held.size() > 0 || (hold && data.contains("SUBSCRIBE")))
+                        pair->held += data;
+                    else if (pair->server->state() == QAbstractSocket::ConnectedState)
+                        pair->server->write(data);
+                    else
+                        pair->early += data;
+                });
+                connect(pair->server, &QTcpSocket::readyRead, pair->server,
+                        [pair] { pair->client->write(pair->server->readAll()); });
+                pair->server->connectToHost(QHostAddress::LocalHost, m_target);
+            }
+        });
+        m_server.listen(QHostAddress::LocalHost, 0);
+    }
+    quint16 port() const { return m_server.serverPort(); }
+    qsizetype heldBytes() const
+    {
+        qsizetype n = 0;
+        for (const auto &p : m_pairs)
+            n += p->held.size();
+        return n;
+    }
+    void release()
+    {
+        hold = false;
+        for (const auto &p : std::as_const(m_pairs))
+            p->server->write(std::exchange(p->held, {}));
+    }
+    bool hold = false;
+
+private:
+    struct Pair {
+        QTcpSocket *client = nullptr;
+        QTcpSocket *server = nullptr;
+        QByteArray early; ///< before the server side connected
+        QByteArray held;
+    };
+    QTcpServer m_server;
+    quint16 m_target;
+    QList<std::shared_ptr<Pair>> m_pairs;
+};
 
 } // namespace
 
@@ -229,6 +290,35 @@ private Q_SLOTS:
         b.reset();
         QTRY_VERIFY_WITH_TIMEOUT(!names(operatorItems.constLast()).contains(u"node-y"_s), 15'000);
         QVERIFY(names(operatorItems.constLast()).contains(u"node-x*"_s));
+    }
+
+    // A node receives a user's live notifications only once Redis confirmed its SUBSCRIBE. A
+    // notification stored and published before that (here: SUBSCRIBEs held in a proxy while a
+    // client connects and a push is made) comes from the store when the confirmation arrives,
+    // before any later live one: both arrive, once, in order.
+    void pushBeforeTheSubscriptionIsConfirmedIsNotLost()
+    {
+        SubscribeHoldingProxy proxy(m_redis.port());
+        auto b = startNode("node-h", proxy.port());
+        QVERIFY(b);
+        QTRY_VERIFY_WITH_TIMEOUT(ready(b->port()), 10'000);
+
+        proxy.hold = true;
+        auto c = connectClient(b->port(), "held", "acme");
+        QVERIFY(c);
+        QTRY_VERIFY_WITH_TIMEOUT(proxy.heldBytes() > 0, 10'000); // B's SUBSCRIBE is waiting
+        QCOMPARE(push(b->port(), "acme", "held", u"first"_s).status, 202);
+        QCOMPARE(subscribers(m_redis.port(), Hub + ":group:user:acme/held"), 0);
+        QVERIFY(c->notifications.isEmpty());
+
+        proxy.release();
+        QTRY_COMPARE_WITH_TIMEOUT(c->notifications, QList<QString> {u"first"_s}, 10'000);
+        QCOMPARE(push(b->port(), "acme", "held", u"second"_s).status, 202);
+        QTRY_COMPARE_WITH_TIMEOUT(c->notifications, (QList<QString> {u"first"_s, u"second"_s}),
+                                  10'000);
+        QCOMPARE(push(b->port(), "acme", "held", u"third"_s).status, 202);
+        QTRY_COMPARE_WITH_TIMEOUT(c->notifications.size(), 3, 10'000);
+        QCOMPARE(c->notifications, (QList<QString> {u"first"_s, u"second"_s, u"third"_s}));
     }
 
     void hubNamesAndPrefixAreConfigurable()
