@@ -18,6 +18,9 @@
 #   CONNECT_CONNECTIONS [2000]        CONNECT_CONCURRENCY [100]
 #   CONNECT_WARMUP [200]     connections opened (and kept) before the measured ones
 #   SERVER_CPU [0]  BENCH_CPU [1]     cores for taskset (empty: no pinning)
+#   THEIRS [aspnetcore]      the other side: aspnetcore (--peer), or redis: heliograph-server
+#                            itself with --redis to a redis-server this script starts (pinned to
+#                            the server's core), to measure what the backplane costs one node
 set -euo pipefail
 
 ROUNDS="${ROUNDS:-2}"
@@ -39,6 +42,7 @@ CONNECT_CONCURRENCY="${CONNECT_CONCURRENCY:-100}"
 CONNECT_WARMUP="${CONNECT_WARMUP:-200}"
 SERVER_CPU="${SERVER_CPU-0}"
 BENCH_CPU="${BENCH_CPU-1}"
+THEIRS="${THEIRS:-aspnetcore}"
 
 die() { printf 'run-servers.sh: %s\n' "$*" >&2; exit 1; }
 log() { printf '\033[1;34m--\033[0m %s\n' "$*" >&2; }
@@ -57,8 +61,16 @@ while [ $# -gt 0 ]; do
 done
 [ -x "$server_bin" ] || die "--server: no heliograph-server at '$server_bin'"
 [ -x "$bench_bin" ] || die "--bench: no heliograph-bench at '$bench_bin'"
-[ -f "$peer_dll" ] || die "--peer: no AspNetCoreBenchServer.dll at '$peer_dll'"
-command -v dotnet >/dev/null || die "dotnet is needed to run the ASP.NET Core peer"
+case "$THEIRS" in
+    aspnetcore)
+        [ -f "$peer_dll" ] || die "--peer: no AspNetCoreBenchServer.dll at '$peer_dll'"
+        command -v dotnet >/dev/null || die "dotnet is needed to run the ASP.NET Core peer"
+        theirs_label="ASP.NET Core" ;;
+    redis)
+        command -v redis-server >/dev/null || die "THEIRS=redis needs redis-server"
+        theirs_label="heliograph-server --redis" ;;
+    *) die "THEIRS must be aspnetcore or redis" ;;
+esac
 [ "$ROUNDS" -ge 1 ] 2>/dev/null || die "ROUNDS must be a positive number"
 out="${out:-$(dirname "$bench_bin")/../servers.md}"
 work="${work:-$(dirname "$out")/servers}"
@@ -76,7 +88,23 @@ server_pid="" server_port="" drain_pid=""
 # stop_server, launch_server, median, fmt, ratio
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
-trap stop_server EXIT
+redis_pid=""
+stop_all() {
+    stop_server
+    if [ -n "$redis_pid" ]; then kill "$redis_pid" 2>/dev/null || true; wait "$redis_pid" 2>/dev/null || true; fi
+}
+trap stop_all EXIT
+if [ "$THEIRS" = redis ]; then
+    redis_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    "${pin_server[@]}" redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+        >"$work/redis.log" 2>&1 &
+    redis_pid=$!
+    for _ in $(seq 1 100); do
+        grep -q "Ready to accept connections" "$work/redis.log" 2>/dev/null && break
+        sleep 0.1
+    done
+    grep -q "Ready to accept connections" "$work/redis.log" || die "redis-server did not start"
+fi
 
 # start_server ours|theirs LOGPREFIX: a fresh server on a free port (port 0).
 start_server() {
@@ -85,6 +113,11 @@ start_server() {
         rm -rf "$work/data"
         launch_server "$which server" "$prefix" "${pin_server[@]}" "$server_bin" serve \
             --listen 127.0.0.1:0 --memory --bench-hub --data "$work/data"
+    elif [ "$THEIRS" = redis ]; then
+        rm -rf "$work/data"
+        launch_server "$which server" "$prefix" "${pin_server[@]}" "$server_bin" serve \
+            --listen 127.0.0.1:0 --memory --bench-hub --data "$work/data" \
+            --redis "redis://127.0.0.1:$redis_port" --node-name bench
     else
         launch_server "$which server" "$prefix" "${pin_server[@]}" env \
             DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 dotnet "$peer_dll" --urls http://127.0.0.1:0
@@ -186,21 +219,25 @@ os_name="$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")"
 
 mkdir -p "$(dirname "$out")"
 {
-    echo "### Latest run: heliograph-server vs ASP.NET Core SignalR"
+    echo "### Latest run: heliograph-server vs $theirs_label"
     echo
     echo "$started_at. $os_name, kernel $(uname -r), $(nproc) cores ($cpu_model), $(awk '/MemTotal/ {printf "%.0f GB", $2 / 1048576}' /proc/meminfo) RAM."
     echo "heliograph-server $("$server_bin" --version 2>/dev/null | awk '{print $NF}') (Release, Qt ${qt_version:-?});"
-    echo "ASP.NET Core $dotnet_runtime (bench/aspnetcore, Release, server GC, JSON + MessagePack protocols)."
+    if [ "$THEIRS" = redis ]; then
+        echo "The same binary with \`--redis\` to $(redis-server --version | awk '{print $3}') on loopback (pinned with the server)."
+    else
+        echo "ASP.NET Core $dotnet_runtime (bench/aspnetcore, Release, server GC, JSON + MessagePack protocols)."
+    fi
     echo "Load average ${load_start} at the start, ${load_end} at the end (the machine is shared)."
     echo
     echo "Each configuration ran $ROUNDS time(s) per server, alternating ours and theirs, each run on a"
     echo "freshly started server${SERVER_CPU:+ pinned to core $SERVER_CPU} with heliograph-bench${BENCH_CPU:+ pinned to core $BENCH_CPU}."
-    echo "Values are medians of the rounds; ratio = heliograph-server / ASP.NET Core. \"better\" says"
+    echo "Values are medians of the rounds; ratio = heliograph-server / $theirs_label. \"better\" says"
     echo "which direction wins: for latency, CPU and memory a ratio below 1 favours heliograph-server."
     echo "Latency: echo = invocation round trip, fan-out = broadcast send to delivery, from the"
     echo "timestamp in the payload; server CPU = CPU seconds per second over the measured window."
     echo
-    echo "| scenario | protocol | connections | metric | heliograph-server | ASP.NET Core | ratio | better |"
+    echo "| scenario | protocol | connections | metric | heliograph-server | $theirs_label | ratio | better |"
     echo "|---|---|---:|---|---:|---:|---:|---|"
     for config in "${configs[@]}"; do
         IFS=: read -r scenario n protocol <<<"$config"
@@ -248,7 +285,12 @@ mkdir -p "$(dirname "$out")"
     echo
     echo '```sh'
     echo "${pin_server[*]:+${pin_server[*]} }$server_bin serve --listen 127.0.0.1:0 --memory --bench-hub --data DIR"
-    echo "${pin_server[*]:+${pin_server[*]} }dotnet $peer_dll --urls http://127.0.0.1:0"
+    if [ "$THEIRS" = redis ]; then
+        echo "${pin_server[*]:+${pin_server[*]} }redis-server --port REDIS_PORT --bind 127.0.0.1 --save '' --appendonly no"
+        echo "${pin_server[*]:+${pin_server[*]} }$server_bin serve --listen 127.0.0.1:0 --memory --bench-hub --data DIR --redis redis://127.0.0.1:REDIS_PORT --node-name bench"
+    else
+        echo "${pin_server[*]:+${pin_server[*]} }dotnet $peer_dll --urls http://127.0.0.1:0"
+    fi
     for config in "${configs[@]}"; do
         IFS=: read -r scenario n protocol <<<"$config"
         args_for "$scenario" "$n" "$protocol"
