@@ -172,6 +172,48 @@ Item {
             }
         }
 
+        // --- the cluster's nodes (Operators only; one for a single server) ------------------
+        Flow {
+            objectName: "nodeSection"
+            Layout.fillWidth: true
+            visible: view.admin.allTenants && nodeRepeater.count > 0
+            spacing: Theme.spacing * 2
+            Label { text: qsTr("Nodes"); font.bold: true; color: Theme.mutedText }
+            Repeater {
+                id: nodeRepeater
+                model: view.admin.nodes
+                delegate: RowLayout {
+                    id: nodeRow
+                    objectName: "nodeRow"
+                    required property string name
+                    required property int connections
+                    required property int uptimeSeconds
+                    required property bool healthy
+                    required property bool self
+                    function formatUptime(s) { return view.formatUptime(s) } /* Qt 6.4's qmllint treats every Component as bound; the outer id resolves at runtime */ // qmllint disable unqualified
+                    spacing: Theme.spacing / 2
+                    Accessible.role: Accessible.StaticText
+                    Accessible.name: (nodeRow.self ? qsTr("Node %1 (this node), %2, %3 connections, up %4")
+                                                   : qsTr("Node %1, %2, %3 connections, up %4"))
+                                     .arg(nodeRow.name).arg(nodeRow.healthy ? qsTr("healthy") : qsTr("not healthy"))
+                                     .arg(nodeRow.connections).arg(nodeRow.formatUptime(nodeRow.uptimeSeconds))
+                    Rectangle {
+                        width: 8; height: 8; radius: 4
+                        color: nodeRow.healthy ? Theme.ok : Theme.error
+                    }
+                    Label {
+                        text: nodeRow.self ? qsTr("%1 (this node)").arg(nodeRow.name) : nodeRow.name
+                        font.bold: nodeRow.self
+                        color: nodeRow.healthy ? Theme.text : Theme.error
+                    }
+                    Label {
+                        text: qsTr("%n connection(s) · up %1", "", nodeRow.connections).arg(nodeRow.formatUptime(nodeRow.uptimeSeconds))
+                        color: Theme.mutedText
+                    }
+                }
+            }
+        }
+
         // --- charts of the last 15 minutes -------------------------------------------------
         RowLayout {
             Layout.fillWidth: true

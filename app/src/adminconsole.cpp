@@ -47,6 +47,8 @@ AdminConsole::AdminConsole(QObject *parent)
     , m_tenants(new RecordListModel(
           {"tenant", "connections", "onlineUsers", "messagesIn", "messagesOut", "activeDocuments"},
           this))
+    , m_nodes(
+          new RecordListModel({"name", "connections", "uptimeSeconds", "healthy", "self"}, this))
     , m_connections(new RecordListModel({"key", "userId", "displayName", "connectionId", "hub",
                                          "transport", "protocol", "client", "connectedSince",
                                          "remoteAddress", "firstOfUser"},
@@ -84,11 +86,13 @@ void AdminConsole::setSession(Session *session)
         connect(m_session, &Session::userChanged, this, [this] {
             if (scopeOf(m_session) == m_scope)
                 return;
+            Q_EMIT allTenantsChanged(); // the roles may be others (or come with the sign-in)
             stop();
             evaluate();
         });
     }
     Q_EMIT sessionChanged();
+    Q_EMIT allTenantsChanged();
     evaluate();
 }
 
@@ -174,6 +178,7 @@ void AdminConsole::stop()
 void AdminConsole::clearData()
 {
     m_tenants->clear();
+    m_nodes->clear();
     m_connections->clear();
     m_groups->clear();
     m_events->clear();
@@ -268,6 +273,12 @@ void AdminConsole::onSnapshot(const Value &snapshot)
                      t["messagesOutPerSecond"].toDouble(), t["activeDocuments"].toInteger()});
     }
     m_tenants->setRecords(std::move(rows));
+    QList<RecordListModel::Record> nodes;
+    for (const Value &n : snapshot["nodes"].array()) {
+        nodes.append({n["name"].toString(), n["connections"].toInteger(),
+                      n["uptimeSeconds"].toInteger(), n["healthy"].toBool(), n["self"].toBool()});
+    }
+    m_nodes->setRecords(std::move(nodes));
     QVariantMap health = snapshot["health"].toVariant().toMap();
     health.insert(u"at"_s, snapshot["at"].toDateTime());
     m_health = std::move(health);

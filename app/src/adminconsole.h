@@ -6,8 +6,8 @@
 //
 // While active and the session is signed in as Admin or Operator it keeps one hub
 // connection (its own, with the session's access token) and
-//  - streams metric snapshots (StreamMetrics) into `tenants`, `health` and `history` (the 15
-//    minutes of GetHistory(), then a point each second);
+//  - streams metric snapshots (StreamMetrics) into `tenants`, `health`, `nodes` and `history`
+//    (the 15 minutes of GetHistory(), then a point each second);
 //  - loads the selected tenant's users, connections and groups (GetTenantDetails) when the
 //    selection changes, when an event names that tenant, and every 5 s;
 //  - streams live events (StreamEvents) and the selected tenant's audit log of the last 24
@@ -48,11 +48,15 @@ class AdminConsole : public QObject {
     /// Why the console is not live, for humans; empty while it is.
     Q_PROPERTY(QString errorString READ errorString NOTIFY stateChanged)
     /// True for an Operator: every tenant, and the tenant can be chosen.
-    Q_PROPERTY(bool allTenants READ allTenants NOTIFY sessionChanged)
+    Q_PROPERTY(bool allTenants READ allTenants NOTIFY allTenantsChanged)
 
     /// Live tenants: tenant, connections, onlineUsers, messagesIn, messagesOut,
     /// activeDocuments (per second rates), from the newest snapshot.
     Q_PROPERTY(Heliograph::Desktop::RecordListModel *tenants READ tenants CONSTANT)
+    /// The cluster's nodes from the newest snapshot, sorted by name: name, connections,
+    /// uptimeSeconds, healthy, self (the node this console is connected to). One row for a
+    /// single server; none for an Admin (the server sends nodes to Operators only).
+    Q_PROPERTY(Heliograph::Desktop::RecordListModel *nodes READ nodes CONSTANT)
     /// The server's health from the newest snapshot: uptimeSeconds, connections, rssBytes,
     /// storageOk, version; and `at`, the snapshot's time.
     Q_PROPERTY(QVariantMap health READ health NOTIFY healthChanged)
@@ -107,6 +111,7 @@ public:
     bool allTenants() const;
 
     RecordListModel *tenants() const { return m_tenants; }
+    RecordListModel *nodes() const { return m_nodes; }
     QVariantMap health() const { return m_health; }
     MetricsHistory *history() const { return m_history; }
     QString selectedTenant() const { return m_selected; }
@@ -137,6 +142,8 @@ public:
 
 Q_SIGNALS:
     void sessionChanged();
+    /// The session, or its user's roles, changed.
+    void allTenantsChanged();
     void activeChanged();
     void stateChanged();
     void healthChanged();
@@ -172,6 +179,7 @@ private:
     QPointer<HubStream> m_eventStream;
     QPointer<HubStream> m_auditStream;
     RecordListModel *m_tenants;
+    RecordListModel *m_nodes;
     RecordListModel *m_connections;
     RecordListModel *m_groups;
     RecordListModel *m_events;

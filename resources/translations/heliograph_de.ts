@@ -238,6 +238,37 @@
         <source>Connection %1 of %2 is closed and does not reconnect by itself. The action is written to the audit log of %3.</source>
         <translation>Verbindung %1 von %2 wird geschlossen und baut sich nicht von selbst wieder auf. Die Aktion wird im Prüfprotokoll von %3 vermerkt.</translation>
     </message>
+    <message>
+        <source>Nodes</source>
+        <translation>Knoten</translation>
+    </message>
+    <message>
+        <source>Node %1 (this node), %2, %3 connections, up %4</source>
+        <translation>Knoten %1 (dieser Knoten), %2, %3 Verbindungen, läuft seit %4</translation>
+    </message>
+    <message>
+        <source>Node %1, %2, %3 connections, up %4</source>
+        <translation>Knoten %1, %2, %3 Verbindungen, läuft seit %4</translation>
+    </message>
+    <message>
+        <source>healthy</source>
+        <translation>funktionsfähig</translation>
+    </message>
+    <message>
+        <source>not healthy</source>
+        <translation>gestört</translation>
+    </message>
+    <message>
+        <source>%1 (this node)</source>
+        <translation>%1 (dieser Knoten)</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n connection(s) · up %1</source>
+        <translation>
+            <numerusform>%n Verbindung · läuft seit %1</numerusform>
+            <numerusform>%n Verbindungen · läuft seit %1</numerusform>
+        </translation>
+    </message>
 </context>
 <context>
     <name>Clock</name>

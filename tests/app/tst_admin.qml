@@ -2,7 +2,8 @@
 // The admin console view against the real server: an Admin's live tenant row and
 // drill-down, the broadcast dialog (nothing happens until it is confirmed; then the feedback
 // and the audit log show it), a disconnect that is cancelled, then confirmed, and an Operator's
-// drill-down that names the selected tenant's people (issue 14, bug 1).
+// drill-down that names the selected tenant's people (issue 14, bug 1); the nodes an Operator
+// sees (and an Admin does not).
 import QtQuick
 import QtQuick.Controls
 import QtTest
@@ -54,6 +55,7 @@ TestCase {
         tryCompare(findChild(view, "connectionList"), "count", 2, 10000)
         verify(findChild(view, "adminHealth").text.indexOf("Server ") === 0)
         compare(findChild(view, "tenantPicker").visible, false) // an Admin has one tenant
+        compare(findChild(view, "nodeSection").visible, false) // and no servers to look at
         tryVerify(() => view.admin.history.count >= 2, 10000)
 
         // The keyboard: the tenant list takes focus, Enter selects the current row.
@@ -117,6 +119,23 @@ TestCase {
         compare(actionSpy.signalArguments[0][1], true)
         tryCompare(holder.other.connection, "state", HubConnection.State.Disconnected, 10000)
         tryCompare(list, "count", 1, 10000)
+    }
+
+    // An Operator sees the server's nodes: a single server is one, marked as this node.
+    function test_operatorSeesTheNodes() {
+        const holder = createTemporaryObject(holderComponent, testCase.Window.window.contentItem)
+        holder.session.signInWithToken(DesktopTestServer.url, DesktopTestServer.token("otto", "qml-nodes", ["Operator"]))
+        tryCompare(holder.view.admin, "state", AdminConsole.Live, 15000)
+        const view = holder.view
+        const section = findChild(view, "nodeSection")
+        tryCompare(view.admin.nodes, "count", 1, 10000)
+        tryCompare(section, "visible", true)
+        compare(findChild(view, "tenantPicker").visible, true) // the roles came after the session
+        const row = findChild(section, "nodeRow")
+        verify(row)
+        compare(row.self, true)
+        compare(row.healthy, true)
+        verify(row.Accessible.name.indexOf("(this node)") > 0, row.Accessible.name)
     }
 
     // What the connection list shows, from the rendered scene: each visible user heading with

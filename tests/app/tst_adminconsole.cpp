@@ -2,19 +2,22 @@
 // The admin console: its models (RecordListModel under QAbstractItemModelTester,
 // MetricsHistory, LineChart's scale) and AdminConsole against the real heliograph-server
 // in-process: an Admin sees exactly its tenant, an Operator every tenant; live snapshots,
-// history, drill-down, events and the audit log; the three actions reach the users they
-// name and are audited; after a server restart everything starts again; refusals are
-// reported, never retried.
+// history, drill-down, events and the audit log; the cluster's nodes (Operators only; with
+// two servers on a real redis-server, both); the three actions reach the users they name and
+// are audited; after a server restart everything starts again; refusals are reported, never
+// retried.
 #include "adminconsole.h"
 #include "adminmodels.h"
 #include "desktoplogging.h"
 #include "desktoptestsupport.h"
 #include "linechart.h"
+#include "redisserver.h"
 #include "session.h"
 
 #include <heliograph/client/hubconnection.h>
 
 #include <QtCore/QScopeGuard>
+#include <QtCore/QSysInfo>
 #include <QtTest/QAbstractItemModelTester>
 #include <QtTest/QTest>
 
@@ -263,6 +266,7 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(field(*admin.tenants(), u"adm-one"_s, u"connections"_s).toInt(),
                                   2, 10'000);
         QCOMPARE(keys(*admin.tenants()), QStringList {u"adm-one"_s});
+        QCOMPARE(admin.nodes()->count(), 0); // the servers are the Operators' business
         QVERIFY(!admin.health().value(u"version"_s).toString().isEmpty());
         QCOMPARE(admin.health().value(u"storageOk"_s).toBool(), true);
         QTRY_VERIFY_WITH_TIMEOUT(admin.history()->count() >= 2, 10'000); // one a second
@@ -381,6 +385,15 @@ private Q_SLOTS:
         // Until one is chosen, the first live tenant is selected.
         QVERIFY(!admin.selectedTenant().isEmpty());
 
+        // A single server: one node, itself, named by the host, with every connection.
+        QCOMPARE(admin.nodes()->count(), 1);
+        const QVariantMap node = admin.nodes()->get(0);
+        QCOMPARE(node.value(u"name"_s).toString(), QSysInfo::machineHostName());
+        QCOMPARE(node.value(u"self"_s).toBool(), true);
+        QCOMPARE(node.value(u"healthy"_s).toBool(), true);
+        QVERIFY(node.value(u"connections"_s).toInt() >= 3); // carl, dina and olga's console
+        QVERIFY(node.value(u"uptimeSeconds"_s).toLongLong() >= 0);
+
         admin.setSelectedTenant(u"op-b"_s);
         QTRY_COMPARE_WITH_TIMEOUT(admin.connections()->count(), 1, 10'000);
         QCOMPARE(admin.connections()->get(0).value(u"userId"_s).toString(), u"dina"_s);
@@ -388,6 +401,78 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(admin.connections()->count(), 1, 10'000);
         QCOMPARE(admin.connections()->get(0).value(u"userId"_s).toString(), u"carl"_s);
         QVERIFY(admin.detailsError().isEmpty());
+
+        // Signed out: nothing of the server is left.
+        c->session->signOut();
+        QCOMPARE(admin.nodes()->count(), 0);
+    }
+
+    // The view binds to allTenants: it follows the roles of a sign-in that comes after the
+    // session was set (the tenant picker and the nodes are the Operator's).
+    void allTenantsFollowsTheSignIn()
+    {
+        Console c;
+        c.session->auth()->setKeychainEnabled(false);
+        c.session->setDesktopNotifications(false);
+        c.admin->setSession(c.session.get());
+        QSignalSpy changed(c.admin.get(), &AdminConsole::allTenantsChanged);
+        QCOMPARE(c.admin->allTenants(), false);
+        c.session->signInWithToken(baseUrl(m_server->port()),
+                                   token("olga", "op-late", {"Operator"}));
+        QVERIFY(changed.size() >= 1);
+        QCOMPARE(c.admin->allTenants(), true);
+        QTRY_COMPARE_WITH_TIMEOUT(c.admin->nodes()->count(), 1, 15'000);
+        changed.clear();
+        c.session->signInWithToken(baseUrl(m_server->port()), token("ann", "op-late", {"Admin"}));
+        QVERIFY(changed.size() >= 1);
+        QCOMPARE(c.admin->allTenants(), false);
+        QCOMPARE(c.admin->nodes()->count(), 0);
+    }
+
+    // Two servers on one redis-server (docs/cluster.md): an Operator's console on either
+    // lists both, sorted by name, the one it is connected to as `self`; each node's
+    // connections come from its heartbeat; a stopped node leaves the list.
+    void operatorSeesEveryNodeOfACluster()
+    {
+        RedisServer redis;
+        QVERIFY(redis.start());
+        const auto startNode = [&](const QByteArray &name) {
+            return startServer(0, [&](Server::ServeOptions &o) {
+                o.redis = redis.url();
+                o.nodeName = name;
+            });
+        };
+        auto a = startNode("desk-node-a");
+        auto b = startNode("desk-node-b");
+        QVERIFY(a && b);
+        auto c = openConsoleWithToken(token("olga", "cl-home", {"Operator"}), b->port());
+        AdminConsole &admin = *c->admin;
+        QAbstractItemModelTester tester(admin.nodes(),
+                                        QAbstractItemModelTester::FailureReportingMode::QtTest);
+        QTRY_COMPARE_WITH_TIMEOUT(admin.state(), AdminConsole::Live, 15'000);
+        QTRY_COMPARE_WITH_TIMEOUT(keys(*admin.nodes()),
+                                  (QStringList {u"desk-node-a"_s, u"desk-node-b"_s}), 10'000);
+        QCOMPARE(field(*admin.nodes(), u"desk-node-a"_s, u"self"_s).toBool(), false);
+        QCOMPARE(field(*admin.nodes(), u"desk-node-b"_s, u"self"_s).toBool(), true);
+        // A node's first heartbeat may come before its Redis subscriber is up (not healthy).
+        QTRY_VERIFY_WITH_TIMEOUT(
+            field(*admin.nodes(), u"desk-node-a"_s, u"healthy"_s).toBool()
+                && field(*admin.nodes(), u"desk-node-b"_s, u"healthy"_s).toBool(),
+            10'000);
+
+        // Two users on a: its heartbeat says so.
+        auto pia = connectUser(a->port(), "pia", "cl-one");
+        auto rex = connectUser(a->port(), "rex", "cl-two");
+        QVERIFY(pia && rex);
+        QTRY_COMPARE_WITH_TIMEOUT(field(*admin.nodes(), u"desk-node-a"_s, u"connections"_s).toInt(),
+                                  2, 10'000);
+        QVERIFY(field(*admin.nodes(), u"desk-node-b"_s, u"connections"_s).toInt() >= 1);
+
+        // a stops: within seconds only b is left.
+        pia.reset();
+        rex.reset();
+        a.reset();
+        QTRY_COMPARE_WITH_TIMEOUT(keys(*admin.nodes()), QStringList {u"desk-node-b"_s}, 15'000);
     }
 
     // Two tenants with the same user ids: each tenant's rows are its own connections, grouped

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Opens the app's window (Main.qml) under Xvfb with live data from the in-process server and
 // saves each main view (sign-in, notifications, presence, documents, the admin console and its
-// audit log) as a PNG in
+// audit log, an Operator's console with the nodes) as a PNG in
 // <build>/screenshots/, kept for review. Fails when a picture is too small or blank (almost
 // one colour), or when QML reported an error or a warning.
 #include "adminconsole.h"
@@ -220,6 +220,29 @@ private Q_SLOTS:
         window->setProperty("currentView", u"notifications"_s);
         check(window, u"notifications-dark"_s);
         QGuiApplication::setPalette(QPalette());
+
+        // An Operator's console: every tenant, and the server's nodes (this one alone).
+        session.signInWithToken(QUrl(u"http://127.0.0.1:%1"_s.arg(m_server->port())),
+                                token("oscar", "ops", {"Operator"}));
+        window->setProperty("currentView", u"admin"_s);
+        const auto operatorConsole = [window]() -> AdminConsole * {
+            for (QObject *v : window->findChildren<QObject *>(u"adminView"_s)) {
+                auto *a = qobject_cast<AdminConsole *>(v->property("admin").value<QObject *>());
+                if (a && a->allTenants() && a->state() == AdminConsole::Live
+                    && a->nodes()->count() == 1 && a->tenants()->indexOfKey(u"acme"_s) >= 0)
+                    return a;
+            }
+            return nullptr;
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(operatorConsole(), 10'000);
+        AdminConsole *op = operatorConsole();
+        op->setSelectedTenant(u"acme"_s);
+        QTRY_COMPARE_WITH_TIMEOUT(op->connections()->count(), 2, 10'000); // bob and carol
+        for (int i = 0; i < 3; ++i) {
+            const int points = op->history()->count();
+            QTRY_VERIFY_WITH_TIMEOUT(op->history()->count() > points, 10'000);
+        }
+        check(window, u"admin-operator"_s);
     }
 };
 
