@@ -636,8 +636,9 @@ void RedisBackplane::start()
         p->sweep->start(5s);
         p->heartbeat = new QTimer;
         QObject::connect(p->heartbeat, &QTimer::timeout, p->heartbeat, [p] { p->beat(); });
-        QObject::connect(p->commands, &RedisConnection::connected, p->heartbeat,
-                         [p] { p->beat(); });
+        // A heartbeat as soon as either connection comes up (the second one reports healthy).
+        for (RedisConnection *c : {p->commands, p->subscriber})
+            QObject::connect(c, &RedisConnection::connected, p->heartbeat, [p] { p->beat(); });
         p->heartbeat->start(1s);
         p->commands->start();
         p->subscriber->start();

@@ -204,6 +204,15 @@ void requireTenant(const HubCallContext &ctx)
         throw HubException(u"The access token has no tenant."_s);
 }
 
+/// Methods that store something and send it to other connections: in a cluster whose Redis is
+/// away, refused before anything is stored (the others would not hear of it).
+void requireBackplane(const HubCallContext &ctx)
+{
+    if (const HubBackplane *b = ctx.clients().backplane(); b && !b->isAvailable())
+        throw HubException(u"The cluster's Redis is unavailable: nothing was changed. Try again "
+                           "shortly."_s);
+}
+
 /// GetDocumentPatchesSince: the most patch text one answer carries, far below the output
 /// limit of a connection (max-queued-output, 4 MiB by default), and how many rows are read
 /// from storage at a time while filling it.
@@ -252,6 +261,7 @@ NotificationHub::NotificationHub(NotificationService &service, NotificationHubOp
         "SendDocumentPatch",
         [this](HubCallContext &ctx, const QString &documentId, const QString &patchJson) -> qint64 {
             requireTenant(ctx);
+            requireBackplane(ctx);
             auto v
                 = m_service.appendPatch(ctx.user().tenantId, documentKey(documentId),
                                         patchJson.toUtf8(), ctx.user().userId, ctx.connectionId());
@@ -317,6 +327,7 @@ NotificationHub::NotificationHub(NotificationService &service, NotificationHubOp
         [this](HubCallContext &ctx, const HubReplyPtr &reply, QList<UploadStreamPtr> streams,
                const QString &documentId) {
             requireTenant(ctx);
+            requireBackplane(ctx);
             const QByteArray tenant = ctx.user().tenantId;
             const QByteArray doc = documentKey(documentId);
             const QByteArray author = ctx.user().userId;
@@ -373,6 +384,7 @@ NotificationHub::NotificationHub(NotificationService &service, NotificationHubOp
         "BroadcastSystemAlert",
         [this](HubCallContext &ctx, const QString &message) {
             requireTenant(ctx);
+            requireBackplane(ctx);
             // Audited first: an alert that could not be recorded is not sent.
             if (!m_service.audit(ctx.user().tenantId, ctx.user().userId, "BroadcastSystemAlert",
                                  message))

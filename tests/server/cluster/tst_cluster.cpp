@@ -76,12 +76,13 @@ struct Client {
 };
 
 std::unique_ptr<Client> connectClient(quint16 port, const QByteArray &user,
-                                      const QByteArray &tenant)
+                                      const QByteArray &tenant, QList<QByteArray> roles = {})
 {
     auto c = std::make_unique<Client>();
     c->hub = std::make_unique<HubConnection>(
         QUrl(u"http://127.0.0.1:%1/hubs/notifications"_s.arg(port)));
-    c->hub->setAccessTokenProvider([t = token(user, tenant)] { return readyToken(t); });
+    c->hub->setAccessTokenProvider(
+        [t = token(user, tenant, std::move(roles))] { return readyToken(t); });
     Client *raw = c.get();
     c->hub->on("ReceiveNotification", c->hub.get(), [raw](const ValueList &args) {
         raw->notifications.append(args.value(0)["title"].toString());
@@ -375,16 +376,27 @@ private Q_SLOTS:
         QCOMPARE(push(a->port(), "acme", "erin", u"one"_s).status, 202);
         QTRY_COMPARE_WITH_TIMEOUT(erin->notifications, QList<QString> {u"one"_s}, 10'000);
 
-        // Redis restarts: the node reconnects and subscribes again by itself.
+        auto editor = connectClient(a->port(), "ed", "acme", {"Editor"});
+        QVERIFY(editor);
+        QCOMPARE(call(*editor->hub, "SendDocumentPatch", {Value("d1"), Value("{}")}), Value(1));
+
+        // Redis restarts: the node reconnects and subscribes again by itself. Meanwhile what
+        // would be stored and sent to others is refused, with the reason.
         redis.stop();
         QTRY_COMPARE_WITH_TIMEOUT(get(a->port(), "/ready").status, 503, 10'000);
         QCOMPARE(push(a->port(), "acme", "erin", u"refused"_s).status, 503);
+        QCOMPARE(call(*editor->hub, "SendDocumentPatch", {Value("d1"), Value("{}")}),
+                 Value("error: An unexpected error occurred invoking 'SendDocumentPatch' on the "
+                       "server. HubException: The cluster's Redis is unavailable: nothing was "
+                       "changed. Try again shortly."));
         QVERIFY(redis.start(port));
         QTRY_VERIFY_WITH_TIMEOUT(ready(a->port()), 15'000);
         QTRY_COMPARE_WITH_TIMEOUT(subscribers(port, Hub + ":group:user:acme/erin"), 1, 10'000);
         QCOMPARE(push(a->port(), "acme", "erin", u"two"_s).status, 202);
         QTRY_COMPARE_WITH_TIMEOUT(erin->notifications, (QList<QString> {u"one"_s, u"two"_s}),
                                   10'000);
+        // The refused patch was not stored: the next one is version 2.
+        QCOMPARE(call(*editor->hub, "SendDocumentPatch", {Value("d1"), Value("{}")}), Value(2));
         QCOMPARE(erin->hub->state(), HubConnection::State::Connected);
     }
 };
