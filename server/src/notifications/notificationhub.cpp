@@ -108,11 +108,10 @@ Expected<StoredNotification> NotificationService::push(const QByteArray &tenant,
 }
 
 void NotificationService::broadcast(const QByteArray &group, QByteArray target, ValueList arguments,
-                                    QList<QByteArray> excluded)
+                                    const QList<QByteArray> &excluded)
 {
     QMutexLocker lock(&m_orderMutex);
-    m_lifetime.sendGroup(group, makeInvocation(std::move(target), std::move(arguments)),
-                         std::move(excluded));
+    m_lifetime.sendGroup(group, makeInvocation(std::move(target), std::move(arguments)), excluded);
 }
 
 Expected<qint64> NotificationService::appendPatch(const QByteArray &tenant,

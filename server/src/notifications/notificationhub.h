@@ -100,7 +100,7 @@ public:
                                       const QString &type);
     /// Sends `target(arguments)` to a group, serialized with other deliveries of this service.
     void broadcast(const QByteArray &group, QByteArray target, ValueList arguments,
-                   QList<QByteArray> excluded = {});
+                   const QList<QByteArray> &excluded = {});
     /// Patches: stored and broadcast in version order.
     Expected<qint64> appendPatch(const QByteArray &tenant, const QByteArray &document,
                                  const QByteArray &patchJson, const QByteArray &author,
