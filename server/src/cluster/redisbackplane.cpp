@@ -523,16 +523,16 @@ void RedisBackplane::Private::beat()
     commands->command({"HGETALL", nodesKey()}, [this](const RedisReply &r) {
         if (r.type != RedisReply::Type::Array)
             return;
-        const qint64 now = QDateTime::currentMSecsSinceEpoch();
+        const qint64 readAt = QDateTime::currentMSecsSinceEpoch();
         QList<NodeStatus> fresh;
         for (qsizetype i = 0; i + 1 < r.elements.size(); i += 2) {
             const QJsonObject o = QJsonDocument::fromJson(r.elements[i + 1].string).object();
             NodeStatus n {r.elements[i].string, o.value(u"connections"_s).toInt(),
                           qint64(o.value(u"uptimeSeconds"_s).toDouble()),
                           o.value(u"healthy"_s).toBool(), qint64(o.value(u"at"_s).toDouble())};
-            if (now - n.lastSeenMs > 60'000)
+            if (readAt - n.lastSeenMs > 60'000)
                 commands->command({"HDEL", nodesKey(), n.name});
-            else if (now - n.lastSeenMs <= 5'000)
+            else if (readAt - n.lastSeenMs <= 5'000)
                 fresh.append(std::move(n));
         }
         std::sort(fresh.begin(), fresh.end(),
