@@ -382,8 +382,8 @@ bool ServerApp::start(const ServeOptions &o, QString &error)
         qCWarning(lcApp) << "the benchmark hub is enabled at" << d->benchHub->path()
                          << "without authentication: for benchmarks only";
     }
-    if (!o.redis.isEmpty())
-        startBackplane(o);
+    if (!o.redis.isEmpty() && !startBackplane(o, error))
+        return false;
     // The admin console's nodes: this one alone, or every node with a fresh heartbeat.
     const QString selfName = d->backplane ? QString::fromUtf8(d->backplane->options().nodeName)
                                           : QSysInfo::machineHostName();
@@ -522,10 +522,13 @@ bool ServerApp::start(const ServeOptions &o, QString &error)
     return true;
 }
 
-void ServerApp::startBackplane(const ServeOptions &o)
+bool ServerApp::startBackplane(const ServeOptions &o, QString &error)
 {
     BackplaneOptions options;
-    options.address = *RedisAddress::parse(o.redis, nullptr); // checked by the settings
+    std::optional<RedisAddress> address = RedisAddress::parse(o.redis, &error);
+    if (!address)
+        return false;
+    options.address = std::move(*address);
     options.nodeName = o.nodeName;
     if (options.nodeName.isEmpty())
         options.nodeName = QSysInfo::machineHostName().toUtf8() + '-'
@@ -556,6 +559,7 @@ void ServerApp::startBackplane(const ServeOptions &o)
     d->backplane->start();
     qCWarning(lcApp) << "cluster: fan-out is shared over Redis; the notification store, presence, "
                         "documents and the per-user limit are still per node (docs/cluster.md)";
+    return true;
 }
 
 bool ServerApp::startSignIn(const ServeOptions &o, const QByteArray &hs256Secret, QString &error)

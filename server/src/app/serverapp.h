@@ -81,7 +81,7 @@ public:
 
 private:
     bool startSignIn(const ServeOptions &options, const QByteArray &hs256Secret, QString &error);
-    void startBackplane(const ServeOptions &options);
+    bool startBackplane(const ServeOptions &options, QString &error);
 
     struct Private;
     std::unique_ptr<Private> d;

@@ -392,21 +392,27 @@ private:
             return dropped("internal:groups", cmd.error().message);
         // Only the node that has the connection answers; other action values are acknowledged
         // without a change, as ASP.NET Core does.
+        // The ack goes out once this node receives the group's messages (Redis confirmed the
+        // SUBSCRIBE), as ASP.NET Core acks after its subscribe completed.
         std::weak_ptr<RedisBackplane::Private> weak = m_backplane;
-        auto ack = [weak, channel = ackChannel(cmd->serverName), id = cmd->id] {
-            if (auto b = weak.lock()) {
-                RedisBackplane::Private *raw = b.get();
-                b->post([raw, channel, id] {
+        auto ack = [weak, channel = ackChannel(cmd->serverName), id = cmd->id,
+                    group = this->channel("group", cmd->group)](bool applied) {
+            auto b = weak.lock();
+            if (!b || !applied)
+                return;
+            RedisBackplane::Private *raw = b.get();
+            b->post([raw, channel, id, group] {
+                raw->subscriber->whenSubscribed(group, [raw, channel, id] {
                     raw->publish(channel, Backplane::write(Backplane::Ack {id}));
                 });
-            }
+            });
         };
         if (cmd->action == Backplane::GroupCommand::Add
             || cmd->action == Backplane::GroupCommand::Remove) {
             m_lifetime.applyGroupChange(cmd->connectionId, cmd->group,
                                         cmd->action == Backplane::GroupCommand::Add, ack);
         } else if (m_lifetime.isLocal(cmd->connectionId)) {
-            ack();
+            ack(true);
         }
     }
 

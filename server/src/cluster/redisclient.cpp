@@ -6,6 +6,7 @@
 #include <QtCore/QSocketNotifier>
 #include <QtCore/QUrl>
 
+#include <algorithm>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <vector>
@@ -80,26 +81,38 @@ struct RedisConnection::Adapter {
         n->deleteLater();
         n = nullptr;
     }
+    // Interest is switched on and off with every command (hiredis asks for write interest
+    // until its buffer is flushed): the notifiers are made once and only enabled or disabled.
     static void addRead(void *p)
     {
         auto *a = static_cast<Adapter *>(p);
-        if (a->read)
-            return;
-        a->read = new QSocketNotifier(a->context->c.fd, QSocketNotifier::Read);
-        QObject::connect(a->read, &QSocketNotifier::activated, a->read,
-                         [ctx = a->context] { redisAsyncHandleRead(ctx); });
+        if (!a->read) {
+            a->read = new QSocketNotifier(a->context->c.fd, QSocketNotifier::Read);
+            QObject::connect(a->read, &QSocketNotifier::activated, a->read,
+                             [ctx = a->context] { redisAsyncHandleRead(ctx); });
+        }
+        a->read->setEnabled(true);
     }
-    static void delRead(void *p) { drop(static_cast<Adapter *>(p)->read); }
+    static void delRead(void *p)
+    {
+        if (auto *n = static_cast<Adapter *>(p)->read)
+            n->setEnabled(false);
+    }
     static void addWrite(void *p)
     {
         auto *a = static_cast<Adapter *>(p);
-        if (a->write)
-            return;
-        a->write = new QSocketNotifier(a->context->c.fd, QSocketNotifier::Write);
-        QObject::connect(a->write, &QSocketNotifier::activated, a->write,
-                         [ctx = a->context] { redisAsyncHandleWrite(ctx); });
+        if (!a->write) {
+            a->write = new QSocketNotifier(a->context->c.fd, QSocketNotifier::Write);
+            QObject::connect(a->write, &QSocketNotifier::activated, a->write,
+                             [ctx = a->context] { redisAsyncHandleWrite(ctx); });
+        }
+        a->write->setEnabled(true);
     }
-    static void delWrite(void *p) { drop(static_cast<Adapter *>(p)->write); }
+    static void delWrite(void *p)
+    {
+        if (auto *n = static_cast<Adapter *>(p)->write)
+            n->setEnabled(false);
+    }
     /// The context is being freed: drop interest and ourselves.
     static void cleanup(void *p)
     {
@@ -227,8 +240,8 @@ void RedisConnection::onConnect(const redisAsyncContext *ac, int status)
     RedisConnection *self = owner(ac);
     if (!self || self->m_destroying)
         return;
-    self->m_connectTimeout.stop();
     if (status != REDIS_OK) {
+        self->m_connectTimeout.stop();
         // hiredis frees the context after this callback.
         self->m_context = nullptr;
         self->connectionFailed(QString::fromUtf8(ac->errstr));
@@ -277,17 +290,29 @@ void RedisConnection::onConnect(const redisAsyncContext *ac, int status)
 void RedisConnection::ready()
 {
     m_ready = true;
+    m_connectTimeout.stop();
     m_backoff = std::chrono::milliseconds(100);
     m_lastError.clear();
-    qCInfo(lcRedis).noquote() << m_name << "connection to" << m_address.display() << "ready";
     if (m_mode == Mode::Subscriber && !m_channels.isEmpty()) {
+        // Connected only once Redis confirmed every channel again (confirmed()): until then
+        // this node would miss what is published to them.
         QList<QByteArray> args {"SUBSCRIBE"};
         for (auto it = m_channels.begin(); it != m_channels.end(); ++it) {
-            it.value() = false; // confirmed again by Redis's answer
+            it.value() = false;
             args.append(it.key());
         }
         send(args, &RedisConnection::onSubscriberReply, nullptr);
+        return;
     }
+    announce();
+}
+
+void RedisConnection::announce()
+{
+    if (m_announced)
+        return;
+    m_announced = true;
+    qCInfo(lcRedis).noquote() << m_name << "connection to" << m_address.display() << "ready";
     Q_EMIT connected();
 }
 
@@ -299,7 +324,10 @@ void RedisConnection::onDisconnect(const redisAsyncContext *ac, int status)
     Q_UNUSED(status);
     // hiredis frees the context after this callback.
     self->m_context = nullptr;
-    const bool wasReady = std::exchange(self->m_ready, false);
+    self->m_ready = false;
+    for (auto it = self->m_channels.begin(); it != self->m_channels.end(); ++it)
+        it.value() = false; // to be confirmed again after the reconnect
+    const bool wasReady = std::exchange(self->m_announced, false);
     const QString why = ac->err ? QString::fromUtf8(ac->errstr) : u"connection closed"_s;
     if (wasReady) {
         qCWarning(lcRedis).noquote()
@@ -312,6 +340,7 @@ void RedisConnection::onDisconnect(const redisAsyncContext *ac, int status)
 void RedisConnection::connectionFailed(const QString &why)
 {
     m_ready = false;
+    m_announced = false;
     if (m_destroying)
         return;
     if (m_lastError != why || m_backoff >= maxBackoff)
@@ -432,6 +461,9 @@ void RedisConnection::confirmed(const QByteArray &channel)
     it.value() = true;
     for (const auto &then : m_waiting.take(channel))
         then();
+    if (m_ready && !m_announced
+        && std::all_of(m_channels.cbegin(), m_channels.cend(), [](bool c) { return c; }))
+        announce();
 }
 
 void RedisConnection::unsubscribe(const QByteArray &channel)

@@ -64,7 +64,7 @@ public:
 
     /// Starts connecting (and keeps trying: 100 ms, doubling, at most `maxBackoff` apart).
     void start();
-    bool isConnected() const noexcept { return m_ready; }
+    bool isConnected() const noexcept { return m_announced; }
     QString lastError() const { return m_lastError; }
     std::chrono::milliseconds maxBackoff = std::chrono::seconds(30);
 
@@ -105,7 +105,9 @@ private:
     QByteArray m_name; ///< for logs: "commands", "subscriber"
     redisAsyncContext *m_context = nullptr;
     Adapter *m_adapter = nullptr;
-    bool m_ready = false;
+    bool m_ready = false; ///< the link is up and authenticated: commands may be sent
+    bool m_announced = false; ///< connected() was emitted (Subscriber: every channel confirmed)
+    void announce();
     bool m_destroying = false;
     QString m_lastError;
     std::chrono::milliseconds m_backoff {100};

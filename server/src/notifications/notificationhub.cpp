@@ -435,15 +435,18 @@ void NotificationHub::onConnected(HubCallContext &ctx)
         "ConnectionAcknowledged",
         {Value::fromUtf8(c.connectionId()), Value(QDateTime::currentDateTimeUtc())},
         {}});
-    replay(ctx);
     if (ctx.clients().backplane()) {
         // Live notifications reach this node once Redis confirms its subscription to the
-        // user's group; what was stored before that (after replay()'s read) is sent from the
-        // store then, before any live one (both come through the Redis thread, in order).
+        // user's group; what was stored before that and not replayed is sent from the store
+        // then, before any live one (both come through the Redis thread, in order). The mark
+        // is read before replay(): whatever is stored after it is either replayed or caught up.
         auto high = m_service.storage().lastNotificationSequence(user.tenantId, user.userId);
         c.items()[QString::fromLatin1(CatchUpKey)] = high ? *high : 0;
+        replay(ctx);
         ctx.clients().whenGroupReady(c.connectionId(), Groups::user(user.tenantId, user.userId),
                                      [this](HubConnectionContext &conn) { catchUp(conn); });
+    } else {
+        replay(ctx);
     }
     const int live = m_presence.connect(user.tenantId, user.userId, user.name);
     c.items()[u"presence"_s] = true;

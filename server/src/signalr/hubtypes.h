@@ -126,6 +126,9 @@ struct SerializedMessage {
         return messagePack;
     }
 
+    /// Serialized by another node (what it names is not ours to trust, e.g. as a metric label).
+    bool isFromBackplane() const noexcept { return m_preserialized; }
+
 private:
     bool m_preserialized = false;
     mutable std::once_flag m_pascalOnce;

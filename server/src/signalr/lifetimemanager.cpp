@@ -130,7 +130,7 @@ void HubLifetimeManager::remove(HubConnectionContext *connection)
 }
 
 bool HubLifetimeManager::applyGroupChange(const QByteArray &connectionId, const QByteArray &group,
-                                          bool add, std::function<void()> applied)
+                                          bool add, std::function<void(bool)> applied)
 {
     Shard *s = shardOf(connectionId);
     if (!s)
@@ -156,7 +156,7 @@ bool HubLifetimeManager::applyGroupChange(const QByteArray &connectionId, const 
                 m_backplane->groupLeft(group);
         }
         if (applied)
-            applied();
+            applied(c != nullptr); // false: the connection left before the change
     });
     return true;
 }
@@ -164,9 +164,9 @@ bool HubLifetimeManager::applyGroupChange(const QByteArray &connectionId, const 
 void HubLifetimeManager::changeGroup(const QByteArray &connectionId, const QByteArray &group,
                                      bool add, std::function<void(bool)> done)
 {
-    std::function<void()> applied;
+    std::function<void(bool)> applied;
     if (done)
-        applied = [done] { done(true); };
+        applied = [done](bool ok) { done(ok); };
     if (applyGroupChange(connectionId, group, add, std::move(applied)))
         return;
     if (m_backplane)
@@ -216,8 +216,20 @@ void countDeliveries(const SharedMessage &m, qsizetype n, qsizetype bytes)
     if (n == 0)
         return;
     const auto *inv = std::get_if<InvocationMessage>(&m->message);
-    const QByteArray target
-        = inv ? inv->target : QByteArray(messageTypeName(messageType(m->message)));
+    QByteArray target = inv ? inv->target : QByteArray(messageTypeName(messageType(m->message)));
+    if (m->isFromBackplane()) {
+        // Anyone who can publish on the Redis server names these targets: a bounded set of
+        // label values, the rest counted as "(other)".
+        static QMutex mutex;
+        static QSet<QByteArray> seen;
+        QMutexLocker lock(&mutex);
+        if (!seen.contains(target)) {
+            if (seen.size() >= 256)
+                target = "(other)";
+            else
+                seen.insert(target);
+        }
+    }
     const Metrics::Labels labels {{"target", target}};
     Metrics::instance().add("heliograph_messages_sent_total", labels, double(n));
     Metrics::instance().add("heliograph_sent_message_bytes_total", labels, double(bytes));

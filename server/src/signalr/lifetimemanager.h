@@ -97,7 +97,7 @@ public:
     /// A group change for a connection of this node; false if it is not here. `applied` runs on
     /// the connection's thread once the change is made.
     bool applyGroupChange(const QByteArray &connectionId, const QByteArray &group, bool add,
-                          std::function<void()> applied);
+                          std::function<void(bool)> applied);
     /// A client-result call from another node, already serialized with its invocation id;
     /// false if the connection is not here.
     /// `handler` also gets the connection's protocol (the answer goes back framed with it).

@@ -59,6 +59,17 @@ QByteArray redisCli(quint16 port, const QStringList &args)
     return p.readAllStandardOutput().trimmed();
 }
 
+/// PUBLISH of raw bytes (redis-cli -x takes the last argument from stdin, byte for byte).
+void publishRaw(quint16 port, const QByteArray &channel, const QByteArray &payload)
+{
+    QProcess p;
+    p.start(u"redis-cli"_s,
+            {u"-p"_s, QString::number(port), u"-x"_s, u"PUBLISH"_s, QString::fromUtf8(channel)});
+    p.write(payload);
+    p.closeWriteChannel();
+    p.waitForFinished(10'000);
+}
+
 /// Subscribers of `channel` on the Redis at `port`.
 int subscribers(quint16 port, const QByteArray &channel)
 {
@@ -228,11 +239,14 @@ private Q_SLOTS:
         const QList<QString> expected {u"n0"_s, u"n1"_s, u"n2"_s, u"n3"_s, u"n4"_s};
         QTRY_COMPARE_WITH_TIMEOUT(aliceA->notifications, expected, 10'000);
         QTRY_COMPARE_WITH_TIMEOUT(aliceB->notifications, expected, 10'000);
-        // A marker after them: nothing more arrives (exactly once), and nobody else got them.
-        QCOMPARE(push(a->port(), "acme", "bob", u"marker"_s).status, 202);
-        QTRY_COMPARE_WITH_TIMEOUT(bobA->notifications, QList<QString> {u"marker"_s}, 10'000);
-        QCOMPARE(aliceA->notifications, expected);
-        QCOMPARE(aliceB->notifications, expected);
+        // A marker after them on the same channel: once it is there, nothing else is on the
+        // way (exactly once); and nobody else got them.
+        QCOMPARE(push(b->port(), "acme", "alice", u"marker"_s).status, 202);
+        const QList<QString> withMarker = expected + QList<QString> {u"marker"_s};
+        QTRY_COMPARE_WITH_TIMEOUT(aliceA->notifications, withMarker, 10'000);
+        QTRY_COMPARE_WITH_TIMEOUT(aliceB->notifications, withMarker, 10'000);
+        QCOMPARE(push(a->port(), "acme", "bob", u"for bob"_s).status, 202);
+        QTRY_COMPARE_WITH_TIMEOUT(bobA->notifications, QList<QString> {u"for bob"_s}, 10'000);
         QVERIFY(carlB->notifications.isEmpty());
 
         // A tenant alert from B reaches acme on A and B, not globex.
@@ -343,11 +357,13 @@ private Q_SLOTS:
         QVERIFY(dana);
         QTRY_COMPARE_WITH_TIMEOUT(subscribers(m_redis.port(), Hub + ":group:user:acme/dana"), 1,
                                   10'000);
-        for (const QString &garbage :
-             {u"not messagepack"_s, QString::fromLatin1("\x92\x90\x81\xa4json\xc4\x03{}x")}) {
-            redisCli(m_redis.port(), {u"PUBLISH"_s, QString::fromUtf8(Hub + ":all"), garbage});
-            redisCli(m_redis.port(),
-                     {u"PUBLISH"_s, QString::fromUtf8(Hub + ":group:user:acme/dana"), garbage});
+        // Not MessagePack; a valid envelope around a JSON payload that does not parse; an
+        // envelope that ends early.
+        for (const QByteArray &garbage :
+             {QByteArray("not messagepack"), QByteArray("\x92\x90\x81\xa4json\xc4\x03{}x"),
+              QByteArray("\x92\x90\x81\xa4json\xc4\x10{")}) {
+            publishRaw(m_redis.port(), Hub + ":all", garbage);
+            publishRaw(m_redis.port(), Hub + ":group:user:acme/dana", garbage);
         }
         QCOMPARE(push(a->port(), "acme", "dana", u"still here"_s).status, 202);
         QTRY_COMPARE_WITH_TIMEOUT(dana->notifications, QList<QString> {u"still here"_s}, 10'000);
