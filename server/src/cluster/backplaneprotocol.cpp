@@ -23,28 +23,25 @@ void putBigEndian(QByteArray &out, quint64 v, int bytes)
         out.append(char((v >> (8 * i)) & 0xff));
 }
 
-void writeArrayHeader(QByteArray &out, quint32 n)
-{
-    if (n <= 15) {
-        out.append(char(0x90 | n));
-    } else if (n <= 0xffff) {
-        out.append(char(0xdc));
-        putBigEndian(out, n, 2);
-    } else {
-        out.append(char(0xdd));
-        putBigEndian(out, n, 4);
-    }
-}
+/// An array's or a map's codes: the fix form (count in the low four bits), then 16 and 32 bits.
+struct Container {
+    quint8 fix;
+    quint8 wide16;
+    quint8 wide32;
+    const char *name; ///< for errors: "an array", "a map"
+};
+constexpr Container Array {0x90, 0xdc, 0xdd, "an array"};
+constexpr Container Map {0x80, 0xde, 0xdf, "a map"};
 
-void writeMapHeader(QByteArray &out, quint32 n)
+void writeHeader(QByteArray &out, const Container &c, quint32 n)
 {
     if (n <= 15) {
-        out.append(char(0x80 | n));
+        out.append(char(c.fix | n));
     } else if (n <= 0xffff) {
-        out.append(char(0xde));
+        out.append(char(c.wide16));
         putBigEndian(out, n, 2);
     } else {
-        out.append(char(0xdf));
+        out.append(char(c.wide32));
         putBigEndian(out, n, 4);
     }
 }
@@ -132,34 +129,19 @@ public:
     bool failed() const noexcept { return m_failed; }
     QString error() const { return m_error; }
 
-    /// An array header: the item count.
-    std::optional<quint32> arrayHeader()
+    /// An array's or a map's header: its item count.
+    std::optional<quint32> header(const Container &c)
     {
         const auto b = byte();
         if (!b)
             return std::nullopt;
-        if ((*b & 0xf0) == 0x90)
+        if ((*b & 0xf0) == c.fix)
             return *b & 0x0f;
-        if (*b == 0xdc)
+        if (*b == c.wide16)
             return unsignedBytes(2);
-        if (*b == 0xdd)
+        if (*b == c.wide32)
             return unsignedBytes(4);
-        return fail(u"Expected an array, got the MessagePack code 0x%1."_s.arg(uint(*b), 2, 16,
-                                                                               QChar(u'0')));
-    }
-    std::optional<quint32> mapHeader()
-    {
-        const auto b = byte();
-        if (!b)
-            return std::nullopt;
-        if ((*b & 0xf0) == 0x80)
-            return *b & 0x0f;
-        if (*b == 0xde)
-            return unsignedBytes(2);
-        if (*b == 0xdf)
-            return unsignedBytes(4);
-        return fail(
-            u"Expected a map, got the MessagePack code 0x%1."_s.arg(uint(*b), 2, 16, QChar(u'0')));
+        return unexpected(c.name, *b);
     }
     /// A str, bin or nil (empty), as .NET's ReadString/ReadBytes accept.
     std::optional<QByteArray> bytes()
@@ -179,8 +161,7 @@ public:
         else if (*b == 0xc0)
             return QByteArray();
         else
-            return fail(u"Expected a string, got the MessagePack code 0x%1."_s.arg(uint(*b), 2, 16,
-                                                                                   QChar(u'0')));
+            return unexpected("a string", *b);
         if (!n)
             return std::nullopt;
         if (qsizetype(*n) > m_data.size() - m_pos)
@@ -229,8 +210,7 @@ public:
         case 0xd3:
             return sized(8, true);
         default:
-            return fail(u"Expected an integer, got the MessagePack code 0x%1."_s.arg(
-                uint(*b), 2, 16, QChar(u'0')));
+            return unexpected("an integer", *b);
         }
     }
     std::optional<qint32> int32()
@@ -243,6 +223,12 @@ public:
         return qint32(*v);
     }
 
+    /// "Expected a map, got the MessagePack code 0xa3."
+    std::nullopt_t unexpected(const char *what, quint8 code)
+    {
+        return fail(u"Expected %1, got the MessagePack code 0x%2."_s.arg(
+            QLatin1StringView(what), QString::number(code, 16).rightJustified(2, u'0')));
+    }
     std::nullopt_t fail(const QString &why)
     {
         if (!m_failed) {
@@ -311,11 +297,11 @@ QByteArray write(const Invocation &m)
         size += name.size() + bytes.size() + 10;
     out.reserve(size);
     const bool call = !m.invocationId.isEmpty();
-    writeArrayHeader(out, call ? 4 : 2);
-    writeArrayHeader(out, quint32(m.excluded.size()));
+    writeHeader(out, Array, call ? 4 : 2);
+    writeHeader(out, Array, quint32(m.excluded.size()));
     for (const QByteArray &id : m.excluded)
         writeString(out, id);
-    writeMapHeader(out, quint32(m.payloads.size()));
+    writeHeader(out, Map, quint32(m.payloads.size()));
     for (const auto &[name, bytes] : m.payloads) {
         writeString(out, name);
         writeBinary(out, bytes);
@@ -331,7 +317,7 @@ QByteArray write(const GroupCommand &m)
 {
     QByteArray out;
     out.reserve(16 + m.serverName.size() + m.group.size() + m.connectionId.size());
-    writeArrayHeader(out, 5);
+    writeHeader(out, Array, 5);
     writeInt(out, m.id);
     writeString(out, m.serverName);
     writeInt(out, m.action);
@@ -343,7 +329,7 @@ QByteArray write(const GroupCommand &m)
 QByteArray write(const Ack &m)
 {
     QByteArray out;
-    writeArrayHeader(out, 1);
+    writeHeader(out, Array, 1);
     writeInt(out, m.id);
     return out;
 }
@@ -352,7 +338,7 @@ QByteArray write(const Completion &m)
 {
     QByteArray out;
     out.reserve(16 + m.protocol.size() + m.completion.size());
-    writeArrayHeader(out, 2);
+    writeHeader(out, Array, 2);
     writeString(out, m.protocol);
     writeBinary(out, m.completion);
     return out;
@@ -361,13 +347,13 @@ QByteArray write(const Completion &m)
 Expected<Invocation> readInvocation(QByteArrayView data)
 {
     Reader r(data);
-    const auto items = r.arrayHeader();
+    const auto items = r.header(Array);
     if (!items)
         return readError(r);
     if (*items < 2)
         return invalidData(u"Insufficient items in Invocation array."_s);
     Invocation m;
-    const auto excluded = r.arrayHeader();
+    const auto excluded = r.header(Array);
     if (!excluded)
         return readError(r);
     for (quint32 i = 0; i < *excluded; ++i) {
@@ -376,7 +362,7 @@ Expected<Invocation> readInvocation(QByteArrayView data)
             return readError(r);
         m.excluded.append(std::move(*id));
     }
-    const auto protocols = r.mapHeader();
+    const auto protocols = r.header(Map);
     if (!protocols)
         return readError(r);
     for (quint32 i = 0; i < *protocols; ++i) {
@@ -400,7 +386,7 @@ Expected<Invocation> readInvocation(QByteArrayView data)
 Expected<GroupCommand> readGroupCommand(QByteArrayView data)
 {
     Reader r(data);
-    const auto items = r.arrayHeader();
+    const auto items = r.header(Array);
     if (!items)
         return readError(r);
     if (*items < 5)
@@ -428,7 +414,7 @@ Expected<GroupCommand> readGroupCommand(QByteArrayView data)
 Expected<Ack> readAck(QByteArrayView data)
 {
     Reader r(data);
-    const auto items = r.arrayHeader();
+    const auto items = r.header(Array);
     if (!items)
         return readError(r);
     if (*items < 1)
@@ -442,7 +428,7 @@ Expected<Ack> readAck(QByteArrayView data)
 Expected<Completion> readCompletion(QByteArrayView data)
 {
     Reader r(data);
-    const auto items = r.arrayHeader();
+    const auto items = r.header(Array);
     if (!items)
         return readError(r);
     if (*items < 2)
