@@ -6,6 +6,8 @@
 #include "signalr/lifetimemanager.h"
 #include "transport/metrics.h"
 
+#include <heliograph/protocol/hubside.h>
+
 #include <QtCore/QDateTime>
 #include <QtCore/QJsonDocument>
 #include <QtCore/QJsonObject>
@@ -36,14 +38,6 @@ QByteArray randomHex(int bytes)
     QByteArray raw(bytes, Qt::Uninitialized);
     QRandomGenerator::system()->generate(raw.begin(), raw.end());
     return raw.toHex();
-}
-
-/// 22 characters: base64 of 16 random bytes without padding, as ASP.NET Core's ids.
-QByteArray newInvocationId()
-{
-    QByteArray raw(16, Qt::Uninitialized);
-    QRandomGenerator::system()->generate(raw.begin(), raw.end());
-    return raw.toBase64(QByteArray::OmitTrailingEquals);
 }
 
 void countDropped(const char *reason)
@@ -235,7 +229,8 @@ public:
     void invokeRemote(const QByteArray &connectionId, QByteArray target, ValueList arguments,
                       ClientResultHandler handler) override
     {
-        const QByteArray id = newInvocationId();
+        // 22 characters from 16 random bytes, like ASP.NET Core's (peers treat it as opaque).
+        const QByteArray id = Negotiate::newConnectionId();
         const HubMessage message
             = InvocationMessage {{}, id, std::move(target), std::move(arguments), {}};
         Backplane::Invocation inv;
