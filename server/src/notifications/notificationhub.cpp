@@ -197,6 +197,20 @@ MethodPolicy anyOf(QList<QByteArray> roles)
     return p;
 }
 
+/// Sends stored notifications above `cursor` (ascending), marked replayed, and moves the
+/// cursor to the last one sent.
+void sendFromStore(HubConnectionContext &c, const QList<StoredNotification> &stored, qint64 &cursor)
+{
+    for (const StoredNotification &n : stored) {
+        if (n.sequence <= cursor)
+            continue;
+        const NotificationDto dto {
+            QString::fromUtf8(n.id), n.title, n.body, n.type, n.createdAt, n.sequence, true};
+        c.sendMessage(InvocationMessage {{}, {}, "ReceiveNotification", {toValue(dto)}, {}});
+        cursor = n.sequence;
+    }
+}
+
 void requireTenant(const HubCallContext &ctx)
 {
     if (ctx.user().tenantId.isEmpty())
@@ -492,12 +506,7 @@ void NotificationHub::replay(HubCallContext &ctx)
         throw std::runtime_error("storage unavailable");
     }
     Metrics::instance().add("heliograph_replayed_notifications_total", {}, double(missed->size()));
-    for (const StoredNotification &n : std::as_const(*missed)) {
-        const NotificationDto dto {
-            QString::fromUtf8(n.id), n.title, n.body, n.type, n.createdAt, n.sequence, true};
-        c.sendMessage(InvocationMessage {{}, {}, "ReceiveNotification", {toValue(dto)}, {}});
-        cursor = qMax(cursor, n.sequence);
-    }
+    sendFromStore(c, *missed, cursor);
     c.items()[QString::fromLatin1(NotificationService::CursorKey)] = cursor;
 }
 
@@ -516,14 +525,7 @@ void NotificationHub::catchUp(HubConnectionContext &c)
             << "catch-up failed for" << user.userId << missed.error().message;
         return;
     }
-    for (const StoredNotification &n : std::as_const(*missed)) {
-        if (n.sequence <= cursor)
-            continue;
-        const NotificationDto dto {
-            QString::fromUtf8(n.id), n.title, n.body, n.type, n.createdAt, n.sequence, true};
-        c.sendMessage(InvocationMessage {{}, {}, "ReceiveNotification", {toValue(dto)}, {}});
-        cursor = n.sequence;
-    }
+    sendFromStore(c, *missed, cursor);
     cursorItem = cursor;
 }
 
