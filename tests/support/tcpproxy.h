@@ -39,6 +39,23 @@ public:
     }
     /// WebSocket upgrade requests get 503.
     void setRejectWebSockets(bool reject) { m_rejectWebSockets = reject; }
+    /// Holds back client-to-server bytes: a connection that sends `needle` has that read and
+    /// everything after it kept until release() (the server sees them late, in order).
+    void holdFrom(QByteArray needle) { m_holdNeedle = std::move(needle); }
+    void release()
+    {
+        m_holdNeedle.clear();
+        for (const Pair &p : std::as_const(m_pairs))
+            if (p.server && !p.held->isEmpty())
+                p.server->write(std::exchange(*p.held, {}));
+    }
+    qsizetype heldBytes() const
+    {
+        qsizetype n = 0;
+        for (const Pair &p : m_pairs)
+            n += p.held->size();
+        return n;
+    }
     /// Aborts every proxied connection (the peers see a reset, no close handshake).
     void dropAll()
     {
@@ -79,6 +96,7 @@ private:
     struct Pair {
         QPointer<QTcpSocket> client;
         QPointer<QTcpSocket> server;
+        std::shared_ptr<QByteArray> held = std::make_shared<QByteArray>(); ///< holdFrom()
     };
 
     void accept()
@@ -92,6 +110,7 @@ private:
             }
             auto *server = new QTcpSocket(this);
             m_pairs.append(Pair {client, server});
+            std::shared_ptr<QByteArray> held = m_pairs.constLast().held;
             auto pending = std::make_shared<QByteArray>();
             QObject::connect(server, &QTcpSocket::connected, server, [server, pending] {
                 server->write(*pending);
@@ -101,6 +120,10 @@ private:
                 QByteArray data = client->readAll();
                 if (m_mode == Mode::Frozen)
                     return;
+                if (!held->isEmpty() || (!m_holdNeedle.isEmpty() && data.contains(m_holdNeedle))) {
+                    held->append(data);
+                    return;
+                }
                 if (data.contains("HTTP/1.1\r\n"))
                     requests.append(data.left(data.indexOf("\r\n\r\n")));
                 if (!m_from.isEmpty())
@@ -135,6 +158,7 @@ private:
     Mode m_mode = Mode::Forward;
     QByteArray m_from, m_to;
     bool m_rejectWebSockets = false;
+    QByteArray m_holdNeedle;
     QList<Pair> m_pairs;
 };
 

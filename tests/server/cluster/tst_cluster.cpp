@@ -14,8 +14,6 @@
 #include <QtCore/QJsonObject>
 #include <QtNetwork/QNetworkAccessManager>
 #include <QtNetwork/QNetworkReply>
-#include <QtNetwork/QTcpServer>
-#include <QtNetwork/QTcpSocket>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
 
@@ -111,65 +109,6 @@ std::unique_ptr<Client> connectClient(quint16 port, const QByteArray &user,
 }
 
 const QByteArray Hub = "Heliograph.Server.NotificationHub";
-
-/// Between a node and Redis: forwards everything, except that while `hold` is set, a
-/// connection that sends SUBSCRIBE has that and everything after it kept back until release().
-class SubscribeHoldingProxy : public QObject {
-public:
-    explicit SubscribeHoldingProxy(quint16 target)
-        : m_target(target)
-    {
-        connect(&m_server, &QTcpServer::newConnection, this, [this] {
-            while (QTcpSocket *client = m_server.nextPendingConnection()) {
-                auto pair = std::make_shared<Pair>();
-                pair->client = client;
-                pair->server = new QTcpSocket(this);
-                m_pairs.append(pair);
-                connect(pair->server, &QTcpSocket::connected, pair->server,
-                        [pair] { pair->server->write(std::exchange(pair->early, {})); });
-                connect(client, &QTcpSocket::readyRead, client, [this, pair] {
-                    const QByteArray data = pair->client->readAll();
-                    if (pair->held.size() > 0 || (hold && data.contains("SUBSCRIBE")))
-                        pair->held += data;
-                    else if (pair->server->state() == QAbstractSocket::ConnectedState)
-                        pair->server->write(data);
-                    else
-                        pair->early += data;
-                });
-                connect(pair->server, &QTcpSocket::readyRead, pair->server,
-                        [pair] { pair->client->write(pair->server->readAll()); });
-                pair->server->connectToHost(QHostAddress::LocalHost, m_target);
-            }
-        });
-        m_server.listen(QHostAddress::LocalHost, 0);
-    }
-    quint16 port() const { return m_server.serverPort(); }
-    qsizetype heldBytes() const
-    {
-        qsizetype n = 0;
-        for (const auto &p : m_pairs)
-            n += p->held.size();
-        return n;
-    }
-    void release()
-    {
-        hold = false;
-        for (const auto &p : std::as_const(m_pairs))
-            p->server->write(std::exchange(p->held, {}));
-    }
-    bool hold = false;
-
-private:
-    struct Pair {
-        QTcpSocket *client = nullptr;
-        QTcpSocket *server = nullptr;
-        QByteArray early; ///< before the server side connected
-        QByteArray held;
-    };
-    QTcpServer m_server;
-    quint16 m_target;
-    QList<std::shared_ptr<Pair>> m_pairs;
-};
 
 } // namespace
 
@@ -313,12 +252,12 @@ private Q_SLOTS:
     // before any later live one: both arrive, once, in order.
     void pushBeforeTheSubscriptionIsConfirmedIsNotLost()
     {
-        SubscribeHoldingProxy proxy(m_redis.port());
+        TcpProxy proxy(m_redis.port());
         auto b = startNode("node-h", proxy.port());
         QVERIFY(b);
         QTRY_VERIFY_WITH_TIMEOUT(ready(b->port()), 10'000);
 
-        proxy.hold = true;
+        proxy.holdFrom("SUBSCRIBE");
         auto c = connectClient(b->port(), "held", "acme");
         QVERIFY(c);
         QTRY_VERIFY_WITH_TIMEOUT(proxy.heldBytes() > 0, 10'000); // B's SUBSCRIBE is waiting
